@@ -1,0 +1,50 @@
+# Every target creates .venv when it is missing and installs what it needs, pinned by
+# requirements/constraints.txt, so `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+BOOTSTRAP := requirements/bootstrap.txt
+PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
+
+.PHONY: demo test lint typecheck unit lock clean
+
+demo: $(VENV)/.demo
+	@for analysis in examples/analyses/*.json; do \
+		$(BIN)/inspector evaluate --criteria examples/criteria.yaml "$$analysis" || exit $$?; \
+		echo; \
+	done
+
+test: lint typecheck unit
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required: run make PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -r $(BOOTSTRAP)
+
+$(VENV)/.demo: $(BIN)/python pyproject.toml $(CONSTRAINTS) $(BOOTSTRAP)
+	$(PIP) install -c $(CONSTRAINTS) --no-build-isolation -e '.[cli]'
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/python pyproject.toml $(CONSTRAINTS) $(BOOTSTRAP)
+	$(PIP) install -c $(CONSTRAINTS) --no-build-isolation -e '.[dev]'
+	@touch $@
+
+# Re-pin every dependency (all extras) after editing pyproject.toml.
+lock: $(BIN)/python
+	$(PIP) install -c $(CONSTRAINTS) pip-tools
+	$(BIN)/pip-compile --quiet --all-extras --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file $(CONSTRAINTS) pyproject.toml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,141 @@
+"""The `inspector` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from inspector import __version__
+from inspector.analysis import Analysis
+from inspector.criteria import Criteria
+from inspector.engine import Evaluation, Outcome, evaluate
+from inspector.errors import InspectorError
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # a user error: bad arguments, missing file, bad criteria; one line on stderr
+
+_MARKS = {
+    Outcome.MET: "ok",
+    Outcome.CLEAR: "ok",
+    Outcome.UNCERTAIN: "??",
+    Outcome.UNMET: "XX",
+    Outcome.VIOLATED: "XX",
+}
+
+
+class UserError(InspectorError):
+    """A mistake in how the command was called, reported as one line and exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args, sys.stdout)
+    except InspectorError as exc:
+        print(f"inspector: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inspector", description="Automated visual quality control: QC criteria, verdicts, tools."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    ev = commands.add_parser(
+        "evaluate",
+        help="judge saved analyses (raw DetectLabels responses) under a criteria file",
+        description="Judge saved analyses under a criteria file. Exit 0 whatever the verdict.",
+    )
+    ev.add_argument("--criteria", required=True, type=Path, metavar="FILE", help="criteria file, YAML or JSON")
+    ev.add_argument("analyses", nargs="+", type=Path, metavar="ANALYSIS.json", help="DetectLabels response")
+    ev.add_argument("--json", action="store_true", help="print JSON (one object per analysis, one per line)")
+    ev.set_defaults(run=_evaluate)
+
+    criteria = commands.add_parser("criteria", help="work with criteria files")
+    criteria_commands = criteria.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    check = criteria_commands.add_parser(
+        "check", help="validate a criteria file and print the detector request it compiles to"
+    )
+    check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(run=_criteria_check)
+    return parser
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    criteria = Criteria.load(args.criteria)
+    for path in args.analyses:
+        evaluation = evaluate(_read_analysis(path), criteria)
+        if args.json:
+            out.write(json.dumps(_evaluation_json(evaluation)) + "\n")
+        else:
+            out.write(_evaluation_text(path, evaluation))
+    return EXIT_OK
+
+
+def _read_analysis(path: Path) -> Analysis:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read analysis {path}: {exc.strerror or exc}") from None
+    try:
+        return Analysis.from_json(text)
+    except InspectorError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def _evaluation_json(evaluation: Evaluation) -> dict[str, object]:
+    return {
+        "verdict": evaluation.verdict.value,
+        "findings": [f.model_dump(mode="json") for f in evaluation.findings],
+        "criteria": evaluation.criteria,
+    }
+
+
+def _evaluation_text(path: Path, evaluation: Evaluation) -> str:
+    lines = [f"{path}: {evaluation.verdict}  (criteria {evaluation.criteria})"]
+    width = max((len(f.rule) for f in evaluation.findings), default=0)
+    subject_width = max((len(f.subject) for f in evaluation.findings), default=0)
+    for f in evaluation.findings:
+        if f.observed is None:
+            observed = "not measured"
+        elif f.kind in ("require", "any_of", "forbid") and f.observed == 0:
+            observed = "not seen"
+        else:
+            observed = f"{f.observed:g}"
+        if f.matched:
+            observed += f" ({f.matched})"
+        lines.append(
+            f"  {_MARKS[f.outcome]} {f.rule:<{width}}  {f.subject:<{subject_width}}  "
+            f"expected {f.expected}; observed {observed}: {f.outcome}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _criteria_check(args: argparse.Namespace, out: TextIO) -> int:
+    criteria = Criteria.load(args.file)
+    request = criteria.detection_request()
+    out.write(f"{args.file}: valid criteria, fingerprint {criteria.fingerprint}\n")
+    out.write("DetectLabels request (Image is added per object):\n")
+    out.write(json.dumps(request.detect_labels_params(), indent=2) + "\n")
+    if request.labels and not request.inclusion_filter:
+        out.write(
+            "note: the labels cannot all go in Rekognition's LabelInclusionFilters "
+            "(over 100, or a name it refuses); every label will be requested instead\n"
+        )
+    return EXIT_OK
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""The QC criteria: which labels must or must not be seen, how sure the detector must be, image quality bounds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from inspector._validation import describe
+from inspector.constants import REKOGNITION_MAX_FILTER_LABEL_LENGTH, REKOGNITION_MAX_INCLUSION_FILTERS
+from inspector.errors import CriteriaError
+
+DEFAULT_MIN_CONFIDENCE = 80.0
+
+Confidence = Annotated[float, Field(ge=0, le=100)]
+LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class _Spec(BaseModel):
+    """User-written documents: camelCase as documented, snake_case accepted, unknown keys refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Count(_Spec):
+    """Bounds on the number of located instances of a label; either bound may be left out."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Count:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class RequireLabel(_Spec):
+    """The label must be seen (and, with `count`, located that many times)."""
+
+    label: LabelName
+    min_confidence: Confidence | None = None
+    count: Count | None = None
+
+
+class RequireAnyOf(_Spec):
+    """At least one of these labels must be seen; the best of them counts."""
+
+    any_of: list[LabelName] = Field(min_length=1)
+    min_confidence: Confidence | None = None
+
+
+def _requirement_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "label" in value:
+            return "label"
+        if "anyOf" in value or "any_of" in value:
+            return "anyOf"
+        return None
+    if isinstance(value, RequireLabel):
+        return "label"
+    if isinstance(value, RequireAnyOf):
+        return "anyOf"
+    return None
+
+
+Requirement = Annotated[
+    Annotated[RequireLabel, Tag("label")] | Annotated[RequireAnyOf, Tag("anyOf")],
+    Discriminator(
+        _requirement_kind,
+        custom_error_type="requirement_kind",
+        custom_error_message="each require entry needs either `label` or `anyOf`",
+    ),
+]
+
+
+class Forbid(_Spec):
+    """The label must not be seen."""
+
+    label: LabelName
+    min_confidence: Confidence | None = None
+
+
+QualityMetric = Literal["brightness", "sharpness", "contrast"]
+
+
+class Quality(_Spec):
+    """Bounds on Rekognition's image quality measures, each 0-100."""
+
+    min_brightness: Confidence | None = None
+    max_brightness: Confidence | None = None
+    min_sharpness: Confidence | None = None
+    max_sharpness: Confidence | None = None
+    min_contrast: Confidence | None = None
+    max_contrast: Confidence | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Quality:
+        if not self.bounds():
+            raise ValueError("give at least one bound, e.g. minSharpness")
+        for metric in ("brightness", "sharpness", "contrast"):
+            low, high = getattr(self, f"min_{metric}"), getattr(self, f"max_{metric}")
+            if low is not None and high is not None and low > high:
+                title = metric.capitalize()
+                raise ValueError(f"min{title} ({low:g}) is greater than max{title} ({high:g})")
+        return self
+
+    def bounds(self) -> list[tuple[str, QualityMetric, Literal["min", "max"], float]]:
+        """Each bound that is set: (field name as documented, metric, side, value)."""
+        found: list[tuple[str, QualityMetric, Literal["min", "max"], float]] = []
+        metrics: tuple[QualityMetric, ...] = ("brightness", "sharpness", "contrast")
+        sides: tuple[Literal["min", "max"], ...] = ("min", "max")
+        for metric in metrics:
+            for side in sides:
+                value = getattr(self, f"{side}_{metric}")
+                if value is not None:
+                    found.append((f"{side}{metric.capitalize()}", metric, side, value))
+        return found
+
+
+class Criteria(_Spec):
+    """A QC rule set. Build it with `Criteria.load`, `Criteria.from_document` or the constructor."""
+
+    min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE
+    review_margin: Confidence = 0.0
+    require: list[Requirement] = Field(default_factory=list)
+    forbid: list[Forbid] = Field(default_factory=list)
+    quality: Quality | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Criteria:
+        if not (self.require or self.forbid or self.quality):
+            raise ValueError("the criteria have no rules: give at least one of require, forbid, quality")
+        forbidden = {rule.label.casefold(): i for i, rule in enumerate(self.forbid)}
+        for i, rule in enumerate(self.require):
+            names = [rule.label] if isinstance(rule, RequireLabel) else rule.any_of
+            clashes = [n for n in names if n.casefold() in forbidden]
+            if clashes and len(clashes) == len(names):
+                j = forbidden[clashes[0].casefold()]
+                raise ValueError(
+                    f"require[{i}] and forbid[{j}]: {clashes[0]!r} is both required and forbidden, "
+                    "so no image could pass"
+                )
+        return self
+
+    # --- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_document(cls, document: Any) -> Criteria:
+        """Validate a parsed criteria document (a dict); raises `CriteriaError` naming each bad field."""
+        if not isinstance(document, dict):
+            raise CriteriaError(
+                f"criteria must be a mapping of settings, got {type(document).__name__}",
+                problems=[f"(document): expected a mapping, got {type(document).__name__}"],
+            )
+        try:
+            return cls.model_validate(document)
+        except ValidationError as exc:
+            problems = describe(exc)
+            raise CriteriaError("invalid criteria: " + "; ".join(problems), problems=problems) from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Criteria:
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise CriteriaError(f"criteria are not valid JSON: {exc}") from None
+        return cls.from_document(document)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Criteria:
+        """Read a criteria file: JSON (`.json`) or YAML (any other suffix; needs PyYAML)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CriteriaError(f"cannot read criteria file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise CriteriaError(f"criteria file {path} is not UTF-8 text") from None
+        if path.suffix.lower() == ".json":
+            return cls.from_json(text)
+        return cls.from_document(_load_yaml(text, path))
+
+    # --- what the rules mean -------------------------------------------------------------------
+
+    def threshold(self, rule: RequireLabel | RequireAnyOf | Forbid) -> float:
+        """The rule's minimum confidence `t`: its own, else the criteria's."""
+        return self.min_confidence if rule.min_confidence is None else rule.min_confidence
+
+    def label_names(self) -> list[str]:
+        """Every label a rule names, first spelling kept, without case-insensitive repeats."""
+        seen: dict[str, str] = {}
+        for rule in self.require:
+            for name in [rule.label] if isinstance(rule, RequireLabel) else rule.any_of:
+                seen.setdefault(name.casefold(), name)
+        for forbid in self.forbid:
+            seen.setdefault(forbid.label.casefold(), forbid.label)
+        return list(seen.values())
+
+    def detection_request(self) -> DetectionRequest:
+        """What a detector must be asked for these criteria to be judged, and nothing more."""
+        rules: list[RequireLabel | RequireAnyOf | Forbid] = [*self.require, *self.forbid]
+        floor = min((max(0.0, self.threshold(r) - self.review_margin) for r in rules), default=None)
+        return DetectionRequest(
+            labels=tuple(self.label_names()),
+            min_confidence=floor,
+            image_properties=self.quality is not None,
+        )
+
+    def canonical(self) -> dict[str, Any]:
+        """The criteria in one canonical JSON form: same meaning, same form, whatever was written."""
+        document = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        # Always spell out the thresholds, so that a change of library default shows in the fingerprint.
+        document["minConfidence"] = self.min_confidence
+        document["reviewMargin"] = self.review_margin
+        return document
+
+    @property
+    def fingerprint(self) -> str:
+        """A short stable hash of the canonical form, recorded with every verdict."""
+        canonical = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+_FILTER_NAME = re.compile(r"[A-Za-z0-9àâèçñó'-_(). ]*")  # Rekognition's pattern for LabelInclusionFilters
+
+
+class DetectionRequest(BaseModel):
+    """The detector request criteria compile to: which labels, how low a confidence, which properties."""
+
+    model_config = ConfigDict(frozen=True)
+
+    labels: tuple[str, ...]
+    min_confidence: float | None = Field(
+        description="Lowest confidence any rule can use (t - reviewMargin); None when no rule names a label."
+    )
+    image_properties: bool
+
+    @property
+    def inclusion_filter(self) -> tuple[str, ...]:
+        """Labels to restrict DetectLabels to; empty when Rekognition could not accept them as a filter.
+
+        An empty filter asks for every label, which is always safe: nothing a rule needs is cut.
+        """
+        fits = len(self.labels) <= REKOGNITION_MAX_INCLUSION_FILTERS and all(
+            len(name) <= REKOGNITION_MAX_FILTER_LABEL_LENGTH and _FILTER_NAME.fullmatch(name)
+            for name in self.labels
+        )
+        return self.labels if fits else ()
+
+    def detect_labels_params(self) -> dict[str, Any]:
+        """Keyword arguments for boto3 `detect_labels`, without `Image`. Never sets MaxLabels."""
+        features: list[str] = []
+        settings: dict[str, Any] = {}
+        params: dict[str, Any] = {}
+        if self.labels:
+            features.append("GENERAL_LABELS")
+            if self.inclusion_filter:
+                settings["GeneralLabels"] = {"LabelInclusionFilters": list(self.inclusion_filter)}
+            if self.min_confidence is not None:
+                params["MinConfidence"] = self.min_confidence
+        if self.image_properties:
+            features.append("IMAGE_PROPERTIES")
+        params["Features"] = features
+        if settings:
+            params["Settings"] = settings
+        return params
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    try:
+        import yaml  # noqa: PLC0415 - optional dependency, only needed for YAML files
+    except ImportError:
+        raise CriteriaError(
+            f"{path} is YAML, which needs PyYAML: pip install 'widget-inspector[cli]', or use a .json file"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CriteriaError(f"criteria file {path} is not valid YAML: {exc}".replace("\n", " ")) from None
