@@ -5,7 +5,15 @@ The names here are the pure core: importing them pulls in pydantic and nothing f
 
 from __future__ import annotations
 
-from inspector.analysis import Analysis, BoundingBox, CustomLabel, ImageProperties, ImageQuality, Instance, Label
+from inspector.analysis import (
+    Analysis,
+    BoundingBox,
+    CustomLabel,
+    ImageProperties,
+    ImageQuality,
+    Instance,
+    Label,
+)
 from inspector.criteria import Criteria, DetectionRequest
 from inspector.engine import Evaluation, Finding, Outcome, Verdict, evaluate
 from inspector.errors import AnalysisError, CriteriaError, InspectorError, MalformedEventError

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 
 def error_path(loc: tuple[int | str, ...]) -> str:
-    """Render an error location as a field path: ``("require", 0, "minConfidence")`` -> ``require[0].minConfidence``."""
+    """Render an error location as a path: ("require", 0, "minConfidence") -> require[0].minConfidence."""
     path = ""
     for part in loc:
         if isinstance(part, int):

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         help="judge saved analyses (raw DetectLabels responses) under a criteria file",
         description="Judge saved analyses under a criteria file. Exit 0 whatever the verdict.",
     )
-    ev.add_argument("--criteria", required=True, type=Path, metavar="FILE", help="criteria file, YAML or JSON")
+    ev.add_argument("--criteria", required=True, type=Path, metavar="FILE", help="criteria, YAML or JSON")
     ev.add_argument("analyses", nargs="+", type=Path, metavar="ANALYSIS.json", help="DetectLabels response")
     ev.add_argument("--json", action="store_true", help="print JSON (one object per analysis, one per line)")
     ev.set_defaults(run=_evaluate)

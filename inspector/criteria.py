@@ -1,4 +1,4 @@
-"""The QC criteria: which labels must or must not be seen, how sure the detector must be, image quality bounds."""
+"""The QC criteria: labels that must or must not be seen, how sure the detector must be, quality bounds."""
 
 from __future__ import annotations
 

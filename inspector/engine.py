@@ -48,7 +48,10 @@ class Finding(BaseModel):
         """One line a QC person can read."""
         observed = "not measured" if self.observed is None else f"{self.observed:g}"
         seen = f" as {self.matched!r}" if self.matched else ""
-        return f"{self.rule} {self.subject}: expected {self.expected}, observed {observed}{seen} -> {self.outcome}"
+        return (
+            f"{self.rule} {self.subject}: expected {self.expected}, observed {observed}{seen}"
+            f" -> {self.outcome}"
+        )
 
 
 class Evaluation(BaseModel):
@@ -96,7 +99,8 @@ def _best_match(names: list[str], labels: tuple[Label, ...]) -> Label | None:
     """The matching label (by name or alias, ignoring case) with the highest confidence."""
     best: Label | None = None
     for label in labels:
-        if any(label.matches(name) for name in names) and (best is None or label.confidence > best.confidence):
+        better = best is None or label.confidence > best.confidence
+        if better and any(label.matches(name) for name in names):
             best = label
     return best
 
@@ -200,10 +204,8 @@ def _quality(quality: Quality, analysis: Analysis) -> list[Finding]:
     findings = []
     for field, metric, side, bound in quality.bounds():
         value = getattr(measured, metric) if measured is not None else None
-        if value is None:
-            holds = False  # a bound cannot be shown to hold on a measure the detector did not report
-        else:
-            holds = value >= bound if side == "min" else value <= bound
+        # A bound cannot be shown to hold on a measure the detector did not report.
+        holds = value is not None and (value >= bound if side == "min" else value <= bound)
         findings.append(
             Finding(
                 rule=f"quality.{field}",

@@ -157,7 +157,9 @@ class SqsRecord(_AwsModel):
     receipt_handle: str = Field(alias="receiptHandle")
     body: str
     attributes: SqsAttributes
-    message_attributes: dict[str, SqsMessageAttribute] = Field(default_factory=dict, alias="messageAttributes")
+    message_attributes: dict[str, SqsMessageAttribute] = Field(
+        default_factory=dict, alias="messageAttributes"
+    )
     md5_of_body: str | None = Field(default=None, alias="md5OfBody")
     event_source: Literal["aws:sqs"] = Field(alias="eventSource")
     event_source_arn: str = Field(alias="eventSourceARN")

@@ -1,0 +1,1 @@
+"""The Lambda adapter: turns SQS events into inspections (built by a later issue)."""
