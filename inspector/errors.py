@@ -24,3 +24,26 @@ class CriteriaError(InspectorError, ValueError):
 
 class AnalysisError(InspectorError, ValueError):
     """A detector response (for example a saved DetectLabels answer) does not have the expected shape."""
+
+
+class ImageRejected(InspectorError):
+    """The image cannot be analysed at all (empty, not JPEG/PNG, too large or small, corrupt).
+
+    A terminal outcome: the image goes to the rejected prefix with `reason`; retrying cannot help.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientError(InspectorError):
+    """A failure that a later attempt may not meet (throttling, a 5xx, a timeout, an SNS outage).
+
+    The message is left on the queue to be retried, and after maxReceiveCount it waits in the dead-letter
+    queue with its image untouched.
+    """
+
+
+class SettingsError(InspectorError, ValueError):
+    """A setting (environment variable or stack config key) is missing or invalid; the message names it."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from inspector._validation import describe
 from inspector.constants import DEFAULT_IMAGES_PREFIX
@@ -23,6 +23,14 @@ class _AwsModel(BaseModel):
     """AWS payloads: AWS's spelling through aliases, unknown fields ignored (AWS adds fields over time)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
+
+
+def _assume_utc(value: datetime) -> datetime:
+    # AWS writes every time in UTC with a zone ("...27.512Z"); moto leaves the zone off ("...37.492574").
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+_UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 # --- S3 event notification (S3 -> SQS directly, or inside an SNS envelope) ---------------------------
@@ -58,11 +66,11 @@ class S3EventRecord(_AwsModel):
     event_version: str | None = Field(default=None, alias="eventVersion")
     event_source: Literal["aws:s3"] = Field(alias="eventSource")
     aws_region: str | None = Field(default=None, alias="awsRegion")
-    event_time: datetime | None = Field(default=None, alias="eventTime")
+    event_time: _UtcDatetime | None = Field(default=None, alias="eventTime")
     event_name: str = Field(alias="eventName")
     user_identity: S3UserIdentity | None = Field(default=None, alias="userIdentity")
-    request_parameters: dict[str, str] | None = Field(default=None, alias="requestParameters")
-    response_elements: dict[str, str] | None = Field(default=None, alias="responseElements")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
     s3: S3Entity
 
 
@@ -75,7 +83,7 @@ class S3TestEvent(_AwsModel):
 
     service: str = Field(alias="Service")
     event: Literal["s3:TestEvent"] = Field(alias="Event")
-    time: datetime | None = Field(default=None, alias="Time")
+    time: _UtcDatetime | None = Field(default=None, alias="Time")
     bucket: str | None = Field(default=None, alias="Bucket")
     request_id: str | None = Field(default=None, alias="RequestId")
     host_id: str | None = Field(default=None, alias="HostId")
@@ -90,7 +98,7 @@ class SnsNotification(_AwsModel):
     topic_arn: str | None = Field(default=None, alias="TopicArn")
     subject: str | None = Field(default=None, alias="Subject")
     message: str = Field(alias="Message")
-    timestamp: datetime | None = Field(default=None, alias="Timestamp")
+    timestamp: _UtcDatetime | None = Field(default=None, alias="Timestamp")
     message_attributes: dict[str, Any] | None = Field(default=None, alias="MessageAttributes")
 
 
@@ -125,7 +133,7 @@ class EventBridgeS3Event(_AwsModel):
     detail_type: str = Field(alias="detail-type")
     source: Literal["aws.s3"]
     account: str | None = None
-    time: datetime | None = None
+    time: _UtcDatetime | None = None
     region: str | None = None
     resources: list[str] = Field(default_factory=list)
     detail: EventBridgeS3Detail
@@ -250,6 +258,8 @@ def _load_json(text: str | bytes, *, what: str) -> dict[str, Any]:
         document = json.loads(text)
     except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedEventError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:  # json gives up on deep nesting ("[[[[..."), which no AWS event has
+        raise MalformedEventError(f"{what} is JSON nested too deeply to be an event") from None
     if not isinstance(document, dict):
         raise MalformedEventError(f"{what} is JSON but not an object (got {type(document).__name__})")
     return document
@@ -344,7 +354,11 @@ def _decode_key(raw_key: str) -> str:
 def _check_key(key: str) -> None:
     if not key:
         raise MalformedEventError("object key is empty")
-    if len(key.encode()) > S3_MAX_KEY_BYTES:
+    try:
+        encoded = key.encode()
+    except UnicodeEncodeError:  # JSON can escape a lone surrogate ("\ud800"); no S3 key holds one
+        raise MalformedEventError(f"object key {key[:80]!r} is not valid Unicode") from None
+    if len(encoded) > S3_MAX_KEY_BYTES:
         raise MalformedEventError(f"object key is longer than S3's {S3_MAX_KEY_BYTES} bytes")
 
 

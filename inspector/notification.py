@@ -1,0 +1,117 @@
+"""The message the QC group gets for each verdict: an SNS subject, a plain-text body and attributes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from inspector.analysis import Analysis
+from inspector.engine import FAILING, Outcome, Verdict
+from inspector.records import ResultRecord
+
+SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+
+_MARKS = {
+    Outcome.MET: "ok ",
+    Outcome.CLEAR: "ok ",
+    Outcome.UNCERTAIN: "?? ",
+    Outcome.UNMET: "XX ",
+    Outcome.VIOLATED: "XX ",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    subject: str
+    body: str
+    attributes: dict[str, str]  # SNS MessageAttributes (String), for subscription filter policies
+
+
+def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int) -> Notification:
+    """The notification for one result record. Pure: the same record gives the same message."""
+    image = record.image
+    lines = [
+        f"Verdict: {record.verdict}",
+        f"Image: s3://{image.bucket}/{image.key}",
+        f"Filed under: s3://{image.bucket}/{record.destination}" if record.destination else "",
+    ]
+    if link:
+        lines.append(f"Link ({_duration(link_expiry_seconds)}): {link}")
+    lines = [line for line in lines if line]
+    if record.verdict is Verdict.REJECTED:
+        lines += [
+            "",
+            f"Rejected: {record.rejection}",
+            "The image could not be analysed; no criteria were applied.",
+        ]
+    else:
+        reasons = [f for f in record.findings if f.outcome in FAILING] or [
+            f for f in record.findings if f.outcome is Outcome.UNCERTAIN
+        ]
+        if reasons:
+            lines += ["", "Why:"] + [f"  - {f.describe()}" for f in reasons]
+        lines += ["", "Findings:"] + [f"  {_MARKS[f.outcome]}{f.describe()}" for f in record.findings]
+        if record.analysis is not None:
+            lines += ["", *_analysis_lines(record.analysis)]
+    lines += [
+        "",
+        f"Criteria fingerprint: {record.criteria}",
+        f"Detector: {record.detector or 'unknown'}; inspected at {record.inspected_at.isoformat()}",
+    ]
+    return Notification(
+        subject=subject(record.verdict, image.key),
+        body="\n".join(lines) + "\n",
+        attributes={"verdict": record.verdict.value, "criteria": record.criteria},
+    )
+
+
+def subject(verdict: Verdict, key: str) -> str:
+    """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds."""
+    parts = key.rstrip("/").split("/")
+    name = _ascii(parts[-1]) or "image"
+    folder = _ascii(parts[-2]) if len(parts) > 2 else ""
+    text = f"QC {verdict}: {name}" + (f" ({folder})" if folder else "")
+    if len(text) > SUBJECT_MAX:
+        text = text[: SUBJECT_MAX - 3].rstrip() + "..."
+    return text
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^\x20-\x7e]+", " ", folded).strip()  # printable ASCII only: no control characters
+
+
+def _analysis_lines(analysis: Analysis) -> list[str]:
+    labels = sorted(analysis.candidate_labels(), key=lambda label: -label.confidence)
+    lines = ["Labels seen (confidence):"]
+    if not labels:
+        lines.append("  (none above the requested minimum confidence)")
+    for label in labels:
+        located = f", {len(label.instances)} located" if label.instances else ""
+        lines.append(f"  {label.name}: {label.confidence:.1f}{located}")
+    quality = analysis.quality
+    if quality is not None:
+        measures = [
+            f"{name} {value:.1f}"
+            for name, value in (
+                ("brightness", quality.brightness),
+                ("sharpness", quality.sharpness),
+                ("contrast", quality.contrast),
+            )
+            if value is not None
+        ]
+        if measures:
+            lines.append("Image quality: " + ", ".join(measures))
+    if analysis.model_version:
+        lines.append(f"Model version: {analysis.model_version}")
+    return lines
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"valid {days} day{'s' if days != 1 else ''}"
+    if seconds % 3600 == 0:
+        return f"valid {seconds // 3600} h"
+    return f"valid {seconds // 60} min"

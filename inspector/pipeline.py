@@ -1,0 +1,196 @@
+"""One object's inspection, in an order that cannot lose an image.
+
+    head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
+    -> write the result record -> copy to the destination -> notify -> record the notification
+    -> delete the original (only if it is still the inspected version)
+
+Every step before the delete leaves the original under the images prefix, so a crash anywhere is
+repaired by redelivery, which resumes from the result record: no second recognition for the same object
+version (key + eTag), no second email once the record says it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES, REKOGNITION_MIN_IMAGE_SIDE_PX
+from inspector.detectors import LabelDetector
+from inspector.engine import Verdict, evaluate
+from inspector.errors import ImageRejected
+from inspector.events import ObjectRef
+from inspector.formats import SNIFF_BYTES, sniff
+from inspector.notification import Notification, compose
+from inspector.observability import Metrics
+from inspector.records import ResultRecord
+from inspector.settings import Settings
+from inspector.storage import ObjectInfo
+
+log = logging.getLogger("inspector.pipeline")
+
+
+class Store(Protocol):
+    """The storage an `Inspector` needs; `inspector.storage.S3Store` is the S3 one."""
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+    def read_start(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
+    def load_record(self, key: str) -> ResultRecord | None: ...
+    def save_record(self, key: str, record: ResultRecord) -> None: ...
+    def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
+    def delete(self, key: str, *, etag: str) -> bool: ...
+    def presign(self, key: str, *, expires_in: int) -> str | None: ...
+
+
+class Notifier(Protocol):
+    def publish(self, notification: Notification) -> str: ...
+
+
+class Status(StrEnum):
+    INSPECTED = "inspected"  # judged now, filed and notified
+    RESUMED = "resumed"  # this version had a result record: only what was left was done
+    GONE = "gone"  # the object no longer exists: nothing to do
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What happened to one object."""
+
+    key: str
+    status: Status
+    verdict: Verdict | None
+    destination: str | None
+    record_key: str
+    notified: bool = False  # a notification was published by this call
+    original_deleted: bool = False
+
+
+class Inspector:
+    """Inspects objects one at a time (call it from many threads: it keeps no per-object state)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        detector: LabelDetector,
+        notifier: Notifier,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.detector = detector
+        self.notifier = notifier
+        self.metrics = metrics
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._request = settings.criteria.detection_request()
+        self._fingerprint = settings.criteria.fingerprint
+
+    def inspect(self, ref: ObjectRef) -> Inspection:
+        """Bring one object to its terminal place. Raises `TransientError` when a step must be retried."""
+        key = ref.key
+        record_key = self.settings.record_key(key)
+        info = self.store.head(key)
+        record = self.store.load_record(record_key)
+        if info is None:
+            log.info(
+                "object is gone; nothing to do",
+                extra={"key": key, "result_exists": record is not None, "record_key": record_key},
+            )
+            return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key)
+
+        if record is not None and _bare(record.image.etag) == _bare(info.etag):
+            status = Status.RESUMED
+            log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
+        else:
+            status = Status.INSPECTED
+            record = self._judge(ref, info)
+            self.store.save_record(record_key, record)
+
+        destination = self.settings.destination(key, record.verdict)
+        notified = False
+        if record.notified_at is None:
+            # Copying again on a resume is harmless: it is the same version to the same place.
+            self.store.copy(key, destination, info=info, metadata=self._metadata(record))
+            record = record.model_copy(update={"destination": destination})
+            link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
+            self.notifier.publish(
+                compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
+            )
+            notified = True
+            record = record.model_copy(update={"notified_at": self._clock()})
+            self.store.save_record(record_key, record)
+
+        deleted = self.store.delete(key, etag=info.etag)
+        if not deleted:
+            log.warning(
+                "original was replaced or removed during the inspection; left as it is",
+                extra={"key": key, "verdict": record.verdict},
+            )
+        if self.metrics is not None and status is Status.INSPECTED:
+            self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
+        log.info(
+            "inspected",
+            extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
+        )
+        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
+
+    def _judge(self, ref: ObjectRef, info: ObjectInfo) -> ResultRecord:
+        image = ref.model_copy(
+            update={
+                "etag": _bare(info.etag),
+                "size": info.size,
+                "version_id": info.version_id or ref.version_id,
+            }
+        )
+        now = self._clock()
+        try:
+            self._check(ref.key, info)
+            started = time.perf_counter()
+            analysis = self.detector.detect(image, self._request)
+            if self.metrics is not None:
+                self.metrics.timing("RecognitionLatency", (time.perf_counter() - started) * 1000)
+        except ImageRejected as exc:
+            log.info("rejected", extra={"key": ref.key, "reason": exc.reason})
+            return ResultRecord.rejected(
+                image, exc.reason, criteria=self._fingerprint, inspected_at=now, detector=self.detector.name
+            )
+        evaluation = evaluate(analysis, self.settings.criteria)
+        return ResultRecord.judged(image, analysis, evaluation, inspected_at=now, detector=self.detector.name)
+
+    def _check(self, key: str, info: ObjectInfo) -> None:
+        """Refuse what recognition would refuse, before paying for it."""
+        if info.size == 0:
+            raise ImageRejected("empty file (0 bytes)")
+        if info.size > REKOGNITION_MAX_S3_OBJECT_BYTES:
+            raise ImageRejected(
+                f"file is {info.size / 2**20:.1f} MiB; Rekognition reads at most 15 MiB from S3"
+            )
+        sniffed = sniff(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
+        if not sniffed.supported:
+            raise ImageRejected(f"not a JPEG or PNG image ({sniffed.describe()})")
+        if sniffed.width is not None and sniffed.height is not None:
+            side = min(sniffed.width, sniffed.height)
+            if side < REKOGNITION_MIN_IMAGE_SIDE_PX:
+                raise ImageRejected(
+                    f"image is {sniffed.width}x{sniffed.height} px; "
+                    f"Rekognition needs at least {REKOGNITION_MIN_IMAGE_SIDE_PX} px per side"
+                )
+
+    @staticmethod
+    def _metadata(record: ResultRecord) -> dict[str, str]:
+        return {
+            "inspector-verdict": record.verdict.value,
+            "inspector-criteria": record.criteria,
+            "inspector-inspected-at": record.inspected_at.isoformat(),
+        }
+
+
+def _bare(etag: str | None) -> str:
+    """ETags come quoted from HEAD and bare in events: compare them bare."""
+    return (etag or "").strip('"')

@@ -1,0 +1,180 @@
+"""The function's settings: one validated model, read from environment variables or written to them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from inspector import constants as c
+from inspector._validation import describe
+from inspector.criteria import Criteria
+from inspector.errors import CriteriaError, SettingsError
+
+
+class DetectorKind(StrEnum):
+    REKOGNITION = "rekognition"
+    CUSTOM_LABELS = "custom-labels"
+    LOCAL = "local"
+
+
+def _prefix(value: str) -> str:
+    if not value.endswith("/") or value.startswith("/"):
+        raise ValueError(f"{value!r} must end with '/' and not start with one, e.g. 'images/'")
+    return value
+
+
+Prefix = Annotated[str, Field(min_length=2, max_length=200), AfterValidator(_prefix)]
+
+
+class Settings(BaseModel):
+    """Everything the inspection of one image depends on besides the image itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic_arn: str = Field(min_length=1)
+    criteria: Criteria
+    bucket: str = Field(min_length=3, max_length=63)
+    detector: DetectorKind = DetectorKind.REKOGNITION
+    custom_labels_arn: str | None = None
+    images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
+    analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
+    rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
+    results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
+    # Presigned links live at most as long as the credentials that signed them (the function's role
+    # session, a few hours), and SigV4 caps them at 7 days.
+    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    max_workers: int = Field(default=10, ge=1, le=64)
+    log_level: str = "INFO"
+    metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
+    endpoint_url: str | None = None
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        # Moving an image must never re-trigger the pipeline, nor can two kinds of output share a place.
+        prefixes = {
+            "images_prefix": self.images_prefix,
+            "analyzed_prefix": self.analyzed_prefix,
+            "rejected_prefix": self.rejected_prefix,
+            "results_prefix": self.results_prefix,
+        }
+        names = list(prefixes)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                if prefixes[a].startswith(prefixes[b]) or prefixes[b].startswith(prefixes[a]):
+                    raise ValueError(
+                        f"{_ENV[a]} ({prefixes[a]!r}) and {_ENV[b]} ({prefixes[b]!r}) overlap: "
+                        "each prefix must be separate, or moved images would be inspected again"
+                    )
+        request = self.criteria.detection_request()
+        if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
+            raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
+        if self.detector is DetectorKind.LOCAL and request.labels:
+            raise ValueError(
+                f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
+                f"({', '.join(request.labels[:5])}): use quality rules only, or another detector"
+            )
+        if self.detector is DetectorKind.CUSTOM_LABELS and request.image_properties:
+            raise ValueError(
+                f"{c.ENV_DETECTOR}=custom-labels reports no image properties, "
+                "but the criteria have quality rules"
+            )
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
+        document: dict[str, Any] = {}
+        for field, variable in _ENV.items():
+            value = environ.get(variable)
+            if value is None or value == "":
+                continue
+            if field == "criteria":
+                try:
+                    document[field] = Criteria.from_json(value)
+                except CriteriaError as exc:
+                    raise SettingsError(f"{variable}: {exc}") from None
+            else:
+                document[field] = value
+        try:
+            return cls.model_validate(document)
+        except ValidationError as exc:
+            problems = [_name_variable(line) for line in describe(exc)]
+            raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that `from_env` reads back into equal settings."""
+        env: dict[str, str] = {}
+        for field, variable in _ENV.items():
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if isinstance(value, Criteria):
+                env[variable] = value.model_dump_json(by_alias=True, exclude_defaults=True)
+            else:
+                env[variable] = str(value)
+        return env
+
+    def destination(self, key: str, verdict: str) -> str:
+        """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
+        rest = self.relative(key)
+        if verdict == "REJECTED":
+            return f"{self.rejected_prefix}{rest}"
+        folder = {"PASS": "passed", "FAIL": "failed", "REVIEW": "review"}[verdict]
+        return f"{self.analyzed_prefix}{folder}/{rest}"
+
+    def record_key(self, key: str) -> str:
+        """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
+        return f"{self.results_prefix}{self.relative(key)}.json"
+
+    def relative(self, key: str) -> str:
+        """The key below the watched prefix."""
+        if not key.startswith(self.images_prefix):
+            raise ValueError(f"{key!r} is not under {self.images_prefix!r}")
+        return key[len(self.images_prefix) :]
+
+
+_ENV: dict[str, str] = {
+    "topic_arn": c.ENV_TOPIC_ARN,
+    "criteria": c.ENV_CRITERIA,
+    "bucket": c.ENV_BUCKET,
+    "detector": c.ENV_DETECTOR,
+    "custom_labels_arn": c.ENV_CUSTOM_LABELS_ARN,
+    "images_prefix": c.ENV_IMAGES_PREFIX,
+    "analyzed_prefix": c.ENV_ANALYZED_PREFIX,
+    "rejected_prefix": c.ENV_REJECTED_PREFIX,
+    "results_prefix": c.ENV_RESULTS_PREFIX,
+    "link_expiry_seconds": c.ENV_LINK_EXPIRY_SECONDS,
+    "max_workers": c.ENV_MAX_WORKERS,
+    "log_level": c.ENV_LOG_LEVEL,
+    "metrics_namespace": c.ENV_METRICS_NAMESPACE,
+    "endpoint_url": c.ENV_ENDPOINT_URL,
+}
+
+
+def _name_variable(line: str) -> str:
+    # describe() gives "field: message" (or a whole-model message that already names its variables).
+    field, sep, message = line.partition(": ")
+    if sep and field in _ENV:
+        if message == "Field required":
+            return f"{_ENV[field]} is required"
+        return f"{_ENV[field]}: {message}"
+    return line

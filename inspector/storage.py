@@ -1,0 +1,124 @@
+"""The S3 side of an inspection: look at the upload, keep the result record, file the image away."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from inspector.aws import is_not_found, is_precondition_failed, make_client, translate
+from inspector.records import ResultRecord
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD request says of an object."""
+
+    size: int
+    etag: str
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    version_id: str | None = None
+
+
+class S3Store:
+    """One bucket's objects, through an injected boto3 S3 client (one is made when none is given).
+
+    Every AWS failure comes out as `TransientError`; "not found" and "changed since" are answers, not errors.
+    """
+
+    def __init__(self, bucket: str, client: Any | None = None, *, endpoint_url: str | None = None) -> None:
+        self.bucket = bucket
+        self._client = client if client is not None else make_client("s3", endpoint_url=endpoint_url)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size, eTag and metadata; None when it does not exist."""
+        try:
+            response = self._client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(exc, f"S3 HeadObject {key}") from exc
+        return ObjectInfo(
+            size=int(response.get("ContentLength", 0)),
+            etag=str(response.get("ETag", "")),
+            content_type=response.get("ContentType"),
+            metadata=dict(response.get("Metadata") or {}),
+            version_id=response.get("VersionId"),
+        )
+
+    def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
+        """The object's first `length` bytes (one ranged GET), provided it is still the version `etag`."""
+        try:
+            response = self._client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}", IfMatch=etag
+            )
+            data: bytes = response["Body"].read()
+        except Exception as exc:
+            raise translate(exc, f"S3 GetObject (range) {key}") from exc
+        return data
+
+    def load_record(self, key: str) -> ResultRecord | None:
+        """The result record stored at `key`; None when there is none, or none this version can read."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            body: bytes = response["Body"].read()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(exc, f"S3 GetObject {key}") from exc
+        try:
+            return ResultRecord.from_json(body)
+        except ValidationError:
+            # An unreadable record cannot prove anything was done: inspect again and overwrite it.
+            return None
+
+    def save_record(self, key: str, record: ResultRecord) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=record.to_json().encode(),
+                ContentType="application/json",
+            )
+        except Exception as exc:
+            raise translate(exc, f"S3 PutObject {key}") from exc
+
+    def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None:
+        """Server-side copy of exactly the inspected version (`info.etag`), adding `metadata`."""
+        extra: dict[str, Any] = {}
+        if info.content_type:
+            extra["ContentType"] = info.content_type
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=destination,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySourceIfMatch=info.etag,
+                MetadataDirective="REPLACE",
+                Metadata={**info.metadata, **metadata},
+                **extra,
+            )
+        except Exception as exc:
+            raise translate(exc, f"S3 CopyObject {source} -> {destination}") from exc
+
+    def delete(self, key: str, *, etag: str) -> bool:
+        """Delete the object if it is still version `etag`; False when it changed or is already gone."""
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except Exception as exc:
+            if is_precondition_failed(exc) or is_not_found(exc):
+                return False
+            raise translate(exc, f"S3 DeleteObject {key}") from exc
+        return True
+
+    def presign(self, key: str, *, expires_in: int) -> str | None:
+        """A presigned GET link to the object; None when one cannot be made (no credentials)."""
+        try:
+            url: str = self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        except Exception:  # noqa: BLE001 - a missing link must not fail the inspection
+            return None
+        return url
