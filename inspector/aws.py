@@ -19,8 +19,12 @@ def make_client(service: str, *, endpoint_url: str | None = None, region: str | 
     """A boto3 client with this project's retry and timeout policy; boto3 is imported only here."""
     import boto3  # noqa: PLC0415 - keeps `import inspector.aws` cheap for code that injects clients
 
+    config = CLIENT_CONFIG
+    if service == "s3":
+        # SigV4 presigned links (SigV2 is deprecated), addressed to the bucket's own host name.
+        config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
     factory: Any = boto3.client  # typed per service by boto3-stubs; `service` is any of them here
-    return factory(service, config=CLIENT_CONFIG, endpoint_url=endpoint_url, region_name=region)
+    return factory(service, config=config, endpoint_url=endpoint_url, region_name=region)
 
 
 def error_code(exc: BaseException) -> str | None:
