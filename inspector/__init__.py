@@ -16,7 +16,7 @@ from inspector.analysis import (
 )
 from inspector.criteria import Criteria, DetectionRequest
 from inspector.engine import Evaluation, Finding, Outcome, Verdict, evaluate
-from inspector.errors import AnalysisError, CriteriaError, InspectorError, MalformedEventError
+from inspector.errors import AnalysisError, CriteriaError, InspectorError, MalformedEventError, RecordError
 from inspector.events import Ignored, IgnoreReason, Inspect, ObjectRef, SqsEvent, SqsRecord, parse_body
 from inspector.records import ResultRecord
 
@@ -43,6 +43,7 @@ __all__ = [
     "MalformedEventError",
     "ObjectRef",
     "Outcome",
+    "RecordError",
     "ResultRecord",
     "SqsEvent",
     "SqsRecord",

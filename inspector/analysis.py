@@ -152,6 +152,14 @@ class Analysis(_Part):
             return cls.from_detect_labels(document)
         if "CustomLabels" in document:
             return cls.from_detect_custom_labels(document)
+        known = set(cls.model_fields) | {"Labels", "CustomLabels"}
+        if not known & set(document):
+            # Unknown keys are ignored on purpose (AWS adds fields), so an empty match means a wrong file,
+            # which must not pass as an analysis that saw nothing.
+            raise AnalysisError(
+                "not a DetectLabels or DetectCustomLabels response, nor a saved analysis "
+                f"(top-level keys: {', '.join(sorted(document)[:8]) or 'none'})"
+            )
         return _validate(cls, document, "analysis")
 
     def candidate_labels(self) -> tuple[Label, ...]:

@@ -73,22 +73,28 @@ class RequireAnyOf(_Spec):
     min_confidence: Confidence | None = None
 
 
+# Pydantic puts the chosen tag into every error location inside a tagged union; `describe` leaves out
+# parts named "tagged-union...", so errors read require[0].minConfidence, the path the user wrote.
+_LABEL = "tagged-union[label]"
+_ANY_OF = "tagged-union[anyOf]"
+
+
 def _requirement_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         if "label" in value:
-            return "label"
+            return _LABEL
         if "anyOf" in value or "any_of" in value:
-            return "anyOf"
+            return _ANY_OF
         return None
     if isinstance(value, RequireLabel):
-        return "label"
+        return _LABEL
     if isinstance(value, RequireAnyOf):
-        return "anyOf"
+        return _ANY_OF
     return None
 
 
 Requirement = Annotated[
-    Annotated[RequireLabel, Tag("label")] | Annotated[RequireAnyOf, Tag("anyOf")],
+    Annotated[RequireLabel, Tag(_LABEL)] | Annotated[RequireAnyOf, Tag(_ANY_OF)],
     Discriminator(
         _requirement_kind,
         custom_error_type="requirement_kind",
@@ -154,6 +160,17 @@ class Criteria(_Spec):
     def _coherent(self) -> Criteria:
         if not (self.require or self.forbid or self.quality):
             raise ValueError("the criteria have no rules: give at least one of require, forbid, quality")
+        rules: list[tuple[str, RequireLabel | RequireAnyOf | Forbid]] = [
+            *((f"require[{i}]", r) for i, r in enumerate(self.require)),
+            *((f"forbid[{i}]", r) for i, r in enumerate(self.forbid)),
+        ]
+        for where, rule in rules:
+            if self.review_margin > 0 and self.threshold(rule) <= self.review_margin:
+                raise ValueError(
+                    f"{where}: its minConfidence ({self.threshold(rule):g}) is not above reviewMargin "
+                    f"({self.review_margin:g}), so an absent label would count as uncertain and every image "
+                    "would go to REVIEW"
+                )
         forbidden = {rule.label.casefold(): i for i, rule in enumerate(self.forbid)}
         for i, rule in enumerate(self.require):
             names = [rule.label] if isinstance(rule, RequireLabel) else rule.any_of

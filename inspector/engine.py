@@ -40,7 +40,8 @@ class Finding(BaseModel):
     kind: FindingKind
     subject: str  # the label(s) or measure the rule is about
     expected: str
-    observed: float | None  # confidence, instance count or quality value; None when not measured
+    # Confidence, instance count or quality value; None (left out of record JSON) when not measured.
+    observed: float | None = None
     matched: str | None = None  # the label name that matched, when it differs from the subject
     outcome: Outcome
 

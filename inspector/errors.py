@@ -22,6 +22,10 @@ class CriteriaError(InspectorError, ValueError):
         self.problems: list[str] = problems if problems is not None else [message]
 
 
+class RecordError(InspectorError, ValueError):
+    """A stored result record cannot be read (not JSON, or not a record this version understands)."""
+
+
 class AnalysisError(InspectorError, ValueError):
     """A detector response (for example a saved DetectLabels answer) does not have the expected shape."""
 

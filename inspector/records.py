@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
 
+from inspector._validation import describe
 from inspector.analysis import Analysis
 from inspector.engine import Evaluation, Finding, Verdict
+from inspector.errors import RecordError
 from inspector.events import ObjectRef
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -91,4 +93,8 @@ class ResultRecord(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ResultRecord:
-        return cls.model_validate_json(text)
+        """Read a stored record; raises `RecordError` when it is not one this version understands."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise RecordError("unreadable result record: " + "; ".join(describe(exc))) from None

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from inspector.aws import is_not_found, is_precondition_failed, make_client, translate
+from inspector.errors import RecordError
 from inspector.records import ResultRecord
 
 
@@ -70,7 +69,7 @@ class S3Store:
             raise translate(exc, f"S3 GetObject {key}") from exc
         try:
             return ResultRecord.from_json(body)
-        except ValidationError:
+        except RecordError:
             # An unreadable record cannot prove anything was done: inspect again and overwrite it.
             return None
 
