@@ -1,18 +1,32 @@
-"""The Pulumi program: read and validate the stack config, then declare the inspection pipeline."""
+"""The Pulumi program: validate the stack config, build the Lambda bundle, declare the pipeline, export."""
 
 from __future__ import annotations
 
 import pulumi
 
-from inspector.criteria import Criteria
-from inspector.errors import CriteriaError
+from infra import config as stack_config
+from infra.bundle import build_bundle, describe
+from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
 
-config = pulumi.Config("inspector")
 try:
-    criteria = Criteria.from_document(config.require_object("criteria"))
-except CriteriaError as exc:
-    raise pulumi.RunError(f"inspector:criteria: {exc}") from None
+    settings = stack_config.load(stack_config.read_pulumi_config())
+except stack_config.StackConfigError as exc:
+    # Stop before any resource is declared, with one message naming the key.
+    raise pulumi.RunError(str(exc)) from None
 
-# The resources themselves (bucket, queues, function, topic, alarms) are declared by the
-# InspectionPipeline component in infra/, which a later change adds.
-pulumi.export("criteriaFingerprint", criteria.fingerprint)
+bundle = build_bundle(architecture=settings.architecture, python_version=settings.python_version)
+pulumi.log.info(f"Lambda bundle {describe(bundle)}")
+
+pipeline = InspectionPipeline(
+    "inspector",
+    InspectionPipelineArgs(config=settings, code=pulumi.FileArchive(str(bundle.path))),
+)
+
+pulumi.export("bucketName", pipeline.bucket_name)
+pulumi.export("uploadPrefix", pipeline.images_prefix)
+pulumi.export("queueUrl", pipeline.queue_url)
+pulumi.export("dlqUrl", pipeline.dlq_url)
+pulumi.export("topicArn", pipeline.topic_arn)
+pulumi.export("opsTopicArn", pipeline.ops_topic_arn)
+pulumi.export("functionName", pipeline.function_name)
+pulumi.export("criteriaFingerprint", settings.criteria.fingerprint)

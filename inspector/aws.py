@@ -12,7 +12,9 @@ from inspector.errors import ImageRejected, TransientError
 
 # Standard retry mode: exponential backoff with jitter, retrying throttling and 5xx. A few attempts inside
 # the function; beyond that SQS redelivery (after the visibility timeout) is the slower, safer retry.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=3, read_timeout=10
+)
 
 
 def make_client(service: str, *, endpoint_url: str | None = None, region: str | None = None) -> Any:

@@ -48,6 +48,8 @@ def sniff(head: bytes) -> Sniffed:
         return Sniffed(_FTYP_BRANDS.get(head[8:12], "ISO media"))
     for signature, offset, name in _SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
+            if name == "BMP" and head[6:10] != b"\x00\x00\x00\x00":
+                continue  # a BMP header's reserved bytes are zero; text starting "BM" is not a BMP
             if name == "PNG" and len(head) >= 24 and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
                 return Sniffed(name, width, height)

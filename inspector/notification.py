@@ -33,8 +33,8 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     image = record.image
     lines = [
         f"Verdict: {record.verdict}",
-        f"Image: s3://{image.bucket}/{image.key}",
-        f"Filed under: s3://{image.bucket}/{record.destination}" if record.destination else "",
+        f"Image: s3://{image.bucket}/{_printable(image.key)}",
+        f"Filed under: s3://{image.bucket}/{_printable(record.destination)}" if record.destination else "",
     ]
     if link:
         lines.append(f"Link ({_duration(link_expiry_seconds)}): {link}")
@@ -80,6 +80,11 @@ def subject(verdict: Verdict, key: str) -> str:
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^\x20-\x7e]+", " ", folded).strip()  # printable ASCII only: no control characters
+
+
+def _printable(text: str) -> str:
+    """The text with control characters escaped: a key holding a line break cannot forge a body line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _analysis_lines(analysis: Analysis) -> list[str]:

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from typing import Any, TextIO
 
+EMF_MAX_VALUES = 100
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -93,25 +94,25 @@ class Metrics:
                     name: amount,
                 }
             )
-        if timings:
-            documents.append(
-                {
-                    "_aws": {
-                        "Timestamp": now,
-                        "CloudWatchMetrics": [
-                            {
-                                "Namespace": self.namespace,
-                                "Dimensions": [["Service"]],
-                                "Metrics": [
-                                    {"Name": name, "Unit": "Milliseconds"} for name in sorted(timings)
-                                ],
-                            }
-                        ],
-                    },
-                    "Service": self.service,
-                    **dict(sorted(timings.items())),
-                }
-            )
+        for name, values in sorted(timings.items()):
+            # CloudWatch takes at most 100 values of a metric in one EMF document.
+            for start in range(0, len(values), EMF_MAX_VALUES):
+                documents.append(
+                    {
+                        "_aws": {
+                            "Timestamp": now,
+                            "CloudWatchMetrics": [
+                                {
+                                    "Namespace": self.namespace,
+                                    "Dimensions": [["Service"]],
+                                    "Metrics": [{"Name": name, "Unit": "Milliseconds"}],
+                                }
+                            ],
+                        },
+                        "Service": self.service,
+                        name: values[start : start + EMF_MAX_VALUES],
+                    }
+                )
         stream = self._stream or sys.stdout
         for document in documents:
             stream.write(json.dumps(document) + "\n")

@@ -103,6 +103,7 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
+        criteria_problem: str | None = None
         for field, variable in _ENV.items():
             value = environ.get(variable)
             if value is None or value == "":
@@ -111,14 +112,21 @@ class Settings(BaseModel):
                 try:
                     document[field] = Criteria.from_json(value)
                 except CriteriaError as exc:
-                    raise SettingsError(f"{variable}: {exc}") from None
+                    criteria_problem = f"{variable}: {exc}"
             else:
                 document[field] = value
+        problems: list[str] = []
         try:
-            return cls.model_validate(document)
+            settings = cls.model_validate(document)
         except ValidationError as exc:
             problems = [_name_variable(line) for line in describe(exc)]
-            raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+        if criteria_problem is not None:
+            # Reported first, in place of the "required" line its absence from the document caused.
+            problems = [criteria_problem] + [p for p in problems if not p.startswith(f"{c.ENV_CRITERIA} ")]
+        if problems:
+            prefix = "" if problems[0] == criteria_problem and len(problems) == 1 else "invalid settings: "
+            raise SettingsError(prefix + "; ".join(problems))
+        return settings
 
     def to_env(self) -> dict[str, str]:
         """The environment variables that `from_env` reads back into equal settings."""

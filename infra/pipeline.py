@@ -1,0 +1,287 @@
+"""`InspectionPipeline`: the whole inspection pipeline of one environment, as one Pulumi component."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.config import DLQ_RETENTION_SECONDS, StackConfig
+
+HANDLER = "handler.lambda_handler"
+ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+
+
+@dataclass
+class InspectionPipelineArgs:
+    config: StackConfig  # validated stack settings
+    code: pulumi.Archive  # the Lambda bundle (infra.bundle.build_bundle)
+    tags: dict[str, str] | None = None
+
+
+class InspectionPipeline(pulumi.ComponentResource):
+    """Bucket -> queue (+ DLQ) -> function -> topic, with alarms, encryption and least-privilege IAM."""
+
+    bucket_name: pulumi.Output[str]
+    images_prefix: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    ops_topic_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: InspectionPipelineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("inspector:index:InspectionPipeline", name, None, opts)
+        cfg = args.config
+        tags = {"app": "widget-inspector", **(args.tags or {})}
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        # --- bucket ---------------------------------------------------------------------------
+        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=cfg.force_destroy, tags=tags, opts=child)
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(policies.bucket_policy),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "analyzed-to-glacier",
+                    "status": "Enabled",
+                    "filter": {"prefix": cfg.analyzed_prefix},
+                    "transitions": [{"days": cfg.glacier_after_days, "storage_class": "GLACIER"}],
+                },
+                {
+                    "id": "abort-incomplete-multipart-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "abort_incomplete_multipart_upload": {
+                        "days_after_initiation": ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
+                    },
+                },
+            ],
+            opts=child,
+        )
+
+        # --- queues ---------------------------------------------------------------------------
+        dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        queue = aws.sqs.Queue(
+            f"{name}-queue",
+            visibility_timeout_seconds=cfg.visibility_timeout_seconds,
+            redrive_policy=dlq.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": cfg.max_receive_count})
+            ),
+            # SSE-SQS: S3 event notifications cannot write to a queue encrypted with the AWS-managed KMS key.
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-queue-policy",
+            queue_url=queue.id,
+            policy=pulumi.Output.all(queue.arn, bucket.arn, account_id).apply(
+                lambda a: policies.queue_policy(a[0], a[1], a[2])
+            ),
+            opts=child,
+        )
+        # Only the images prefix notifies: filing an image under analyzed/ must never trigger again.
+        aws.s3.BucketNotification(
+            f"{name}-notification",
+            bucket=bucket.id,
+            queues=[
+                {"queue_arn": queue.arn, "events": ["s3:ObjectCreated:*"], "filter_prefix": cfg.images_prefix}
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
+        )
+
+        # --- notifications ----------------------------------------------------------------------
+        topic = aws.sns.Topic(f"{name}-verdicts", kms_master_key_id="alias/aws/sns", tags=tags, opts=child)
+        for i, recipient in enumerate(cfg.notify):
+            aws.sns.TopicSubscription(
+                f"{name}-notify-{i}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=recipient.email,
+                filter_policy=(
+                    json.dumps({"verdict": [v.value for v in recipient.only]}) if recipient.only else None
+                ),
+                filter_policy_scope="MessageAttributes" if recipient.only else None,
+                opts=child,
+            )
+        # Not encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key, and
+        # alarm messages carry no image data.
+        ops_topic = aws.sns.Topic(f"{name}-ops", tags=tags, opts=child)
+        for i, email in enumerate(cfg.ops_notify):
+            aws.sns.TopicSubscription(
+                f"{name}-ops-{i}", topic=ops_topic.arn, protocol="email", endpoint=email, opts=child
+            )
+
+        # --- function ---------------------------------------------------------------------------
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{name}-{pulumi.get_stack()}",
+            retention_in_days=cfg.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=policies.assume_role_policy(), tags=tags, opts=child
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(bucket.arn, queue.arn, topic.arn, log_group.arn).apply(
+                lambda a: policies.function_policy(
+                    bucket_arn=a[0],
+                    images_prefix=cfg.images_prefix,
+                    analyzed_prefix=cfg.analyzed_prefix,
+                    rejected_prefix=cfg.rejected_prefix,
+                    results_prefix=cfg.results_prefix,
+                    queue_arn=a[1],
+                    topic_arn=a[2],
+                    log_group_arn=a[3],
+                    custom_labels_arn=cfg.custom_labels_arn,
+                )
+            ),
+            opts=child,
+        )
+        environment = pulumi.Output.all(topic.arn, bucket.id).apply(
+            lambda a: cfg.settings(topic_arn=a[0], bucket=a[1]).to_env()
+        )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            runtime=f"python{cfg.python_version}",
+            architectures=[cfg.architecture],
+            handler=HANDLER,
+            code=args.code,
+            memory_size=cfg.memory_mb,
+            timeout=cfg.timeout_seconds,
+            role=role.arn,
+            environment={"variables": environment},
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-source",
+            event_source_arn=queue.arn,
+            function_name=function.arn,
+            batch_size=cfg.batch_size,
+            maximum_batching_window_in_seconds=cfg.batching_window_seconds,
+            function_response_types=["ReportBatchItemFailures"],
+            # The lever that keeps the pipeline under the Rekognition transactions-per-second quota.
+            scaling_config={"maximum_concurrency": cfg.max_concurrency},
+            opts=child,
+        )
+
+        # --- alarms -----------------------------------------------------------------------------
+        def alarm(  # noqa: PLR0917 - a local helper called as a table, one row per alarm
+            suffix: str,
+            description: str,
+            namespace: str,
+            metric: str,
+            dimensions: dict[str, pulumi.Input[str]],
+            statistic: str,
+            threshold: float,
+        ) -> None:
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{suffix}",
+                alarm_description=description,
+                namespace=namespace,
+                metric_name=metric,
+                dimensions=dimensions,
+                statistic=statistic,
+                period=300,
+                evaluation_periods=1,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[ops_topic.arn],
+                ok_actions=[ops_topic.arn],
+                tags=tags,
+                opts=child,
+            )
+
+        alarm(
+            "dlq-not-empty",
+            "Messages wait in the dead-letter queue; their images are still under the images prefix.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": dlq.name},
+            "Maximum",
+            0,
+        )
+        alarm(
+            "oldest-message",
+            "Images wait too long for inspection: throttling, errors or a stopped function.",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": queue.name},
+            "Maximum",
+            cfg.oldest_message_alarm_seconds,
+        )
+        for metric in ("Errors", "Throttles"):
+            alarm(
+                f"function-{metric.lower()}",
+                f"The inspection function reports {metric.lower()}.",
+                "AWS/Lambda",
+                metric,
+                {"FunctionName": function.name},
+                "Sum",
+                0,
+            )
+
+        self.bucket_name = bucket.id
+        self.images_prefix = pulumi.Output.from_input(cfg.images_prefix)
+        self.queue_url = queue.url
+        self.dlq_url = dlq.url
+        self.topic_arn = topic.arn
+        self.ops_topic_arn = ops_topic.arn
+        self.function_name = function.name
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "images_prefix": self.images_prefix,
+                "queue_url": self.queue_url,
+                "dlq_url": self.dlq_url,
+                "topic_arn": self.topic_arn,
+                "ops_topic_arn": self.ops_topic_arn,
+                "function_name": self.function_name,
+            }
+        )

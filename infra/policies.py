@@ -1,0 +1,147 @@
+"""IAM, bucket and queue policies, as small pure functions of ARNs that return JSON documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Statement = dict[str, Any]
+
+
+def document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def bucket_policy(bucket_arn: str) -> str:
+    """Refuse every request to the bucket that does not use TLS."""
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+
+
+def queue_policy(queue_arn: str, bucket_arn: str, account_id: str) -> str:
+    """Let only S3, on behalf of this bucket in this account, send to the queue."""
+    return document(
+        {
+            "Sid": "AllowBucketNotifications",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        }
+    )
+
+
+def assume_role_policy(service: str = "lambda.amazonaws.com") -> str:
+    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+def function_policy(
+    *,
+    bucket_arn: str,
+    images_prefix: str,
+    analyzed_prefix: str,
+    rejected_prefix: str,
+    results_prefix: str,
+    queue_arn: str,
+    topic_arn: str,
+    log_group_arn: str,
+    custom_labels_arn: str | None = None,
+) -> str:
+    """What the function needs and nothing more.
+
+    No wildcard action; the only wildcard resource is DetectLabels', which supports no resource-level
+    permissions.
+    """
+    statements: list[Statement] = [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            # Read uploads (Rekognition reads them with the function's permissions too), copy them from
+            # there, and read result records (idempotency: resume from the record). GetObject on the
+            # destinations makes the presigned link in the email work: the function's role signs it.
+            "Sid": "ReadImagesResultsAndFiledImages",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [
+                f"{bucket_arn}/{images_prefix}*",
+                f"{bucket_arn}/{results_prefix}*",
+                f"{bucket_arn}/{analyzed_prefix}*",
+                f"{bucket_arn}/{rejected_prefix}*",
+            ],
+        },
+        {
+            # Without ListBucket, S3 answers 403 instead of 404 for a missing object, and an image that
+            # is already gone would be retried until it reached the dead-letter queue.
+            "Sid": "TellMissingFromForbidden",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+        },
+        {
+            "Sid": "FileImagesAndWriteResults",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [
+                f"{bucket_arn}/{analyzed_prefix}*",
+                f"{bucket_arn}/{rejected_prefix}*",
+                f"{bucket_arn}/{results_prefix}*",
+            ],
+        },
+        {
+            "Sid": "RemoveFiledOriginals",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [f"{bucket_arn}/{images_prefix}*"],
+        },
+        {
+            "Sid": "ConsumeQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": [queue_arn],
+        },
+        {"Sid": "NotifyQcGroup", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
+        {
+            # DetectLabels supports no resource-level permissions: "*" is the only resource it accepts.
+            "Sid": "DetectLabels",
+            "Effect": "Allow",
+            "Action": ["rekognition:DetectLabels"],
+            "Resource": "*",
+        },
+    ]
+    if custom_labels_arn:
+        statements.append(
+            {
+                "Sid": "DetectCustomLabels",
+                "Effect": "Allow",
+                "Action": ["rekognition:DetectCustomLabels"],
+                "Resource": [custom_labels_arn],
+            }
+        )
+    return document(*statements)
+
+
+def wildcard_actions(policy: str) -> list[str]:
+    """Every action of a policy document that holds a wildcard (for tests and reviews)."""
+    found = []
+    for statement in json.loads(policy)["Statement"]:
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if "*" in action:
+                found.append(action)
+    return found

@@ -1,0 +1,370 @@
+"""The InspectionPipeline component, declared under Pulumi mocks: every hardening property, asserted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra import policies
+from infra.config import DLQ_RETENTION_SECONDS, load
+from infra.pipeline import HANDLER, InspectionPipeline, InspectionPipelineArgs
+from inspector.settings import Settings
+from tests.infra.conftest import ACCOUNT, Stack, run_under_mocks
+
+CUSTOM_MODEL = "arn:aws:rekognition:eu-west-1:123456789012:project/widgets/version/widgets.2026-11-01/1"
+CONFIG = {
+    "criteria": json.dumps(
+        {"minConfidence": 90, "require": [{"label": "Widget"}], "forbid": [{"label": "Rust"}]}
+    ),
+    "notify": json.dumps(
+        [{"email": "leads@example.com", "only": ["FAIL", "REJECTED"]}, {"email": "audit@example.com"}]
+    ),
+    "opsNotify": json.dumps(["oncall@example.com"]),
+    "glacierAfterDays": "45",
+    "timeoutSeconds": "90",
+    "memoryMb": "1024",
+    "batchSize": "8",
+    "batchingWindowSeconds": "3",
+    "maxConcurrency": "7",
+    "maxReceiveCount": "4",
+    "logRetentionDays": "60",
+    "oldestMessageAlarmSeconds": "1200",
+}
+
+
+def declare(values: dict[str, str], archive: pulumi.Archive) -> Stack:
+    config = load(values)
+
+    def program() -> Any:
+        pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=config, code=archive))
+        return pulumi.Output.all(pipeline.bucket_name, pipeline.queue_url, pipeline.function_name)
+
+    return run_under_mocks(program)
+
+
+@pytest.fixture
+def stack(fake_archive: pulumi.Archive) -> Stack:
+    return declare(CONFIG, fake_archive)
+
+
+@pytest.fixture
+def custom_stack(fake_archive: pulumi.Archive) -> Stack:
+    return declare({**CONFIG, "detector": "custom-labels", "customLabelsArn": CUSTOM_MODEL}, fake_archive)
+
+
+# --- bucket ------------------------------------------------------------------------------------------
+
+
+def test_the_component_has_the_documented_type_token(stack: Stack):
+    assert "inspector" == stack.one("inspector:index:InspectionPipeline").name
+
+
+def test_bucket_blocks_every_kind_of_public_access(stack: Stack):
+    block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+
+    assert (True, True, True, True) == (
+        block["blockPublicAcls"],
+        block["blockPublicPolicy"],
+        block["ignorePublicAcls"],
+        block["restrictPublicBuckets"],
+    )
+
+
+def test_bucket_owner_is_enforced(stack: Stack):
+    controls = stack.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+
+    assert "BucketOwnerEnforced" == controls["rule"]["objectOwnership"]
+
+
+def test_bucket_is_encrypted_at_rest(stack: Stack):
+    encryption = stack.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs
+
+    assert "AES256" == encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
+
+
+def test_bucket_policy_denies_requests_without_tls(stack: Stack):
+    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+
+    [statement] = policy["Statement"]
+    assert "Deny" == statement["Effect"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} == statement["Condition"]
+    bucket_arn = statement["Resource"][0]
+    assert [bucket_arn, f"{bucket_arn}/*"] == statement["Resource"]
+
+
+def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(stack: Stack):
+    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+
+    [glacier] = [r for r in rules if "transitions" in r]
+    assert {"prefix": "analyzed/"} == glacier["filter"]
+    assert [{"days": 45.0, "storageClass": "GLACIER"}] == glacier["transitions"]
+    assert "Enabled" == glacier["status"]
+
+
+def test_lifecycle_aborts_incomplete_multipart_uploads(stack: Stack):
+    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+
+    [abort] = [r for r in rules if "abortIncompleteMultipartUpload" in r]
+    assert 7.0 == abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+
+
+def test_bucket_may_be_destroyed_non_empty_only_when_configured(fake_archive: pulumi.Archive):
+    kept = declare(CONFIG, fake_archive).one("aws:s3/bucket:Bucket").inputs
+    disposable = declare({**CONFIG, "forceDestroy": "true"}, fake_archive).one("aws:s3/bucket:Bucket").inputs
+
+    assert (False, True) == (kept["forceDestroy"], disposable["forceDestroy"])
+
+
+# --- queues --------------------------------------------------------------------------------------------
+
+
+def test_queue_visibility_timeout_is_six_times_the_function_timeout(stack: Stack):
+    queue = stack.one("aws:sqs/queue:Queue", "inspector-queue").inputs
+    function = stack.one("aws:lambda/function:Function").inputs
+
+    assert 90.0 == function["timeout"]
+    assert 6 * function["timeout"] == queue["visibilityTimeoutSeconds"]
+
+
+def test_queue_redrives_to_the_dlq_after_max_receive_count(stack: Stack):
+    queue = stack.one("aws:sqs/queue:Queue", "inspector-queue").inputs
+
+    redrive = json.loads(queue["redrivePolicy"])
+    assert 4 == redrive["maxReceiveCount"]
+    assert redrive["deadLetterTargetArn"].endswith("inspector-dlq-0a1b2c3")
+
+
+def test_dlq_keeps_messages_14_days(stack: Stack):
+    dlq = stack.one("aws:sqs/queue:Queue", "inspector-dlq").inputs
+
+    assert float(14 * 24 * 3600) == dlq["messageRetentionSeconds"] == DLQ_RETENTION_SECONDS
+
+
+@pytest.mark.parametrize("queue", ["inspector-queue", "inspector-dlq"])
+def test_both_queues_are_encrypted(stack: Stack, queue: str):
+    assert stack.one("aws:sqs/queue:Queue", queue).inputs["sqsManagedSseEnabled"] is True
+
+
+def test_queue_policy_lets_only_s3_for_this_bucket_and_account_send(stack: Stack):
+    policy = json.loads(stack.one("aws:sqs/queuePolicy:QueuePolicy").inputs["policy"])
+    bucket_arn = "arn:aws:s3:::inspector-bucket-0a1b2c3"
+
+    [statement] = policy["Statement"]
+    assert {"Service": "s3.amazonaws.com"} == statement["Principal"]
+    assert "sqs:SendMessage" == statement["Action"]
+    assert {"aws:SourceArn": bucket_arn} == statement["Condition"]["ArnEquals"]
+    assert {"aws:SourceAccount": ACCOUNT} == statement["Condition"]["StringEquals"]
+
+
+def test_bucket_notification_watches_only_the_images_prefix_for_created_objects(stack: Stack):
+    notification = stack.one("aws:s3/bucketNotification:BucketNotification").inputs
+
+    [queue] = notification["queues"]
+    assert "images/" == queue["filterPrefix"]
+    assert ["s3:ObjectCreated:*"] == queue["events"]
+    assert "filterSuffix" not in queue
+
+
+def test_bucket_notification_is_declared_after_the_queue_policy(stack: Stack):
+    order = [r.typ for r in stack.resources]
+
+    assert order.index("aws:sqs/queuePolicy:QueuePolicy") < order.index(
+        "aws:s3/bucketNotification:BucketNotification"
+    )
+
+
+# --- function --------------------------------------------------------------------------------------------
+
+
+def test_function_runs_python_3_13_on_arm64_by_default(stack: Stack):
+    function = stack.one("aws:lambda/function:Function").inputs
+
+    assert ("python3.13", ["arm64"], HANDLER) == (
+        function["runtime"],
+        function["architectures"],
+        function["handler"],
+    )
+    assert 1024.0 == function["memorySize"]
+
+
+def test_function_runtime_and_architecture_are_configurable(fake_archive: pulumi.Archive):
+    values = {**CONFIG, "architecture": "x86_64", "pythonVersion": "3.12"}
+    function = declare(values, fake_archive).one("aws:lambda/function:Function").inputs
+
+    assert ("python3.12", ["x86_64"]) == (function["runtime"], function["architectures"])
+
+
+def test_function_environment_is_the_settings_contract_and_reads_back_as_settings(stack: Stack):
+    variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+
+    settings = Settings.from_env(variables)
+    assert "inspector-bucket-0a1b2c3" == settings.bucket
+    assert settings.topic_arn.endswith("inspector-verdicts-0a1b2c3")
+    assert load(CONFIG).criteria.fingerprint == settings.criteria.fingerprint
+    assert 8 == settings.max_workers
+
+
+def test_function_logs_to_its_own_log_group_with_retention(stack: Stack):
+    group = stack.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    function = stack.one("aws:lambda/function:Function").inputs
+
+    assert 60.0 == group["retentionInDays"]
+    assert group["name"] == function["loggingConfig"]["logGroup"]
+
+
+def test_event_source_mapping_reports_partial_failures_and_caps_concurrency(stack: Stack):
+    mapping = stack.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+
+    assert ["ReportBatchItemFailures"] == mapping["functionResponseTypes"]
+    assert (8.0, 3.0, 7.0) == (
+        mapping["batchSize"],
+        mapping["maximumBatchingWindowInSeconds"],
+        mapping["scalingConfig"]["maximumConcurrency"],
+    )
+    assert mapping["eventSourceArn"].endswith("inspector-queue-0a1b2c3")
+
+
+# --- IAM -------------------------------------------------------------------------------------------------
+
+
+def _function_policy(stack: Stack) -> dict[str, Any]:
+    return json.loads(stack.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+
+
+def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
+    grants: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        for action in statement["Action"]:
+            grants.setdefault(action, set()).update([resources] if isinstance(resources, str) else resources)
+    return grants
+
+
+def test_function_role_is_assumed_by_lambda_only(stack: Stack):
+    trust = json.loads(stack.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+
+    assert [{"Service": "lambda.amazonaws.com"}] == [s["Principal"] for s in trust["Statement"]]
+
+
+def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
+    bucket = "arn:aws:s3:::inspector-bucket-0a1b2c3"
+    grants = _grants(_function_policy(stack))
+
+    assert {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sns:Publish",
+        "rekognition:DetectLabels",
+    } == set(grants)
+    assert {f"{bucket}/images/*"} == grants["s3:DeleteObject"]
+    assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
+    assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected")} == grants[
+        "s3:GetObject"
+    ]
+    assert {bucket} == grants["s3:ListBucket"]
+    assert {"*"} == grants["rekognition:DetectLabels"]
+    assert all(r.endswith("inspector-verdicts-0a1b2c3") for r in grants["sns:Publish"])
+    assert all(r.endswith("inspector-queue-0a1b2c3") for r in grants["sqs:ReceiveMessage"])
+
+
+def test_detect_custom_labels_is_granted_only_on_the_configured_model(stack: Stack, custom_stack: Stack):
+    assert "rekognition:DetectCustomLabels" not in _grants(_function_policy(stack))
+    assert {CUSTOM_MODEL} == _grants(_function_policy(custom_stack))["rekognition:DetectCustomLabels"]
+    variables = custom_stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert ("custom-labels", CUSTOM_MODEL) == (
+        variables["INSPECTOR_DETECTOR"],
+        variables["INSPECTOR_CUSTOM_LABELS_ARN"],
+    )
+
+
+def test_no_iam_document_allows_a_wildcard_action(stack: Stack, custom_stack: Stack):
+    documents = [
+        r.inputs[key]
+        for s in (stack, custom_stack)
+        for r in s.resources
+        for key in ("policy", "assumeRolePolicy")
+        if isinstance(r.inputs.get(key), str) and r.typ != "aws:s3/bucketPolicy:BucketPolicy"
+    ]
+
+    assert len(documents) >= 6  # role policy, trust policy and queue policy of each stack
+    assert [] == [a for d in documents for a in policies.wildcard_actions(d)]
+
+
+def test_the_only_wildcard_anywhere_is_the_tls_deny_of_the_bucket_policy(stack: Stack):
+    # A Deny of every S3 action without TLS is the strict form AWS recommends; it grants nothing.
+    policy = stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+
+    assert ["s3:*"] == policies.wildcard_actions(policy)
+    assert {"Deny"} == {s["Effect"] for s in json.loads(policy)["Statement"]}
+
+
+# --- notifications and alarms --------------------------------------------------------------------------
+
+
+def test_verdict_topic_is_encrypted(stack: Stack):
+    assert "alias/aws/sns" == stack.one("aws:sns/topic:Topic", "inspector-verdicts").inputs["kmsMasterKeyId"]
+
+
+def test_each_recipient_gets_an_email_subscription_with_its_verdict_filter(stack: Stack):
+    subscriptions = {
+        s.inputs["endpoint"]: s.inputs
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.name.startswith("inspector-notify-")
+    }
+
+    assert {"leads@example.com", "audit@example.com"} == set(subscriptions)
+    leads = subscriptions["leads@example.com"]
+    assert "email" == leads["protocol"]
+    assert {"verdict": ["FAIL", "REJECTED"]} == json.loads(leads["filterPolicy"])
+    assert "MessageAttributes" == leads["filterPolicyScope"]
+    assert "filterPolicy" not in subscriptions["audit@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("alarm", "namespace", "metric", "threshold"),
+    [
+        pytest.param("inspector-dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, id="dlq"),
+        pytest.param("inspector-oldest-message", "AWS/SQS", "ApproximateAgeOfOldestMessage", 1200, id="age"),
+        pytest.param("inspector-function-errors", "AWS/Lambda", "Errors", 0, id="errors"),
+        pytest.param("inspector-function-throttles", "AWS/Lambda", "Throttles", 0, id="throttles"),
+    ],
+)
+def test_alarms_notify_the_ops_topic(stack: Stack, alarm: str, namespace: str, metric: str, threshold: float):
+    declared = stack.one("aws:cloudwatch/metricAlarm:MetricAlarm", alarm).inputs
+    ops_topic = f"arn:aws:sns:eu-west-1:{ACCOUNT}:inspector-ops-0a1b2c3"
+
+    assert (namespace, metric, float(threshold)) == (
+        declared["namespace"],
+        declared["metricName"],
+        declared["threshold"],
+    )
+    assert [ops_topic] == declared["alarmActions"]
+    ops = [s.inputs["endpoint"] for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")]
+    assert "oncall@example.com" in ops
+
+
+def test_dlq_alarm_watches_the_dlq_and_age_alarm_the_main_queue(stack: Stack):
+    dlq_alarm = stack.one("aws:cloudwatch/metricAlarm:MetricAlarm", "inspector-dlq-not-empty").inputs
+    age_alarm = stack.one("aws:cloudwatch/metricAlarm:MetricAlarm", "inspector-oldest-message").inputs
+
+    assert "inspector-dlq-0a1b2c3" == dlq_alarm["dimensions"]["QueueName"]
+    assert "inspector-queue-0a1b2c3" == age_alarm["dimensions"]["QueueName"]
+
+
+def test_every_child_is_named_from_the_component(stack: Stack):
+    children = [r for r in stack.resources if r.typ != "inspector:index:InspectionPipeline"]
+
+    assert len(children) >= 20
+    assert [] == [r.name for r in children if not r.name.startswith("inspector-")]

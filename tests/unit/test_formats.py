@@ -1,0 +1,161 @@
+"""`sniff`: an image's format (and a PNG's size) from its first bytes, before paying for recognition."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image
+
+from inspector.formats import SNIFF_BYTES, SUPPORTED, Sniffed, sniff
+
+
+def pillow_head(size: tuple[int, int], kind: str) -> bytes:
+    """The first `SNIFF_BYTES` of a real image file that Pillow writes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (40, 80, 180)).save(buffer, kind)
+    return buffer.getvalue()[:SNIFF_BYTES]
+
+
+# An ISO base media file begins with a box: 4 bytes of size, "ftyp", then the major brand.
+def ftyp(brand: bytes) -> bytes:
+    return b"\x00\x00\x00\x1cftyp" + brand + b"\x00\x00\x00\x00mif1miaf"
+
+
+@pytest.mark.parametrize(
+    ("head", "expected", "supported"),
+    [
+        (pillow_head((640, 480), "JPEG"), "JPEG", True),
+        (b"\xff\xd8\xff\xe1\x00\x18Exif\x00\x00", "JPEG", True),
+        (pillow_head((640, 480), "PNG"), "PNG", True),
+        (b"GIF87a\x40\x01\xf0\x00", "GIF", False),
+        (b"GIF89a\x40\x01\xf0\x00", "GIF", False),
+        (pillow_head((64, 64), "BMP"), "BMP", False),
+        (pillow_head((64, 64), "TIFF"), "TIFF", False),
+        (b"II*\x00\x08\x00\x00\x00", "TIFF", False),
+        (b"MM\x00*\x00\x00\x00\x08", "TIFF", False),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00", "WebP", False),
+        (ftyp(b"heic"), "HEIC", False),
+        (ftyp(b"heix"), "HEIC", False),
+        (ftyp(b"mif1"), "HEIF", False),
+        (ftyp(b"avif"), "AVIF", False),
+        (ftyp(b"isom"), "MP4", False),
+        (ftyp(b"qt  "), "ISO media", False),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF", False),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "ZIP archive", False),
+        (b"\x00\x00\x01\x00\x01\x00\x10\x10", "ICO", False),
+        (b"widget,line,verdict\r\nw1.jpg,3,PASS\n", "text", False),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'>\t", "text", False),
+    ],
+    ids=[
+        "jpeg-pillow",
+        "jpeg-exif",
+        "png",
+        "gif87a",
+        "gif89a",
+        "bmp",
+        "tiff-pillow",
+        "tiff-little-endian",
+        "tiff-big-endian",
+        "webp",
+        "heic",
+        "heic-heix",
+        "heif",
+        "avif",
+        "mp4",
+        "other-iso-media",
+        "pdf",
+        "zip",
+        "ico",
+        "csv-text",
+        "svg-text",
+    ],
+)
+def test_each_known_signature_is_named_and_only_jpeg_and_png_are_supported(
+    head: bytes, expected: str, supported: bool
+) -> None:
+    sniffed = sniff(head)
+
+    assert expected == sniffed.format
+    assert supported == sniffed.supported
+    assert expected == sniffed.describe()
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(79, 200), (640, 480), (1, 1), (200, 79), (70000, 1)],
+    ids=["narrow", "vga", "one-pixel", "flat", "wider-than-16-bits"],
+)
+def test_a_png_gives_its_width_and_height_from_the_ihdr_chunk(size: tuple[int, int]) -> None:
+    width, height = size
+
+    assert Sniffed("PNG", width, height) == sniff(pillow_head(size, "PNG"))
+
+
+def test_a_png_with_a_palette_and_other_options_still_gives_its_size() -> None:
+    buffer = io.BytesIO()
+    Image.new("P", (300, 81)).save(buffer, "PNG", optimize=True, dpi=(300, 300))
+
+    assert Sniffed("PNG", 300, 81) == sniff(buffer.getvalue()[:SNIFF_BYTES])
+
+
+def test_a_whole_png_file_is_sniffed_like_its_first_bytes() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480)).save(buffer, "PNG")
+
+    assert Sniffed("PNG", 640, 480) == sniff(buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pillow_head((640, 480), "PNG")[:20],
+        b"\x89PNG\r\n\x1a\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x04iCCP\x00\x00\x00\x10\x00\x00\x00\x10",
+    ],
+    ids=["truncated-ihdr", "signature-only", "first-chunk-not-ihdr"],
+)
+def test_a_png_whose_size_cannot_be_read_is_still_a_supported_png(head: bytes) -> None:
+    assert Sniffed("PNG", None, None) == sniff(head)
+
+
+def test_the_sizes_of_formats_other_than_png_are_not_read() -> None:
+    sniffed = sniff(pillow_head((79, 200), "JPEG"))
+
+    assert (None, None) == (sniffed.width, sniffed.height)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"",
+        bytes(range(0x80, 0xA0)),
+        hashlib.sha256(b"widget-0042").digest(),
+        b"\x00" * SNIFF_BYTES,
+        "widget über alles\n".encode(),
+        b"RIFF\x24\x00\x00\x00WAVEfmt ",
+    ],
+    ids=["empty", "high-bytes", "hash-bytes", "zeros", "non-ascii-text", "riff-not-webp"],
+)
+def test_content_without_a_known_signature_is_unknown_and_unsupported(head: bytes) -> None:
+    sniffed = sniff(head)
+
+    assert None is sniffed.format
+    assert False is sniffed.supported
+    assert "unknown content" == sniffed.describe()
+
+
+def test_jpeg_and_png_are_exactly_what_rekognition_accepts() -> None:
+    assert frozenset({"JPEG", "PNG"}) == SUPPORTED
+
+
+def test_sniff_bytes_cover_a_png_header_up_to_its_height() -> None:
+    assert SNIFF_BYTES >= 24
+
+
+def test_text_that_happens_to_start_with_bm_is_text_not_a_bmp() -> None:
+    assert "text" == sniff(b"BMW widget line 3, shift B, crate 12 of 40").describe()
+    bmp = io.BytesIO()
+    Image.new("RGB", (100, 100)).save(bmp, "BMP")
+    assert "BMP" == sniff(bmp.getvalue()[:SNIFF_BYTES]).describe()
