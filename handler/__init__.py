@@ -32,4 +32,6 @@ def _cold_start() -> BatchProcessor:
 def reset() -> None:
     """Forget the container's state, as a new container would (for tests and the local mode)."""
     global _processor  # noqa: PLW0603
+    if _processor is not None:
+        _processor.close()
     _processor = None

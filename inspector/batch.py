@@ -56,6 +56,10 @@ class BatchProcessor:
         self.metrics = metrics
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="inspect")
 
+    def close(self) -> None:
+        """Wait for running inspections, then stop the pool (the local mode and tests call this)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
     def process(
         self, event: Mapping[str, Any], *, time_left: Callable[[], float] | None = None
     ) -> dict[str, list[dict[str, str]]]:

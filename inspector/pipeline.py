@@ -12,8 +12,10 @@ version (key + eTag), no second email once the record says it was sent.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -69,8 +71,37 @@ class Inspection:
     original_deleted: bool = False
 
 
+class KeyedLocks:
+    """One lock per key, made on demand and dropped when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
 class Inspector:
-    """Inspects objects one at a time (call it from many threads: it keeps no per-object state)."""
+    """Inspects objects; safe to call from many threads.
+
+    Two inspections of the same key in one container (S3 delivers an event twice, and both copies land in
+    one batch) run one after the other, so the second resumes from the first's record instead of paying
+    for a second recognition and sending a second email.
+    """
 
     def __init__(
         self,
@@ -90,9 +121,14 @@ class Inspector:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._request = settings.criteria.detection_request()
         self._fingerprint = settings.criteria.fingerprint
+        self._keys = KeyedLocks()
 
     def inspect(self, ref: ObjectRef) -> Inspection:
         """Bring one object to its terminal place. Raises `TransientError` when a step must be retried."""
+        with self._keys.hold(ref.key):
+            return self._inspect(ref)
+
+    def _inspect(self, ref: ObjectRef) -> Inspection:
         key = ref.key
         record_key = self.settings.record_key(key)
         info = self.store.head(key)
@@ -125,6 +161,11 @@ class Inspector:
             notified = True
             record = record.model_copy(update={"notified_at": self._clock()})
             self.store.save_record(record_key, record)
+        elif self.store.head(destination) is None:
+            # Done before, yet the filed copy is missing (removed since, or filed under other prefixes):
+            # file it again before the original may go.
+            log.warning("filed copy is missing; copying it again", extra={"key": key, "to": destination})
+            self.store.copy(key, destination, info=info, metadata=self._metadata(record))
 
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
@@ -169,7 +210,8 @@ class Inspector:
             raise ImageRejected("empty file (0 bytes)")
         if info.size > REKOGNITION_MAX_S3_OBJECT_BYTES:
             raise ImageRejected(
-                f"file is {info.size / 2**20:.1f} MiB; Rekognition reads at most 15 MiB from S3"
+                f"file is {info.size:,} bytes; Rekognition reads at most "
+                f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
         sniffed = sniff(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
         if not sniffed.supported:

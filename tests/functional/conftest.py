@@ -1,0 +1,132 @@
+"""Fixtures for the pipeline on moto (in-process `mock_aws`): clients, and the deployed `World`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.functional.world import BUCKET, MAX_RECEIVE_COUNT, REGION, World
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region, so that nothing can reach a real AWS account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def inspector_logging() -> Iterator[None]:
+    """`handler` configures the `inspector` logger for Lambda (own handler, no propagation): undo it."""
+    logger = logging.getLogger("inspector")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
+@pytest.fixture(scope="session")
+def boto_session() -> boto3.Session:
+    """One session for the whole run: it loads each service model once (a new one per test costs ~0.1 s)."""
+    return boto3.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        region_name=REGION,
+    )
+
+
+@pytest.fixture
+def aws(aws_credentials: None) -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(aws: None, boto_session: boto3.Session) -> Any:
+    return boto_session.client("s3")
+
+
+@pytest.fixture
+def sqs(aws: None, boto_session: boto3.Session) -> Any:
+    return boto_session.client("sqs")
+
+
+@pytest.fixture
+def sns(aws: None, boto_session: boto3.Session) -> Any:
+    return boto_session.client("sns")
+
+
+@pytest.fixture
+def rekognition(aws: None, boto_session: boto3.Session) -> Any:
+    return boto_session.client("rekognition")
+
+
+@pytest.fixture
+def world(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
+    """Bucket -> queue (redrive to a DLQ after 3 receives) -> topic, with the s3:TestEvent taken off."""
+    s3.create_bucket(Bucket=BUCKET)
+    dlq_url = sqs.create_queue(QueueName="widget-inspection-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    # VisibilityTimeout=0: a message not deleted is visible again at once, so a redelivery needs no wait.
+    queue_url = sqs.create_queue(
+        QueueName="widget-inspection",
+        Attributes={
+            "VisibilityTimeout": "0",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "inspect-new-images",
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
+                }
+            ]
+        },
+    )
+    topic_arn = sns.create_topic(Name="widget-qc")["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="qc-group@example.com")
+
+    (test_event,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"], MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=test_event["ReceiptHandle"])
+
+    world = World(
+        session=boto_session,
+        s3=s3,
+        sqs=sqs,
+        sns=sns,
+        rekognition=rekognition,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        topic_arn=topic_arn,
+        test_event=test_event,
+    )
+    yield world
+    # A record still running at an invocation's deadline goes on in the pool: let it end inside the mock,
+    # never against real AWS. BatchProcessor has no public close().
+    for processor in world.processors:
+        processor._pool.shutdown(wait=True)

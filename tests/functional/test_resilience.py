@@ -1,0 +1,498 @@
+"""At-least-once delivery: duplicates, crashes between steps, transient failures, the DLQ, deadlines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import handler
+from inspector.detectors import ImageSource
+from inspector.detectors.rekognition import RekognitionDetector
+from inspector.engine import Verdict
+from inspector.errors import TransientError
+from inspector.events import ObjectRef
+from inspector.notification import Notification
+from inspector.notifier import SnsNotifier
+from inspector.records import ResultRecord
+from inspector.storage import ObjectInfo, S3Store
+from inspector.testing import Answer, FakeDetector, sequence
+from tests.functional.world import (
+    BUCKET,
+    FAIL_LABELS,
+    MAX_RECEIVE_COUNT,
+    PASS_LABELS,
+    World,
+    client_error,
+    failures,
+    jpeg,
+    message_ids,
+)
+
+KEY = "images/line-3/w1.jpg"
+FILED = ["analyzed/failed/line-3/w1.jpg", "results/line-3/w1.jpg.json"]
+
+
+def assert_filed_once(world: World, data: bytes) -> ResultRecord:
+    """The end state of one FAIL inspection of KEY: filed, recorded as notified, the original gone."""
+    assert FILED == world.keys()
+    assert data == world.body("analyzed/failed/line-3/w1.jpg")
+    record = world.record(KEY)
+    assert Verdict.FAIL == record.verdict
+    assert "analyzed/failed/line-3/w1.jpg" == record.destination
+    assert record.notified_at is not None
+    assert 0 == world.queued()
+    return record
+
+
+# --- the same announcement more than once -------------------------------------------------------------
+
+
+def test_the_same_event_delivered_twice_in_turn_is_inspected_once(world: World) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(default=FAIL_LABELS)
+    processor = world.processor(detector)
+    event = world.deliver()
+
+    first = processor.process(event)
+    record = world.record(KEY)
+    second = world.run(processor, event)  # SQS redelivers: the first delete of the message was lost
+
+    assert {"batchItemFailures": []} == first
+    assert {"batchItemFailures": []} == second
+    assert 1 == len(detector.calls)
+    assert 1 == len(world.emails())
+    assert record == assert_filed_once(world, data)
+
+
+def test_a_duplicate_s3_notification_in_a_later_batch_is_inspected_once(world: World) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(default=FAIL_LABELS)
+    processor = world.processor(detector)
+    (message,) = world.receive()
+    world.send(message["Body"])  # S3 delivers at least once: the same notification, a new message
+
+    world.run(processor, world.lambda_event([message]))
+    world.run(processor)
+
+    assert 1 == len(detector.calls)
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)
+
+
+def test_duplicate_notifications_in_one_batch_run_one_after_the_other_are_inspected_once(
+    world: World,
+) -> None:
+    """With one worker the records of a batch run in order: the second finds the object gone."""
+    data = jpeg()
+    world.upload(KEY, data)
+    (message,) = world.receive()
+    world.send(message["Body"])
+    detector = FakeDetector(default=FAIL_LABELS)
+    event = world.deliver()
+    assert 2 == len(event["Records"])
+    assert 1 == len({record["body"] for record in event["Records"]})
+
+    response = world.run(world.processor(detector, max_workers=1), event)
+
+    assert {"batchItemFailures": []} == response
+    assert 1 == len(detector.calls)
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)
+
+
+def overlapping(answer: Answer, *, calls: int = 2, patience: float = 0.5) -> Any:
+    """A `by` function that holds each call until `calls` have started (or `patience` s have passed)."""
+    started = 0
+    lock = threading.Lock()
+    everyone = threading.Event()
+
+    def hold(_: ImageSource) -> Answer:
+        nonlocal started
+        with lock:
+            started += 1
+            if started >= calls:
+                everyone.set()
+        everyone.wait(patience)
+        return answer
+
+    return hold
+
+
+def test_duplicate_notifications_in_one_concurrent_batch_are_inspected_once(world: World) -> None:
+    """Both records reach the detector together unless the inspector serializes them by key.
+
+    Without the per-key lock in inspector/pipeline.py both were judged (two DetectLabels calls) and, most
+    runs, both notified (two emails).
+    """
+    data = jpeg()
+    world.upload(KEY, data)
+    (message,) = world.receive()
+    world.send(message["Body"])
+    detector = FakeDetector(by=overlapping(FAIL_LABELS))
+    event = world.deliver()
+    assert 2 == len(event["Records"])
+
+    processor = world.processor(detector)
+
+    world.run(processor, event)
+    world.run(processor)  # a record that lost the race (its copy found the original gone) is retried
+
+    assert 1 == len(detector.calls)
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)
+
+
+# --- a crash between any two steps, then redelivery ---------------------------------------------------
+
+
+@dataclass
+class CrashOnce:
+    """Raises RuntimeError the first time the pipeline reaches `at`, as a killed or failing invocation."""
+
+    at: str
+    crashed: bool = False
+
+    def reached(self, point: str) -> None:
+        if point == self.at and not self.crashed:
+            self.crashed = True
+            raise RuntimeError(f"injected crash {point}")
+
+
+class CrashingStore(S3Store):
+    def __init__(self, bucket: str, client: Any, crash: CrashOnce) -> None:
+        super().__init__(bucket, client)
+        self.crash = crash
+        self.saves = 0
+
+    def save_record(self, key: str, record: ResultRecord) -> None:
+        super().save_record(key, record)
+        self.saves += 1
+        self.crash.reached(f"after record save #{self.saves}")
+
+    def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None:
+        super().copy(source, destination, info=info, metadata=metadata)
+        self.crash.reached("after copy")
+
+    def delete(self, key: str, *, etag: str) -> bool:
+        self.crash.reached("before delete")
+        return super().delete(key, etag=etag)
+
+
+class CrashingNotifier(SnsNotifier):
+    def __init__(self, topic_arn: str, client: Any, crash: CrashOnce) -> None:
+        super().__init__(topic_arn, client)
+        self.crash = crash
+
+    def publish(self, notification: Notification) -> str:
+        message_id = super().publish(notification)
+        self.crash.reached("after publish")
+        return message_id
+
+
+@pytest.mark.parametrize(
+    ("at", "max_emails"),
+    [
+        pytest.param("after record save #1", 1, id="after-first-record-save"),
+        pytest.param("after copy", 1, id="after-copy"),
+        # The email went out but the record does not say so yet: the redelivery cannot know, and sends it
+        # again. At-least-once notification is the price of never losing one.
+        pytest.param("after publish", 2, id="after-publish-before-record-save"),
+        pytest.param("after record save #2", 1, id="after-second-record-save"),
+        pytest.param("before delete", 1, id="before-delete"),
+    ],
+)
+def test_a_crash_between_steps_is_repaired_by_redelivery(world: World, at: str, max_emails: int) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(default=FAIL_LABELS)
+    processor = world.processor(detector)
+    crash = CrashOnce(at)
+    processor.inspector.store = CrashingStore(BUCKET, world.s3, crash)
+    processor.inspector.notifier = CrashingNotifier(world.topic_arn, world.sns, crash)
+    event = world.deliver()
+
+    crashed = world.run(processor, event)
+
+    assert crash.crashed
+    assert message_ids(event) == failures(crashed)
+    assert world.exists(KEY)
+    assert data == world.body(KEY)
+
+    redelivered = world.run(processor)
+
+    assert {"batchItemFailures": []} == redelivered
+    assert 1 == len(detector.calls)
+    assert 1 <= len(world.emails()) <= max_emails
+    assert_filed_once(world, data)
+
+
+# --- transient failures: retried, the original untouched, nothing marked notified -----------------------
+
+ORIGINAL = [KEY]
+RECORDED = [KEY, "results/line-3/w1.jpg.json"]
+COPIED = ["analyzed/failed/line-3/w1.jpg", KEY, "results/line-3/w1.jpg.json"]
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code", "status", "left"),
+    [
+        pytest.param("s3", "HeadObject", "503", 503, ORIGINAL, id="s3-head-503"),
+        pytest.param("s3", "PutObject", "SlowDown", 503, ORIGINAL, id="s3-record-put-slowdown"),
+        pytest.param("s3", "CopyObject", "SlowDown", 503, RECORDED, id="s3-copy-slowdown"),
+        pytest.param("s3", "CopyObject", "InternalError", 500, RECORDED, id="s3-copy-500"),
+        # The copy is filed before the publish fails: until the retry, the image is in both places.
+        pytest.param("sns", "Publish", "Throttled", 400, COPIED, id="sns-publish-throttled"),
+        pytest.param("sns", "Publish", "InternalError", 500, COPIED, id="sns-publish-500"),
+        pytest.param(
+            "rekognition", "DetectLabels", "ThrottlingException", 400, ORIGINAL, id="rekognition-throttled"
+        ),
+        pytest.param(
+            "rekognition",
+            "DetectLabels",
+            "ProvisionedThroughputExceededException",
+            400,
+            ORIGINAL,
+            id="rekognition-throughput",
+        ),
+    ],
+)
+def test_a_transient_aws_failure_leaves_the_image_in_place_for_a_retry(  # noqa: PLR0917 - one table
+    world: World, service: str, operation: str, code: str, status: int, left: list[str]
+) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    client = {"s3": world.s3, "sns": world.sns, "rekognition": world.rekognition}[service]
+    fault = client_error(operation, code, status)
+    client.meta.events.register(f"before-call.{service}.{operation}", fault)
+    # The real Rekognition detector on moto: "Mobile Phone" and no Widget, so the verdict is FAIL.
+    processor = world.processor(RekognitionDetector(world.rekognition))
+    event = world.deliver()
+
+    response = world.run(processor, event)
+
+    assert message_ids(event) == failures(response)
+    assert left == world.keys()
+    assert data == world.body(KEY)
+    assert [] == world.emails()
+    if "results/line-3/w1.jpg.json" in left:
+        assert world.record(KEY).notified_at is None
+
+    client.meta.events.unregister(f"before-call.{service}.{operation}", fault)
+    retried = world.run(processor)
+
+    assert {"batchItemFailures": []} == retried
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)
+
+
+def test_a_transient_detector_failure_is_retried_and_then_inspected(world: World) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(by=sequence([TransientError("throttled"), FAIL_LABELS]))
+    processor = world.processor(detector)
+
+    first = world.run(processor)
+
+    assert 1 == len(failures(first))
+    assert [KEY] == world.keys()  # no record, nothing moved
+    assert [] == world.emails()
+
+    second = world.run(processor)
+
+    assert {"batchItemFailures": []} == second
+    assert [KEY, KEY] == detector.keys()
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)
+
+
+def test_after_max_receive_count_failures_the_message_waits_in_the_dlq_with_the_image_in_place(
+    world: World,
+) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(default=TransientError("Rekognition is having a bad day"))
+    processor = world.processor(detector)
+
+    receive_counts = []
+    announced = []
+    for _ in range(MAX_RECEIVE_COUNT):
+        event = world.deliver()
+        (record,) = event["Records"]
+        receive_counts.append(record["attributes"]["ApproximateReceiveCount"])
+        announced.append((record["messageId"], record["body"]))
+        assert message_ids(event) == failures(world.run(processor, event))
+    after = world.deliver()
+
+    assert ["1", "2", "3"] == receive_counts
+    assert 1 == len(set(announced))  # the same message each time
+    assert [] == after["Records"]
+    (dead,) = world.receive(world.dlq_url)
+    assert announced[0] == (dead["MessageId"], dead["Body"])
+    assert [KEY] == world.keys()
+    assert data == world.body(KEY)
+    assert [] == world.emails()
+    assert MAX_RECEIVE_COUNT == len(detector.calls)
+
+
+# --- the same key again --------------------------------------------------------------------------------
+
+
+def test_a_re_upload_with_new_content_after_an_inspection_is_a_new_inspection(world: World) -> None:
+    first, second = jpeg(), jpeg((140, 100))
+    first_etag = world.upload(KEY, first)
+    detector = FakeDetector(by=sequence([PASS_LABELS, FAIL_LABELS]))
+    processor = world.processor(detector)
+    world.run(processor)
+    first_record = world.record(KEY)
+
+    second_etag = world.upload(KEY, second)
+    world.run(processor)
+
+    assert first_etag != second_etag
+    assert [first_etag, second_etag] == [
+        image.etag for image, _ in detector.calls if isinstance(image, ObjectRef)
+    ]
+    assert Verdict.PASS == first_record.verdict
+    record = world.record(KEY)
+    assert second_etag == record.image.etag
+    assert Verdict.FAIL == record.verdict
+    assert record.inspected_at > first_record.inspected_at
+    assert [
+        "analyzed/failed/line-3/w1.jpg",
+        "analyzed/passed/line-3/w1.jpg",
+        "results/line-3/w1.jpg.json",
+    ] == world.keys()
+    assert first == world.body("analyzed/passed/line-3/w1.jpg")
+    assert second == world.body("analyzed/failed/line-3/w1.jpg")
+    assert ["PASS", "FAIL"] == [email.attributes["verdict"] for email in world.emails()]
+
+
+class ReplacingNotifier(SnsNotifier):
+    """Publishes, then lets a camera upload a new picture under the same key, before the delete."""
+
+    def __init__(self, world: World, key: str, data: bytes) -> None:
+        super().__init__(world.topic_arn, world.sns)
+        self.world, self.key, self.data = world, key, data
+
+    def publish(self, notification: Notification) -> str:
+        message_id = super().publish(notification)
+        self.world.upload(self.key, self.data)
+        return message_id
+
+
+def test_an_upload_replacing_the_image_during_its_inspection_is_kept_and_inspected_in_turn(
+    world: World,
+) -> None:
+    first, second = jpeg(), jpeg((140, 100))
+    first_etag = world.upload(KEY, first)
+    detector = FakeDetector(by=sequence([PASS_LABELS, FAIL_LABELS]))
+    processor = world.processor(detector)
+    processor.inspector.notifier = ReplacingNotifier(world, KEY, second)
+    copies: list[dict[str, Any]] = []
+    world.s3.meta.events.register(
+        "before-parameter-build.s3.CopyObject", lambda params, **_: copies.append(params)
+    )
+
+    world.run(processor)
+
+    # Only the inspected version may be copied (moto ignores CopySourceIfMatch; S3 answers 412) and deleted.
+    assert [f'"{first_etag}"'] == [params["CopySourceIfMatch"] for params in copies]
+    assert second == world.body(KEY)
+    assert first == world.body("analyzed/passed/line-3/w1.jpg")
+
+    processor.inspector.notifier = SnsNotifier(world.topic_arn, world.sns)
+    response = world.run(processor)  # the new upload's own announcement
+
+    assert {"batchItemFailures": []} == response
+    assert [
+        "analyzed/failed/line-3/w1.jpg",
+        "analyzed/passed/line-3/w1.jpg",
+        "results/line-3/w1.jpg.json",
+    ] == world.keys()
+    assert second == world.body("analyzed/failed/line-3/w1.jpg")
+    assert ["PASS", "FAIL"] == [email.attributes["verdict"] for email in world.emails()]
+
+
+def test_an_identical_re_upload_after_its_copy_was_filed_away_is_not_lost(world: World) -> None:
+    """Same bytes, same eTag, a notified record: unless the pipeline re-files a missing copy before the
+    delete, the copy is skipped, the original deleted, and the picture is gone.
+    """
+    data = jpeg()
+    world.upload(KEY, data)
+    processor = world.processor(FakeDetector(default=FAIL_LABELS))
+    world.run(processor)
+    world.s3.delete_object(Bucket=BUCKET, Key="analyzed/failed/line-3/w1.jpg")  # QC dealt with it
+
+    world.upload(KEY, data)  # the camera sends the same picture again
+    response = world.run(processor)
+
+    assert {"batchItemFailures": []} == response
+    assert world.exists("analyzed/failed/line-3/w1.jpg") or world.exists(KEY)
+
+
+# --- the invocation's deadline -------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    """The part of Lambda's context object the handler uses."""
+
+    remaining_ms: int
+    function_name: str = "widget-inspector"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def slowly(answer: Answer, seconds: float) -> Any:
+    def wait_then_answer(_: ImageSource) -> Answer:
+        time.sleep(seconds)
+        return answer
+
+    return wait_then_answer
+
+
+def test_a_record_unfinished_at_the_deadline_is_reported_for_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = jpeg()
+    world.upload(KEY, data)
+    detector = FakeDetector(by=slowly(FAIL_LABELS, 0.5))
+    processor = world.processor(detector)
+    monkeypatch.setattr(handler, "_processor", processor)
+    event = world.deliver()
+
+    started = time.perf_counter()
+    response = handler.lambda_handler(event, LambdaContext(remaining_ms=100))
+    elapsed = time.perf_counter() - started
+
+    assert {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]} == response
+    assert elapsed < 0.4  # the answer did not wait for the slow detector
+
+    processor._pool.shutdown(wait=True)  # the abandoned record runs on (Lambda would freeze it)
+    retried = world.run(world.processor(FakeDetector(default=PASS_LABELS)))
+
+    assert {"batchItemFailures": []} == retried
+    assert 1 == len(detector.calls)
+    assert 1 == len(world.emails())
+    assert FILED == world.keys()
+
+
+def test_a_slow_record_with_time_to_spare_is_waited_for(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.upload(KEY, jpeg())
+    processor = world.processor(FakeDetector(by=slowly(FAIL_LABELS, 0.5)))
+    monkeypatch.setattr(handler, "_processor", processor)
+
+    response = handler.lambda_handler(world.deliver(), LambdaContext(remaining_ms=60_000))
+
+    assert {"batchItemFailures": []} == response
+    assert FILED == world.keys()
