@@ -25,8 +25,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 # The SQS visibility timeout must be at least six times the function timeout (AWS's guidance for SQS
 # event sources), so that a message is not redelivered while a slow invocation still works on it.
-VISIBILITY_TIMEOUT_FACTOR = 6
-SQS_MAX_VISIBILITY_TIMEOUT = 12 * 3600
+VISIBILITY_TIMEOUT_FACTOR = 6  # 6 x Lambda's 900 s maximum stays under SQS's 12-hour maximum
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time for a person to look before messages expire
 
 
@@ -90,11 +89,6 @@ class StackConfig(_Spec):
             raise ValueError(
                 f"inspector:logRetentionDays: {self.log_retention_days} is not a CloudWatch retention period "
                 f"(one of {', '.join(map(str, LOG_RETENTION_DAYS))})"
-            )
-        if self.visibility_timeout_seconds > SQS_MAX_VISIBILITY_TIMEOUT:
-            raise ValueError(
-                f"inspector:timeoutSeconds: {self.timeout_seconds} s needs a queue visibility timeout of "
-                f"{self.visibility_timeout_seconds} s, over SQS's 12 hours"
             )
         try:
             self.settings(topic_arn="arn:aws:sns:us-east-1:000000000000:placeholder", bucket="placeholder")
