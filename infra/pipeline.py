@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
-from infra.config import DLQ_RETENTION_SECONDS, StackConfig
+from inspector.deployment import DLQ_RETENTION_SECONDS, Deployment
 
 HANDLER = "handler.lambda_handler"
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
@@ -17,7 +17,7 @@ ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
 
 @dataclass
 class InspectionPipelineArgs:
-    config: StackConfig  # validated stack settings
+    config: Deployment  # validated stack settings
     code: pulumi.Archive  # the Lambda bundle (infra.bundle.build_bundle)
     tags: dict[str, str] | None = None
 

@@ -9,8 +9,9 @@ import pulumi
 import pytest
 
 from infra import policies
-from infra.config import DLQ_RETENTION_SECONDS, load
+from infra.config import load
 from infra.pipeline import HANDLER, InspectionPipeline, InspectionPipelineArgs
+from inspector.deployment import DLQ_RETENTION_SECONDS
 from inspector.settings import Settings
 from tests.infra.conftest import ACCOUNT, Stack, run_under_mocks
 

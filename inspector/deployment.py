@@ -1,0 +1,158 @@
+"""How one pipeline is deployed: the settings a Pulumi stack and the local mode both build from.
+
+The Pulumi program reads them from `inspector:*` stack config (`infra/config.py`); the local mode uses
+them to provision its embedded AWS with the same queue, redrive and visibility settings. Pure: pydantic
+only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from inspector import constants
+from inspector._validation import describe
+from inspector.criteria import Criteria
+from inspector.engine import Verdict
+from inspector.errors import SettingsError
+from inspector.settings import DetectorKind, Settings
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)  # fmt: skip
+
+# The SQS visibility timeout is six times the function timeout (AWS's guidance for SQS event sources), so a
+# message is not delivered again while a slow invocation still works on it. 6 x Lambda's 900 s maximum
+# stays under SQS's 12-hour maximum.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time for a person to look before messages expire
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid", frozen=True
+    )
+
+
+class Recipient(_Spec):
+    """An email subscription of the QC group's topic; `only` filters on the verdict (all when left out)."""
+
+    email: Email
+    only: list[Verdict] | None = Field(default=None, min_length=1)
+
+
+class Deployment(_Spec):
+    """Every setting of one deployed pipeline, with its default (the README's settings reference)."""
+
+    criteria: Criteria
+    notify: list[Recipient] = Field(default_factory=list)
+    ops_notify: list[Email] = Field(default_factory=list)
+    # The local detector reads pixels with Pillow, which the function's bundle lacks: local mode only.
+    detector: Literal["rekognition", "custom-labels", "local"] = "rekognition"
+    custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:rekognition:")
+    images_prefix: str = constants.DEFAULT_IMAGES_PREFIX
+    analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
+    rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
+    results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
+    glacier_after_days: int = Field(default=30, ge=1, le=3650)
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    python_version: Literal["3.12", "3.13"] = "3.13"
+    memory_mb: int = Field(default=512, ge=128, le=10240)
+    timeout_seconds: int = Field(default=60, ge=5, le=900)
+    batch_size: int = Field(default=10, ge=1, le=10)
+    batching_window_seconds: int = Field(default=0, ge=0, le=300)
+    max_concurrency: int = Field(default=5, ge=2, le=1000)
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    log_retention_days: int = 30
+    oldest_message_alarm_seconds: int = Field(default=900, ge=60)
+    force_destroy: bool = False
+    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Deployment:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"logRetentionDays: {self.log_retention_days} is not a CloudWatch retention period "
+                f"(one of {', '.join(map(str, LOG_RETENTION_DAYS))})"
+            )
+        try:
+            self.settings(topic_arn="arn:aws:sns:us-east-1:000000000000:placeholder", bucket="placeholder")
+        except SettingsError as exc:
+            raise ValueError(_field_names(str(exc))) from None
+        return self
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.timeout_seconds
+
+    @property
+    def redrive_policy(self) -> dict[str, object]:
+        """The queue's redrive policy, but for the DLQ's ARN (`deadLetterTargetArn`)."""
+        return {"maxReceiveCount": self.max_receive_count}
+
+    def settings(self, *, topic_arn: str, bucket: str, endpoint_url: str | None = None) -> Settings:
+        """The function's settings (its `INSPECTOR_*` environment) for this deployment."""
+        document = {
+            "topic_arn": topic_arn,
+            "bucket": bucket,
+            "criteria": self.criteria,
+            "detector": DetectorKind(self.detector),
+            "custom_labels_arn": self.custom_labels_arn,
+            "images_prefix": self.images_prefix,
+            "analyzed_prefix": self.analyzed_prefix,
+            "rejected_prefix": self.rejected_prefix,
+            "results_prefix": self.results_prefix,
+            "link_expiry_seconds": self.link_expiry_seconds,
+            "max_workers": self.batch_size,
+            "log_level": self.log_level,
+            "endpoint_url": endpoint_url,
+        }
+        try:
+            return Settings.model_validate(document)
+        except ValidationError as exc:
+            raise SettingsError("; ".join(describe(exc))) from None
+
+
+_ENV_TO_FIELD = {
+    constants.ENV_TOPIC_ARN: "notify",
+    constants.ENV_CRITERIA: "criteria",
+    constants.ENV_BUCKET: "bucket",
+    constants.ENV_DETECTOR: "detector",
+    constants.ENV_CUSTOM_LABELS_ARN: "customLabelsArn",
+    constants.ENV_IMAGES_PREFIX: "imagesPrefix",
+    constants.ENV_ANALYZED_PREFIX: "analyzedPrefix",
+    constants.ENV_REJECTED_PREFIX: "rejectedPrefix",
+    constants.ENV_RESULTS_PREFIX: "resultsPrefix",
+    constants.ENV_LINK_EXPIRY_SECONDS: "linkExpirySeconds",
+    constants.ENV_MAX_WORKERS: "batchSize",
+    constants.ENV_LOG_LEVEL: "logLevel",
+}
+_SNAKE_TO_FIELD = {
+    "images_prefix": "imagesPrefix",
+    "analyzed_prefix": "analyzedPrefix",
+    "rejected_prefix": "rejectedPrefix",
+    "results_prefix": "resultsPrefix",
+    "custom_labels_arn": "customLabelsArn",
+}
+
+
+def _field_names(line: str) -> str:
+    """Speak of this model's fields (`imagesPrefix`), not of the function's environment variables."""
+    for env, field in sorted(_ENV_TO_FIELD.items(), key=lambda item: -len(item[0])):
+        line = line.replace(env, field)
+    for snake, field in _SNAKE_TO_FIELD.items():
+        line = re.sub(rf"\b{snake}\b", field, line)
+    return line
