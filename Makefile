@@ -33,7 +33,7 @@ $(BIN)/python:
 	$(PIP) install -r $(BOOTSTRAP)
 
 $(VENV)/.demo: $(BIN)/python pyproject.toml $(CONSTRAINTS) $(BOOTSTRAP)
-	$(PIP) install -c $(CONSTRAINTS) --no-build-isolation -e '.[cli]'
+	$(PIP) install -c $(CONSTRAINTS) --no-build-isolation -e '.[local]'
 	@touch $@
 
 $(VENV)/.dev: $(BIN)/python pyproject.toml $(CONSTRAINTS) $(BOOTSTRAP)

@@ -29,6 +29,16 @@ def _cold_start() -> BatchProcessor:
     return processor
 
 
+def use(processor: BatchProcessor) -> None:
+    """Run this processor instead of one built from the environment.
+
+    For the local mode with real Rekognition, whose detector reads images from the embedded S3 and sends
+    their bytes; Lambda itself never calls this.
+    """
+    global _processor  # noqa: PLW0603
+    _processor = processor
+
+
 def reset() -> None:
     """Forget the container's state, as a new container would (for tests and the local mode)."""
     global _processor  # noqa: PLW0603

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -11,12 +12,14 @@ from typing import TextIO
 
 from inspector import __version__
 from inspector.analysis import Analysis
+from inspector.commands import EXIT_OK, EXIT_USAGE, UserError
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Outcome, evaluate
 from inspector.errors import InspectorError
 
-EXIT_OK = 0
-EXIT_USAGE = 2  # a user error: bad arguments, missing file, bad criteria; one line on stderr
+# Sub-command modules under inspector/commands/, each with `register(commands)`.
+COMMANDS = ("demo", "local", "analyze", "backtest", "enqueue", "redrive")
+
 
 _MARKS = {
     Outcome.MET: "ok",
@@ -27,10 +30,6 @@ _MARKS = {
 }
 
 
-class UserError(InspectorError):
-    """A mistake in how the command was called, reported as one line and exit status 2."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -39,6 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InspectorError as exc:
         print(f"inspector: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        # AWS SDK failures (no credentials, unreachable endpoint, access denied, no such bucket) are the
+        # user's to fix: one line, not a traceback. botocore is only imported by commands that use AWS.
+        if type(exc).__module__.split(".")[0] not in {"botocore", "boto3", "s3transfer"}:
+            raise
+        print(f"inspector: error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
     return status
 
 
@@ -66,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path, metavar="FILE")
     check.set_defaults(run=_criteria_check)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"inspector.commands.{name}")
+        except ModuleNotFoundError as exc:  # TODO(issue 5): every module exists once the local mode lands
+            if exc.name != f"inspector.commands.{name}":
+                raise
+            continue
+        module.register(commands)
     return parser
 
 

@@ -1,0 +1,68 @@
+"""Sub-commands of the `inspector` command line, and what they share.
+
+Each module defines `register(commands)`, adding its parser to the `argparse` sub-parsers with `run` set
+to a function `(args, out) -> exit status`. Heavy imports (boto3, moto, Pillow) happen inside those
+functions, so that `inspector --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO, TypeVar
+
+from inspector.errors import InspectorError
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # a user error: bad arguments, missing file, bad criteria, unreachable endpoint; one line
+
+T = TypeVar("T")
+
+
+class UserError(InspectorError):
+    """A mistake in how the command was called or what it was pointed at: one line, exit status 2."""
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--endpoint-url` and `--region`, so that every AWS command also works against the local mode."""
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="an AWS endpoint to use instead of AWS's own, e.g. the one `inspector local` prints",
+    )
+    parser.add_argument(
+        "--region", metavar="REGION", help="AWS region (default: from your AWS configuration)"
+    )
+
+
+def aws_client(args: argparse.Namespace, service: str) -> Any:
+    """A boto3 client for `service`, honouring --endpoint-url and --region."""
+    from inspector.aws import make_client  # noqa: PLC0415 - boto3 only when a command needs AWS
+
+    return make_client(
+        service, endpoint_url=getattr(args, "endpoint_url", None), region=getattr(args, "region", None)
+    )
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
+    if not uri.startswith("s3://") or len(uri) <= len("s3://"):
+        raise UserError(f"{uri!r} is not an s3://bucket/prefix address")
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise UserError(f"{uri!r} names no bucket")
+    return bucket, prefix
+
+
+def progress(
+    items: Iterable[T], *, total: int | None, description: str, out: TextIO = sys.stderr
+) -> Iterator[T]:
+    """Items, with a progress bar on stderr when it is a terminal and there are several of them."""
+    show = out.isatty() and (total is None or total > 1)
+    if not show:
+        yield from items
+        return
+    from tqdm import tqdm  # noqa: PLC0415 - the cli extra's progress bar
+
+    yield from tqdm(items, total=total, desc=description, file=out, unit="img")
