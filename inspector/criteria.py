@@ -1,4 +1,4 @@
-"""The QC criteria: labels that must or must not be seen, how sure the detector must be, quality bounds."""
+"""The QC criteria: labels that must or must not be seen, how sure the detector must be, quality, colours."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -25,8 +26,27 @@ from inspector.constants import REKOGNITION_MAX_FILTER_LABEL_LENGTH, REKOGNITION
 from inspector.errors import CriteriaError
 
 DEFAULT_MIN_CONFIDENCE = 80.0
+# DetectLabels' Settings.ImageProperties.MaxDominantColors: default 10, at most 20 (API reference,
+# DetectLabelsImagePropertiesSettings). Colour rules ask for the most, so a small share is not cut off.
+REKOGNITION_MAX_DOMINANT_COLORS = 20
+# Rekognition's SimplifiedColor names, as the local detector writes them (inspector/detectors/local.py).
+# Rekognition documents "one of 12 simplified color names" without listing them; these are the ones known.
+SIMPLIFIED_COLORS: tuple[str, ...] = (
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+    "black",
+    "white",
+    "grey",
+)
 
 Confidence = Annotated[float, Field(ge=0, le=100)]
+Percent = Annotated[float, Field(ge=0, le=100)]
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
 
@@ -147,6 +167,43 @@ class Quality(_Spec):
         return found
 
 
+def _simplified_color(value: str) -> str:
+    if value not in SIMPLIFIED_COLORS:
+        raise ValueError(f"unknown colour {value!r}: use one of {', '.join(SIMPLIFIED_COLORS)}")
+    return value
+
+
+ColorName = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True), AfterValidator(_simplified_color)
+]
+
+
+class ColorRule(_Spec):
+    """Bounds on the share of the image, in percent of its pixels, whose simplified colour is `color`."""
+
+    color: ColorName
+    min_percent: Percent | None = None
+    max_percent: Percent | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ColorRule:
+        low, high = self.min_percent, self.max_percent
+        if low is None and high is None:
+            raise ValueError("give minPercent, maxPercent or both")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"minPercent ({low:g}) is greater than maxPercent ({high:g})")
+        return self
+
+    def bounds(self) -> list[tuple[str, Literal["min", "max"], float]]:
+        """Each bound that is set: (field name as documented, side, percent)."""
+        found: list[tuple[str, Literal["min", "max"], float]] = []
+        if self.min_percent is not None:
+            found.append(("minPercent", "min", self.min_percent))
+        if self.max_percent is not None:
+            found.append(("maxPercent", "max", self.max_percent))
+        return found
+
+
 class Criteria(_Spec):
     """A QC rule set. Build it with `Criteria.load`, `Criteria.from_document` or the constructor."""
 
@@ -155,11 +212,14 @@ class Criteria(_Spec):
     require: list[Requirement] = Field(default_factory=list)
     forbid: list[Forbid] = Field(default_factory=list)
     quality: Quality | None = None
+    colors: list[ColorRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _coherent(self) -> Criteria:
-        if not (self.require or self.forbid or self.quality):
-            raise ValueError("the criteria have no rules: give at least one of require, forbid, quality")
+        if not (self.require or self.forbid or self.quality or self.colors):
+            raise ValueError(
+                "the criteria have no rules: give at least one of require, forbid, quality, colors"
+            )
         rules: list[tuple[str, RequireLabel | RequireAnyOf | Forbid]] = [
             *((f"require[{i}]", r) for i, r in enumerate(self.require)),
             *((f"forbid[{i}]", r) for i, r in enumerate(self.forbid)),
@@ -181,7 +241,31 @@ class Criteria(_Spec):
                     f"require[{i}] and forbid[{j}]: {clashes[0]!r} is both required and forbidden, "
                     "so no image could pass"
                 )
+        self._coherent_colors()
         return self
+
+    def _coherent_colors(self) -> None:
+        first: dict[str, int] = {}
+        for i, rule in enumerate(self.colors):
+            if rule.color in first:
+                raise ValueError(
+                    f"colors[{first[rule.color]}] and colors[{i}]: both are about {rule.color}; "
+                    "give its minPercent and maxPercent in one entry"
+                )
+            first[rule.color] = i
+            # A share of 0 is always >= a minPercent of 0, so only a positive one can be uncertain.
+            if self.review_margin > 0 and rule.min_percent and rule.min_percent <= self.review_margin:
+                raise ValueError(
+                    f"colors[{i}]: its minPercent ({rule.min_percent:g}) is not above reviewMargin "
+                    f"({self.review_margin:g}), so an image without any {rule.color} would count as "
+                    "uncertain and go to REVIEW instead of failing"
+                )
+        total = sum(rule.min_percent or 0.0 for rule in self.colors)
+        if total > 100:
+            raise ValueError(
+                f"colors: the minPercent bounds add up to {total:g}%, more than the whole image, "
+                "so no image could pass"
+            )
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -244,7 +328,8 @@ class Criteria(_Spec):
         return DetectionRequest(
             labels=tuple(self.label_names()),
             min_confidence=floor,
-            image_properties=self.quality is not None,
+            image_properties=self.quality is not None or bool(self.colors),
+            max_dominant_colors=REKOGNITION_MAX_DOMINANT_COLORS if self.colors else None,
         )
 
     def canonical(self) -> dict[str, Any]:
@@ -275,6 +360,12 @@ class DetectionRequest(BaseModel):
         description="Lowest confidence any rule can use (t - reviewMargin); None when no rule names a label."
     )
     image_properties: bool
+    max_dominant_colors: int | None = Field(
+        default=None,
+        ge=0,
+        le=REKOGNITION_MAX_DOMINANT_COLORS,
+        description="How many dominant colours to ask for; None leaves Rekognition's default (10).",
+    )
 
     @property
     def inclusion_filter(self) -> tuple[str, ...]:
@@ -301,6 +392,8 @@ class DetectionRequest(BaseModel):
                 params["MinConfidence"] = self.min_confidence
         if self.image_properties:
             features.append("IMAGE_PROPERTIES")
+            if self.max_dominant_colors is not None:
+                settings["ImageProperties"] = {"MaxDominantColors": self.max_dominant_colors}
         params["Features"] = features
         if settings:
             params["Settings"] = settings

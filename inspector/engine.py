@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from inspector.analysis import Analysis, Label
-from inspector.criteria import Count, Criteria, Forbid, Quality, RequireAnyOf, RequireLabel
+from inspector.analysis import Analysis, DominantColor, Label
+from inspector.criteria import ColorRule, Count, Criteria, Forbid, Quality, RequireAnyOf, RequireLabel
 
 
 class Verdict(StrEnum):
@@ -28,7 +29,7 @@ class Outcome(StrEnum):
 
 FAILING = frozenset({Outcome.UNMET, Outcome.VIOLATED})
 
-FindingKind = Literal["require", "any_of", "count", "forbid", "quality"]
+FindingKind = Literal["require", "any_of", "count", "forbid", "quality", "color"]
 
 
 class Finding(BaseModel):
@@ -36,18 +37,20 @@ class Finding(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    rule: str  # where the rule sits in the criteria document, e.g. "require[2].count", "quality.minSharpness"
+    rule: str  # where the rule sits in the criteria document, e.g. "require[2].count", "colors[0].minPercent"
     kind: FindingKind
-    subject: str  # the label(s) or measure the rule is about
+    subject: str  # the label(s), measure or colour the rule is about
     expected: str
-    # Confidence, instance count or quality value; None (left out of record JSON) when not measured.
+    # Confidence, instance count, quality value or colour share in percent; None (left out of record JSON)
+    # when not measured.
     observed: float | None = None
     matched: str | None = None  # the label name that matched, when it differs from the subject
     outcome: Outcome
 
     def describe(self) -> str:
         """One line a QC person can read."""
-        observed = "not measured" if self.observed is None else f"{self.observed:g}"
+        unit = "%" if self.kind == "color" else ""
+        observed = "not measured" if self.observed is None else f"{self.observed:g}{unit}"
         seen = f" as {self.matched!r}" if self.matched else ""
         return (
             f"{self.rule} {self.subject}: expected {self.expected}, observed {observed}{seen}"
@@ -84,6 +87,8 @@ def evaluate(analysis: Analysis, criteria: Criteria) -> Evaluation:
         findings.append(_forbid(f"forbid[{i}]", forbid, labels, criteria))
     if criteria.quality is not None:
         findings.extend(_quality(criteria.quality, analysis))
+    for i, color in enumerate(criteria.colors):
+        findings.extend(_color(f"colors[{i}]", color, analysis, criteria.review_margin))
     return Evaluation(verdict=_verdict(findings), findings=tuple(findings), criteria=criteria.fingerprint)
 
 
@@ -218,3 +223,55 @@ def _quality(quality: Quality, analysis: Analysis) -> list[Finding]:
             )
         )
     return findings
+
+
+_SHARE_OUTCOMES = {"above": Outcome.MET, "band": Outcome.UNCERTAIN, "below": Outcome.UNMET}
+
+
+def _color(rule: str, color: ColorRule, analysis: Analysis, margin: float) -> list[Finding]:
+    properties = analysis.image_properties
+    share = _share(color.color, properties.dominant_colors if properties is not None else ())
+    findings = []
+    for field, side, bound in color.bounds():
+        if share is None:
+            # A bound cannot be shown to hold on colours the detector did not report.
+            outcome = Outcome.UNMET
+        elif side == "min":
+            outcome = _SHARE_OUTCOMES[_banded(share, bound, margin)]
+        else:
+            # p <= max is -p >= -max: the band of a min bound, mirrored; negation keeps the edges exact.
+            outcome = _SHARE_OUTCOMES[_banded(-share, -bound, margin)]
+        findings.append(
+            Finding(
+                rule=f"{rule}.{field}",
+                kind="color",
+                subject=color.color,
+                expected=_expected_share(color.color, side, bound, margin),
+                observed=share,
+                outcome=outcome,
+            )
+        )
+    return findings
+
+
+def _share(name: str, colors: tuple[DominantColor, ...]) -> float | None:
+    """Percent of the pixels whose simplified colour is `name`, ignoring case; 0 when none is.
+
+    None (not measured) when no colours were reported, or when one of that colour came without its percent.
+    """
+    if not colors:
+        return None
+    percents = [c.pixel_percent for c in colors if (c.simplified_color or "").casefold() == name.casefold()]
+    if any(p is None for p in percents):
+        return None
+    # Rounded so that shares such as 0.3 + 31.9 + 7.8 sum to 40, as written, not to 39.99999999999999.
+    return round(math.fsum(p for p in percents if p is not None), 6)
+
+
+def _expected_share(color: str, side: Literal["min", "max"], bound: float, margin: float) -> str:
+    rule = f"{'>=' if side == 'min' else '<='} {bound:g}% {color}"
+    if side == "min" and margin > 0 and bound > 0:
+        return f"{rule} (review from {max(0.0, bound - margin):g}%)"
+    if side == "max" and margin > 0 and bound < 100:
+        return f"{rule} (review up to {min(100.0, bound + margin):g}%)"
+    return rule

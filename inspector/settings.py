@@ -93,9 +93,17 @@ class Settings(BaseModel):
                 f"({', '.join(request.labels[:5])}): use quality rules only, or another detector"
             )
         if self.detector is DetectorKind.CUSTOM_LABELS and request.image_properties:
+            kinds = [
+                kind
+                for kind, present in (
+                    ("quality", self.criteria.quality is not None),
+                    ("colors", self.criteria.colors),
+                )
+                if present
+            ]
             raise ValueError(
-                f"{c.ENV_DETECTOR}=custom-labels reports no image properties, "
-                "but the criteria have quality rules"
+                f"{c.ENV_DETECTOR}=custom-labels reports no image properties, but the criteria have "
+                f"{' and '.join(kinds)} rules: remove them, or use the rekognition or local detector"
             )
         return self
 

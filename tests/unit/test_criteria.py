@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.model import Shape, StructureShape
+from botocore.validate import ParamValidator
 
 from inspector import Criteria, CriteriaError, DetectionRequest
-from inspector.criteria import DEFAULT_MIN_CONFIDENCE, RequireAnyOf, RequireLabel
+from inspector.criteria import (
+    DEFAULT_MIN_CONFIDENCE,
+    REKOGNITION_MAX_DOMINANT_COLORS,
+    SIMPLIFIED_COLORS,
+    RequireAnyOf,
+    RequireLabel,
+)
+from inspector.detectors.local import simplified_color
 from tests.support import EXAMPLES
 from tests.unit.builders import criteria
 
@@ -25,6 +36,11 @@ CAMEL: dict[str, Any] = {
     ],
     "forbid": [{"label": "Scratch", "minConfidence": 70}, {"label": "Rust"}],
     "quality": {"minSharpness": 40, "minBrightness": 20, "maxBrightness": 95},
+    "colors": [
+        {"color": "blue", "minPercent": 40},
+        {"color": "red", "maxPercent": 5},
+        {"color": "grey", "minPercent": 20, "maxPercent": 60},
+    ],
 }
 SNAKE: dict[str, Any] = {
     "min_confidence": 90,
@@ -36,6 +52,11 @@ SNAKE: dict[str, Any] = {
     ],
     "forbid": [{"label": "Scratch", "min_confidence": 70}, {"label": "Rust"}],
     "quality": {"min_sharpness": 40, "min_brightness": 20, "max_brightness": 95},
+    "colors": [
+        {"color": "blue", "min_percent": 40},
+        {"color": "red", "max_percent": 5},
+        {"color": "grey", "min_percent": 20, "max_percent": 60},
+    ],
 }
 # What examples/criteria.yaml says.
 EXAMPLE: dict[str, Any] = {
@@ -66,6 +87,12 @@ quality:
   minSharpness: 40
   minBrightness: 20
   maxBrightness: 95
+colors:
+  - color: blue
+    minPercent: 40
+  - color: red
+    maxPercent: 5
+  - {color: grey, minPercent: 20, maxPercent: 60}
 """
 
 
@@ -101,6 +128,9 @@ def test_camel_case_document_parses_into_the_documented_rules():
         parsed.quality.min_brightness,
         parsed.quality.max_brightness,
     )
+    assert [("blue", 40.0, None), ("red", None, 5.0), ("grey", 20.0, 60.0)] == [
+        (rule.color, rule.min_percent, rule.max_percent) for rule in parsed.colors
+    ]
 
 
 def test_snake_case_document_parses_to_the_same_criteria_as_camel_case():
@@ -115,12 +145,58 @@ def test_omitted_thresholds_take_the_documented_defaults():
     assert 0.0 == parsed.review_margin
     assert [] == parsed.forbid
     assert parsed.quality is None
+    assert [] == parsed.colors
 
 
 def test_label_names_are_stripped_of_surrounding_whitespace():
     parsed = criteria(forbid=[{"label": "  Rust \t"}])
 
     assert "Rust" == parsed.forbid[0].label
+
+
+@pytest.mark.parametrize(
+    ("expected", "rule"),
+    [
+        pytest.param(("blue", 40.0, None), {"color": "blue", "minPercent": 40}, id="minPercent only"),
+        pytest.param(("red", None, 5.0), {"color": "red", "maxPercent": 5}, id="maxPercent only"),
+        pytest.param(
+            ("green", 10.0, 30.5), {"color": "green", "minPercent": 10, "maxPercent": 30.5}, id="both bounds"
+        ),
+        pytest.param(
+            ("white", 25.0, 25.0), {"color": "white", "minPercent": 25, "maxPercent": 25}, id="equal bounds"
+        ),
+        pytest.param(
+            ("black", 0.0, 100.0),
+            {"color": "black", "min_percent": 0, "max_percent": 100},
+            id="snake_case, 0-100",
+        ),
+        pytest.param(("blue", 40.0, None), {"color": "Blue", "minPercent": 40}, id="name in any case"),
+        pytest.param(("grey", None, 5.0), {"color": "  GREY\t", "maxPercent": 5}, id="name with whitespace"),
+    ],
+)
+def test_color_rule_parses_to_a_lower_case_simplified_colour_and_its_bounds(
+    expected: tuple[str, float | None, float | None], rule: dict[str, Any]
+):
+    parsed = criteria(colors=[rule]).colors[0]
+
+    assert expected == (parsed.color, parsed.min_percent, parsed.max_percent)
+
+
+def test_color_rules_alone_are_criteria():
+    parsed = criteria(colors=[{"color": "blue", "minPercent": 40}])
+
+    assert ([], [], None) == (parsed.require, parsed.forbid, parsed.quality)
+    assert 1 == len(parsed.colors)
+
+
+def test_simplified_colours_are_the_names_the_local_detector_gives():
+    # The local detector names colours with Rekognition's simplified names; a rule must be able to ask for
+    # each of them and for nothing it never says. Every 17th level of each channel reaches every name.
+    levels = range(0, 256, 17)
+    named = {simplified_color(r, g, b) for r in levels for g in levels for b in levels}
+
+    assert set(SIMPLIFIED_COLORS) == named
+    assert 11 == len(SIMPLIFIED_COLORS)
 
 
 @pytest.mark.parametrize(
@@ -376,6 +452,101 @@ def test_threshold_of_a_rule_is_its_own_else_the_criterias():
             "valid list",
             id="require that is not a list",
         ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 40}, {"color": "gray", "maxPercent": 5}]},
+            "colors[1].color",
+            "unknown colour 'gray': use one of red, orange, yellow, green, blue, purple, pink, brown, black, "
+            "white, grey",
+            id="unknown colour, listing the valid ones",
+        ),
+        pytest.param(
+            {"colors": [{"color": "navy", "minPercent": 40}]},
+            "colors[0].color",
+            "unknown colour 'navy'",
+            id="css colour name is not a simplified colour",
+        ),
+        pytest.param(
+            {"colors": [{"color": "", "minPercent": 40}]},
+            "colors[0].color",
+            "unknown colour ''",
+            id="blank colour",
+        ),
+        pytest.param(
+            {"colors": [{"color": 3, "minPercent": 40}]},
+            "colors[0].color",
+            "valid string",
+            id="colour that is not a name",
+        ),
+        pytest.param(
+            {"colors": [{"minPercent": 40}]},
+            "colors[0].color",
+            "Field required",
+            id="colour rule without a colour",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 100.5}]},
+            "colors[0].minPercent",
+            "less than or equal to 100",
+            id="minPercent above 100",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "max_percent": -1}]},
+            "colors[0].max_percent",
+            "greater than or equal to 0",
+            id="maxPercent below 0, snake_case path as written",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 50, "maxPercent": 40}]},
+            "colors[0]",
+            "minPercent (50) is greater than maxPercent (40)",
+            id="colour min above max",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue"}]},
+            "colors[0]",
+            "give minPercent, maxPercent or both",
+            id="colour rule without bounds",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "percent": 40}]},
+            "colors[0].percent",
+            "unknown key",
+            id="unknown key in a colour rule",
+        ),
+        pytest.param(
+            {"colors": {"color": "blue", "minPercent": 40}},
+            "colors",
+            "valid list",
+            id="colors that is not a list",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 40}, {"color": "Blue", "maxPercent": 60}]},
+            "colors[0] and colors[1]",
+            "both are about blue; give its minPercent and maxPercent in one entry",
+            id="two entries for one colour",
+        ),
+        pytest.param(
+            {
+                "reviewMargin": 10,
+                "colors": [{"color": "blue", "minPercent": 40}, {"color": "red", "minPercent": 10}],
+            },
+            "colors[1]",
+            "its minPercent (10) is not above reviewMargin (10), so an image without any red would count as "
+            "uncertain",
+            id="minPercent equal to the review margin",
+        ),
+        pytest.param(
+            {"reviewMargin": 10, "colors": [{"color": "red", "minPercent": 2.5, "maxPercent": 50}]},
+            "colors[0]",
+            "its minPercent (2.5) is not above reviewMargin (10)",
+            id="minPercent below the review margin",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 60}, {"color": "white", "minPercent": 40.5}]},
+            "colors",
+            "the minPercent bounds add up to 100.5%, more than the whole image, so no image could pass",
+            id="minPercent bounds adding up to over 100",
+        ),
     ],
 )
 def test_bad_criteria_are_refused_naming_the_field_path(document: dict[str, Any], path: str, words: str):
@@ -394,12 +565,40 @@ def test_bad_criteria_are_refused_naming_the_field_path(document: dict[str, Any]
         pytest.param({"require": [], "forbid": []}, id="empty lists"),
         pytest.param({"minConfidence": 90, "reviewMargin": 5}, id="thresholds only"),
         pytest.param({"quality": None}, id="null quality"),
+        pytest.param({"colors": []}, id="empty colors"),
     ],
 )
 def test_criteria_without_rules_are_refused(document: dict[str, Any]):
     error = _refusal(document)
 
-    assert ["the criteria have no rules: give at least one of require, forbid, quality"] == error.problems
+    assert [
+        "the criteria have no rules: give at least one of require, forbid, quality, colors"
+    ] == error.problems
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(
+            {"reviewMargin": 10, "colors": [{"color": "blue", "minPercent": 10.001}]},
+            id="just above the margin",
+        ),
+        pytest.param(
+            {"reviewMargin": 10, "colors": [{"color": "blue", "minPercent": 0, "maxPercent": 5}]},
+            id="minPercent 0 can never be uncertain",
+        ),
+        pytest.param(
+            {"reviewMargin": 50, "colors": [{"color": "blue", "maxPercent": 5}]},
+            id="maxPercent below the margin",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 60}, {"color": "white", "minPercent": 40}]},
+            id="minPercent bounds adding up to exactly 100",
+        ),
+    ],
+)
+def test_color_rules_at_the_edge_of_a_refusal_are_accepted(document: dict[str, Any]):
+    assert Criteria.from_document(document).colors
 
 
 @pytest.mark.parametrize(
@@ -481,6 +680,109 @@ def test_quality_only_criteria_ask_only_for_image_properties_and_no_min_confiden
     assert {"Features": ["IMAGE_PROPERTIES"]} == request.detect_labels_params()
 
 
+BLUE_40 = {"color": "blue", "minPercent": 40}
+ALL_DOMINANT_COLORS = {"ImageProperties": {"MaxDominantColors": REKOGNITION_MAX_DOMINANT_COLORS}}
+
+
+@pytest.mark.parametrize(
+    ("expected_request", "expected_params", "document"),
+    [
+        pytest.param(
+            DetectionRequest(labels=(), min_confidence=None, image_properties=True, max_dominant_colors=20),
+            {"Features": ["IMAGE_PROPERTIES"], "Settings": ALL_DOMINANT_COLORS},
+            {"colors": [BLUE_40]},
+            id="colour rules only",
+        ),
+        pytest.param(
+            DetectionRequest(labels=(), min_confidence=None, image_properties=True, max_dominant_colors=20),
+            {"Features": ["IMAGE_PROPERTIES"], "Settings": ALL_DOMINANT_COLORS},
+            {"quality": {"minSharpness": 40}, "colors": [BLUE_40, {"color": "red", "maxPercent": 5}]},
+            id="quality and colour rules",
+        ),
+        pytest.param(
+            DetectionRequest(labels=(), min_confidence=None, image_properties=True, max_dominant_colors=None),
+            {"Features": ["IMAGE_PROPERTIES"]},
+            {"quality": {"minSharpness": 40}},
+            id="quality without colour rules leaves Rekognition's default",
+        ),
+        pytest.param(
+            DetectionRequest(
+                labels=("Widget",), min_confidence=80.0, image_properties=True, max_dominant_colors=20
+            ),
+            {
+                "Features": ["GENERAL_LABELS", "IMAGE_PROPERTIES"],
+                "Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Widget"]}, **ALL_DOMINANT_COLORS},
+                "MinConfidence": 80.0,
+            },
+            {"require": [{"label": "Widget"}], "colors": [BLUE_40]},
+            id="labels and colour rules",
+        ),
+        pytest.param(
+            DetectionRequest(
+                labels=("Widget",), min_confidence=80.0, image_properties=False, max_dominant_colors=None
+            ),
+            {
+                "Features": ["GENERAL_LABELS"],
+                "Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Widget"]}},
+                "MinConfidence": 80.0,
+            },
+            {"require": [{"label": "Widget"}]},
+            id="labels only ask for no image properties",
+        ),
+    ],
+)
+def test_colour_rules_ask_for_image_properties_and_every_dominant_colour_rekognition_gives(
+    expected_request: DetectionRequest, expected_params: dict[str, Any], document: dict[str, Any]
+):
+    request = Criteria.from_document(document).detection_request()
+
+    assert expected_request == request
+    assert expected_params == request.detect_labels_params()
+
+
+@cache
+def _detect_labels_input() -> StructureShape:
+    """botocore's model of the DetectLabels request."""
+    model = botocore.session.get_session().get_service_model("rekognition")
+    shape = model.operation_model("DetectLabels").input_shape
+    assert shape is not None
+    return shape
+
+
+def _member(shape: Shape, name: str) -> Shape:
+    assert isinstance(shape, StructureShape)
+    return shape.members[name]
+
+
+def test_max_dominant_colors_is_the_most_detect_labels_accepts():
+    # Pinned against botocore's model of the API: default 10, at most 20. Asking for fewer could leave a
+    # small share of a colour out of the answer, and the rule would observe less than there is.
+    settings = _member(_detect_labels_input(), "Settings")
+    limit = _member(_member(settings, "ImageProperties"), "MaxDominantColors").metadata["max"]
+
+    assert 20 == REKOGNITION_MAX_DOMINANT_COLORS
+    assert limit == REKOGNITION_MAX_DOMINANT_COLORS
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(CAMEL, id="every kind of rule"),
+        pytest.param({"colors": [BLUE_40]}, id="colour rules only"),
+        pytest.param(
+            {"forbid": [{"label": f"Part {i}"} for i in range(150)], "colors": [BLUE_40]}, id="no filter"
+        ),
+    ],
+)
+def test_the_request_with_colour_rules_is_one_detect_labels_accepts(document: dict[str, Any]):
+    params = Criteria.from_document(document).detection_request().detect_labels_params()
+    params["Image"] = {"S3Object": {"Bucket": "widget-images", "Name": "images/w1.jpg"}}
+
+    report = ParamValidator().validate(params, _detect_labels_input())
+
+    assert "" == report.generate_report()
+
+
 def test_label_names_are_every_label_a_rule_names_once_first_spelling_kept():
     parsed = criteria(
         require=[{"label": "Widget"}, {"anyOf": ["Bolt", "screw"]}, {"label": "Screw", "count": {"min": 4}}],
@@ -545,6 +847,16 @@ def test_label_names_are_every_label_a_rule_names_once_first_spelling_kept():
             },
             85.0,
             id="quality bounds do not lower it",
+        ),
+        pytest.param(
+            {
+                "minConfidence": 95,
+                "reviewMargin": 10,
+                "require": [{"label": "W"}],
+                "colors": [{"color": "blue", "minPercent": 15}],
+            },
+            85.0,
+            id="colour bounds do not lower it",
         ),
     ],
 )
@@ -668,10 +980,27 @@ def test_fingerprint_is_16_hex_digits_and_pinned_for_the_example():
             {"forbid": [{"label": " Rust "}]},
             id="whitespace around a label",
         ),
+        pytest.param(
+            {"forbid": [{"label": "Rust"}]},
+            {"forbid": [{"label": "Rust"}], "colors": []},
+            id="explicit empty colors vs omitted",
+        ),
+        pytest.param(
+            {"colors": [{"color": "blue", "minPercent": 40}]},
+            {"colors": [{"color": " Blue ", "min_percent": 40.0, "max_percent": None}]},
+            id="colour case, whitespace, snake_case, float, explicit null",
+        ),
     ],
 )
 def test_fingerprint_is_the_same_for_the_same_meaning(first: dict[str, Any], second: dict[str, Any]):
     assert Criteria.from_document(first).fingerprint == Criteria.from_document(second).fingerprint
+
+
+def test_fingerprint_of_criteria_without_colour_rules_is_what_it_was_before_colors_existed():
+    # A new field with a default must not reach the canonical form: fingerprints already recorded would be
+    # orphaned. These are pinned from before `colors` was added.
+    assert "colors" not in Criteria.from_document(EXAMPLE).canonical()
+    assert "b5f2d05a089d8fa8" == Criteria.from_document(EXAMPLE | {"colors": []}).fingerprint
 
 
 def test_fingerprint_survives_a_trip_through_the_canonical_form_and_a_file(tmp_path: Path):
@@ -744,6 +1073,33 @@ def _changed(**changes: Any) -> dict[str, Any]:
             id="quality bound added",
         ),
         pytest.param(_changed(quality=None), id="quality removed"),
+        pytest.param(
+            _changed(colors=[{"color": "blue", "minPercent": 41}, *CAMEL["colors"][1:]]),
+            id="colour minPercent",
+        ),
+        pytest.param(
+            _changed(
+                colors=[*CAMEL["colors"][:1], {"color": "red", "maxPercent": 5.5}, *CAMEL["colors"][2:]]
+            ),
+            id="colour maxPercent",
+        ),
+        pytest.param(
+            _changed(colors=[{"color": "blue", "minPercent": 40, "maxPercent": 100}, *CAMEL["colors"][1:]]),
+            id="colour bound added",
+        ),
+        pytest.param(
+            _changed(colors=[*CAMEL["colors"][:2], {"color": "grey", "minPercent": 20}]),
+            id="colour bound dropped",
+        ),
+        pytest.param(
+            _changed(colors=[{"color": "green", "minPercent": 40}, *CAMEL["colors"][1:]]), id="colour renamed"
+        ),
+        pytest.param(
+            _changed(colors=[*CAMEL["colors"], {"color": "pink", "maxPercent": 1}]), id="colour rule added"
+        ),
+        pytest.param(_changed(colors=CAMEL["colors"][1:]), id="colour rule removed"),
+        pytest.param(_changed(colors=[]), id="colour rules removed"),
+        pytest.param(_changed(colors=list(reversed(CAMEL["colors"]))), id="colour rules reordered"),
     ],
 )
 def test_fingerprint_changes_when_any_threshold_or_rule_changes(changed: dict[str, Any]):

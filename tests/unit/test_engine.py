@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from inspector import Analysis, Evaluation, Finding, Outcome, Verdict, evaluate
+from inspector.detectors.local import measure
 from tests.unit.builders import (
     analysis,
     criteria,
     custom_label,
     detect_custom_labels,
+    detect_labels,
     label,
 )
 
@@ -537,6 +541,267 @@ def test_quality_measure_the_detector_did_not_report_is_unmet():
     ]
 
 
+# --- colours ------------------------------------------------------------------------------------
+
+MIN = 40.0  # a colour rule's minPercent in the tables below
+MAX = 20.0  # a colour rule's maxPercent
+
+
+def _dominant(simplified: str, percent: float | None, *, css: str = "royalblue") -> dict[str, Any]:
+    """A raw DominantColor; a `percent` of None leaves PixelPercent out."""
+    color: dict[str, Any] = {
+        "Red": 40,
+        "Green": 80,
+        "Blue": 180,
+        "HexCode": "#2850b4",
+        "CSSColor": css,
+        "SimplifiedColor": simplified,
+    }
+    if percent is not None:
+        color["PixelPercent"] = percent
+    return color
+
+
+def colored(*colors: dict[str, Any], labels: tuple[dict[str, Any], ...] = ()) -> Analysis:
+    """An analysis whose image properties report these dominant colours."""
+    response = detect_labels(*labels, quality={"Brightness": 60.0, "Sharpness": 70.0, "Contrast": 50.0})
+    response["ImageProperties"]["DominantColors"] = list(colors)
+    return Analysis.from_detect_labels(response)
+
+
+def _shares(blue: float) -> tuple[dict[str, Any], ...]:
+    """Blue at `blue` percent, the rest of the image white; no white when blue is all of it."""
+    rest = (_dominant("white", 100.0 - blue, css="white"),) if blue < 100 else ()
+    return (_dominant("blue", blue), *rest) if blue > 0 else rest
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verdict", "blue"),
+    [
+        pytest.param(Outcome.MET, Verdict.PASS, 100.0, id="all of the image"),
+        pytest.param(Outcome.MET, Verdict.PASS, MIN, id="exactly at min"),
+        pytest.param(Outcome.UNCERTAIN, Verdict.REVIEW, MIN - 0.001, id="just below min"),
+        pytest.param(Outcome.UNCERTAIN, Verdict.REVIEW, MIN - M, id="exactly at min - m"),
+        pytest.param(Outcome.UNMET, Verdict.FAIL, MIN - M - 0.001, id="just below min - m"),
+        pytest.param(Outcome.UNMET, Verdict.FAIL, 0.0, id="colour absent observes 0"),
+    ],
+)
+def test_colour_min_percent_outcome_follows_the_share(outcome: Outcome, verdict: Verdict, blue: float):
+    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "minPercent": MIN}])
+
+    evaluation = evaluate(colored(*_shares(blue)), rules)
+
+    assert verdict == evaluation.verdict
+    assert Finding(
+        rule="colors[0].minPercent",
+        kind="color",
+        subject="blue",
+        expected=">= 40% blue (review from 30%)",
+        observed=blue,
+        outcome=outcome,
+    ) == _only(evaluation)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verdict", "blue"),
+    [
+        pytest.param(Outcome.MET, Verdict.PASS, 0.0, id="colour absent observes 0"),
+        pytest.param(Outcome.MET, Verdict.PASS, MAX, id="exactly at max"),
+        pytest.param(Outcome.UNCERTAIN, Verdict.REVIEW, MAX + 0.001, id="just above max"),
+        pytest.param(Outcome.UNCERTAIN, Verdict.REVIEW, MAX + M, id="exactly at max + m"),
+        pytest.param(Outcome.UNMET, Verdict.FAIL, MAX + M + 0.001, id="just above max + m"),
+        pytest.param(Outcome.UNMET, Verdict.FAIL, 100.0, id="all of the image"),
+    ],
+)
+def test_colour_max_percent_outcome_follows_the_share(outcome: Outcome, verdict: Verdict, blue: float):
+    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "maxPercent": MAX}])
+
+    evaluation = evaluate(colored(*_shares(blue)), rules)
+
+    assert verdict == evaluation.verdict
+    assert Finding(
+        rule="colors[0].maxPercent",
+        kind="color",
+        subject="blue",
+        expected="<= 20% blue (review up to 30%)",
+        observed=blue,
+        outcome=outcome,
+    ) == _only(evaluation)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "bound", "blue"),
+    [
+        pytest.param(Outcome.MET, {"minPercent": MIN}, MIN, id="min, at it"),
+        pytest.param(Outcome.UNMET, {"minPercent": MIN}, MIN - 0.001, id="min, just below"),
+        pytest.param(Outcome.MET, {"maxPercent": MAX}, MAX, id="max, at it"),
+        pytest.param(Outcome.UNMET, {"maxPercent": MAX}, MAX + 0.001, id="max, just above"),
+    ],
+)
+def test_colour_bounds_with_margin_0_have_no_uncertain_band(
+    outcome: Outcome, bound: dict[str, float], blue: float
+):
+    rules = criteria(colors=[{"color": "blue", **bound}])
+
+    finding = _only(evaluate(colored(*_shares(blue)), rules))
+
+    assert outcome == finding.outcome
+    assert "review" not in finding.expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "rule", "margin"),
+    [
+        pytest.param(">= 40% blue", {"minPercent": 40}, 0, id="min without margin"),
+        pytest.param("<= 5% blue", {"maxPercent": 5}, 0, id="max without margin"),
+        pytest.param(">= 40% blue (review from 30%)", {"minPercent": 40}, 10, id="min with margin"),
+        pytest.param("<= 5.5% blue (review up to 15.5%)", {"maxPercent": 5.5}, 10, id="max with margin"),
+        pytest.param("<= 95% blue (review up to 100%)", {"maxPercent": 95}, 10, id="band stops at 100"),
+        pytest.param("<= 100% blue", {"maxPercent": 100}, 10, id="max 100 has no band"),
+        pytest.param(">= 0% blue", {"minPercent": 0}, 10, id="min 0 has no band"),
+    ],
+)
+def test_colour_finding_says_what_it_expected(expected: str, rule: dict[str, float], margin: float):
+    rules = criteria(reviewMargin=margin, colors=[{"color": "blue", **rule}])
+
+    assert expected == _only(evaluate(colored(_dominant("blue", 50.0)), rules)).expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "colors"),
+    [
+        pytest.param(
+            40.0,
+            (_dominant("blue", 25.0), _dominant("white", 60.0), _dominant("blue", 15.0)),
+            id="two shades of blue summed",
+        ),
+        pytest.param(
+            40.0,
+            (
+                _dominant("blue", 0.3),
+                _dominant("blue", 31.9),
+                _dominant("blue", 7.8),
+                _dominant("grey", 60.0),
+            ),
+            id="a sum that floats would make 39.99999999999999 is 40",
+        ),
+        pytest.param(
+            40.0,
+            (_dominant("Blue", 10.0), _dominant("BLUE", 20.0), _dominant("blue", 10.0)),
+            id="simplified colour matched ignoring case",
+        ),
+        pytest.param(
+            25.0,
+            (
+                _dominant("blue", 25.0),
+                _dominant("purple", 30.0, css="blue"),
+                _dominant("navy", 45.0, css="navy"),
+            ),
+            id="only the simplified colour counts, not the CSS one",
+        ),
+        pytest.param(
+            0.0,
+            (_dominant("white", 70.0, css="white"), _dominant("grey", 30.0, css="grey")),
+            id="none of that colour observes 0",
+        ),
+    ],
+)
+def test_colour_share_is_the_sum_over_dominant_colours_of_that_simplified_colour(
+    expected: float, colors: tuple[dict[str, Any], ...]
+):
+    rules = criteria(colors=[{"color": "blue", "minPercent": MIN}])
+
+    finding = _only(evaluate(colored(*colors), rules))
+
+    assert expected == finding.observed
+    assert (Outcome.MET if expected >= MIN else Outcome.UNMET) == finding.outcome
+
+
+def test_colour_rule_written_in_any_case_matches():
+    rules = criteria(colors=[{"color": "GREY", "maxPercent": 10}])
+
+    finding = _only(evaluate(colored(_dominant("Grey", 12.5), _dominant("white", 87.5)), rules))
+
+    assert ("grey", 12.5, Outcome.UNMET) == (finding.subject, finding.observed, finding.outcome)
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        pytest.param(analysis(label("Widget", 99.0)), id="no image properties"),
+        pytest.param(colored(), id="image properties without dominant colours"),
+        pytest.param(
+            colored(_dominant("blue", None), _dominant("white", 60.0)), id="a blue without its pixel percent"
+        ),
+        pytest.param(
+            Analysis.from_detect_custom_labels(detect_custom_labels(custom_label("Widget", 99.0))),
+            id="custom labels report no image properties",
+        ),
+    ],
+)
+def test_colour_not_measured_is_unmet_for_either_bound(seen: Analysis):
+    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "minPercent": MIN, "maxPercent": 100}])
+
+    evaluation = evaluate(seen, rules)
+
+    assert Verdict.FAIL == evaluation.verdict
+    assert [
+        ("colors[0].minPercent", None, Outcome.UNMET),
+        ("colors[0].maxPercent", None, Outcome.UNMET),
+    ] == [(f.rule, f.observed, f.outcome) for f in evaluation.findings]
+
+
+def test_a_colour_not_among_reported_dominant_colours_observes_0_not_unmeasured():
+    rules = criteria(colors=[{"color": "red", "maxPercent": 5}])
+
+    finding = _only(evaluate(colored(_dominant("blue", 100.0)), rules))
+
+    assert (0.0, Outcome.MET) == (finding.observed, finding.outcome)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "blue"),
+    [
+        pytest.param((Outcome.UNMET, Outcome.MET), 25.0, id="below the band of min"),
+        pytest.param((Outcome.UNCERTAIN, Outcome.MET), 35.0, id="in the band of min"),
+        pytest.param((Outcome.MET, Outcome.MET), 50.0, id="between the bounds"),
+        pytest.param((Outcome.MET, Outcome.UNCERTAIN), 65.0, id="in the band of max"),
+        pytest.param((Outcome.MET, Outcome.UNMET), 75.0, id="above the band of max"),
+    ],
+)
+def test_colour_rule_with_both_bounds_gives_one_finding_per_bound(
+    outcomes: tuple[Outcome, Outcome], blue: float
+):
+    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "minPercent": MIN, "maxPercent": 60}])
+
+    findings = evaluate(colored(*_shares(blue)), rules).findings
+
+    assert [
+        ("colors[0].minPercent", ">= 40% blue (review from 30%)", blue, outcomes[0]),
+        ("colors[0].maxPercent", "<= 60% blue (review up to 70%)", blue, outcomes[1]),
+    ] == [(f.rule, f.expected, f.observed, f.outcome) for f in findings]
+
+
+def test_colour_shares_are_measured_by_the_local_detector():
+    img = Image.new("RGB", (200, 100), (255, 255, 255))
+    img.paste((40, 80, 180), (0, 0, 100, 100))  # the left half blue
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    seen = Analysis(image_properties=measure(buffer.getvalue()))
+    rules = criteria(
+        colors=[
+            {"color": "blue", "minPercent": 49.5, "maxPercent": 50.5},
+            {"color": "white", "minPercent": 49.5},
+            {"color": "red", "maxPercent": 0},
+        ]
+    )
+
+    evaluation = evaluate(seen, rules)
+
+    assert Verdict.PASS == evaluation.verdict, [f.describe() for f in evaluation.findings]
+    assert [50.0, 50.0, 50.0, 0.0] == [f.observed for f in evaluation.findings]
+
+
 # --- several rules: the verdict, findings and reasons -------------------------------------------
 
 SEVERAL = {
@@ -568,11 +833,48 @@ def test_fail_beats_review_beats_pass(widget: float, rust: float, sharpness: flo
     assert verdict == evaluate(seen, criteria(**SEVERAL)).verdict
 
 
+WITH_COLORS = {
+    "minConfidence": T,
+    "reviewMargin": M,
+    "require": [{"label": "Widget"}],
+    "colors": [{"color": "blue", "minPercent": MIN}, {"color": "red", "maxPercent": 5}],
+}
+
+
+@pytest.mark.parametrize(
+    ("verdict", "widget", "blue", "red"),
+    [
+        pytest.param(Verdict.PASS, 95.0, 50.0, 0.0, id="all met"),
+        pytest.param(Verdict.REVIEW, 95.0, 35.0, 0.0, id="a colour uncertain"),
+        pytest.param(Verdict.REVIEW, 75.0, 50.0, 10.0, id="a label and a colour uncertain"),
+        pytest.param(Verdict.FAIL, 95.0, 20.0, 0.0, id="a colour unmet"),
+        pytest.param(Verdict.FAIL, 75.0, 50.0, 20.0, id="a colour unmet beats an uncertain label"),
+        pytest.param(Verdict.FAIL, 50.0, 35.0, 10.0, id="a label unmet beats uncertain colours"),
+    ],
+)
+def test_colour_outcomes_join_the_verdict_like_any_rule(
+    verdict: Verdict, widget: float, blue: float, red: float
+):
+    colors = [_dominant("blue", blue), _dominant("red", red), _dominant("white", 100.0 - blue - red)]
+    seen = colored(*(c for c in colors if c["PixelPercent"] > 0), labels=(label("Widget", widget),))
+
+    assert verdict == evaluate(seen, criteria(**WITH_COLORS)).verdict
+
+
+def test_reasons_of_a_review_name_the_uncertain_colour():
+    seen = colored(_dominant("blue", 35.0), _dominant("white", 65.0), labels=(label("Widget", 95.0),))
+
+    evaluation = evaluate(seen, criteria(**WITH_COLORS))
+
+    assert [("colors[0].minPercent", Outcome.UNCERTAIN)] == [(f.rule, f.outcome) for f in evaluation.reasons]
+
+
 def test_findings_come_one_per_rule_in_document_order():
     rules = criteria(
         require=[{"label": "Widget"}, {"anyOf": ["Bolt", "Screw"]}, {"label": "Screw", "count": {"min": 4}}],
         forbid=[{"label": "Scratch"}, {"label": "Rust"}],
         quality={"maxContrast": 90, "minSharpness": 40, "maxBrightness": 95, "minBrightness": 20},
+        colors=[{"color": "red", "maxPercent": 5}, {"color": "blue", "minPercent": 30, "maxPercent": 60}],
     )
 
     findings = evaluate(analysis(), rules).findings
@@ -588,6 +890,9 @@ def test_findings_come_one_per_rule_in_document_order():
         ("quality.maxBrightness", "quality"),
         ("quality.minSharpness", "quality"),
         ("quality.maxContrast", "quality"),
+        ("colors[0].maxPercent", "color"),
+        ("colors[1].minPercent", "color"),
+        ("colors[1].maxPercent", "color"),
     ] == [(f.rule, f.kind) for f in findings]
 
 
@@ -676,6 +981,30 @@ def test_evaluation_records_the_criteria_fingerprint():
             ),
             "quality.minSharpness sharpness: expected >= 40, observed not measured -> unmet",
             id="not measured",
+        ),
+        pytest.param(
+            Finding(
+                rule="colors[0].minPercent",
+                kind="color",
+                subject="blue",
+                expected=">= 40% blue (review from 30%)",
+                observed=35.5,
+                outcome=Outcome.UNCERTAIN,
+            ),
+            "colors[0].minPercent blue: expected >= 40% blue (review from 30%), observed 35.5% -> uncertain",
+            id="colour share in percent",
+        ),
+        pytest.param(
+            Finding(
+                rule="colors[1].maxPercent",
+                kind="color",
+                subject="red",
+                expected="<= 5% red",
+                observed=None,
+                outcome=Outcome.UNMET,
+            ),
+            "colors[1].maxPercent red: expected <= 5% red, observed not measured -> unmet",
+            id="colour not measured",
         ),
     ],
 )
