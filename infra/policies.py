@@ -104,10 +104,16 @@ def function_policy(
             ],
         },
         {
-            "Sid": "RemoveFiledOriginals",
+            # Originals once filed; and a copy filed just before its notification failed, so that an image
+            # whose message ends in the dead-letter queue stays in one place.
+            "Sid": "RemoveOriginalsAndUnfiledCopies",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject"],
-            "Resource": [f"{bucket_arn}/{images_prefix}*"],
+            "Resource": [
+                f"{bucket_arn}/{images_prefix}*",
+                f"{bucket_arn}/{analyzed_prefix}*",
+                f"{bucket_arn}/{rejected_prefix}*",
+            ],
         },
         {
             "Sid": "ConsumeQueue",

@@ -45,6 +45,7 @@ class Store(Protocol):
     def save_record(self, key: str, record: ResultRecord) -> None: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
+    def remove(self, key: str) -> None: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
 
@@ -155,9 +156,15 @@ class Inspector:
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
             record = record.model_copy(update={"destination": destination})
             link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
-            self.notifier.publish(
-                compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
-            )
+            try:
+                self.notifier.publish(
+                    compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
+                )
+            except Exception:
+                # Unfile the copy, so that an image whose message ends in the dead-letter queue is in one
+                # place only: under the images prefix. A retry files it again.
+                self._unfile(destination, key)
+                raise
             notified = True
             record = record.model_copy(update={"notified_at": self._clock()})
             self.store.save_record(record_key, record)
@@ -223,6 +230,12 @@ class Inspector:
                     f"image is {sniffed.width}x{sniffed.height} px; "
                     f"Rekognition needs at least {REKOGNITION_MIN_IMAGE_SIDE_PX} px per side"
                 )
+
+    def _unfile(self, destination: str, key: str) -> None:
+        try:
+            self.store.remove(destination)
+        except Exception:  # noqa: BLE001 - best effort: the notification failure is what gets reported
+            log.warning("could not unfile the copy after a failed notification", extra={"key": key})
 
     @staticmethod
     def _metadata(record: ResultRecord) -> dict[str, str]:

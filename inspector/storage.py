@@ -112,6 +112,13 @@ class S3Store:
             raise translate(exc, f"S3 DeleteObject {key}") from exc
         return True
 
+    def remove(self, key: str) -> None:
+        """Delete a copy this inspection made (no version check: nobody else writes there)."""
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise translate(exc, f"S3 DeleteObject {key}") from exc
+
     def presign(self, key: str, *, expires_in: int) -> str | None:
         """A presigned GET link to the object; None when one cannot be made (no credentials)."""
         try:
