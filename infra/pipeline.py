@@ -12,6 +12,9 @@ from infra import policies
 from inspector.deployment import DLQ_RETENTION_SECONDS, Deployment
 
 HANDLER = "handler.lambda_handler"
+# pydantic looks for plugins through importlib.metadata at import, ~13 ms of every cold start; the
+# function uses none.
+RUNTIME_ENVIRONMENT = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
 
 
@@ -182,7 +185,7 @@ class InspectionPipeline(pulumi.ComponentResource):
             opts=child,
         )
         environment = pulumi.Output.all(topic.arn, bucket.id).apply(
-            lambda a: cfg.settings(topic_arn=a[0], bucket=a[1]).to_env()
+            lambda a: {**cfg.settings(topic_arn=a[0], bucket=a[1]).to_env(), **RUNTIME_ENVIRONMENT}
         )
         function = aws.lambda_.Function(
             f"{name}-function",

@@ -204,6 +204,7 @@ def test_function_environment_is_the_settings_contract_and_reads_back_as_setting
     variables = stack.one("aws:lambda/function:Function").inputs["environment"]["variables"]
 
     settings = Settings.from_env(variables)
+    assert "__all__" == variables["PYDANTIC_DISABLE_PLUGINS"]
     assert "inspector-bucket-0a1b2c3" == settings.bucket
     assert settings.topic_arn.endswith("inspector-verdicts-0a1b2c3")
     assert load(CONFIG).criteria.fingerprint == settings.criteria.fingerprint
