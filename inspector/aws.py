@@ -23,10 +23,11 @@ def make_client(service: str, *, endpoint_url: str | None = None, region: str | 
     import boto3  # noqa: PLC0415 - keeps `import inspector.aws` cheap for code that injects clients
 
     factory: Any = boto3.client  # typed per service by boto3-stubs; `service` is any of them here
-    return factory(service, config=client_config(service), endpoint_url=endpoint_url, region_name=region)
+    config = client_config(service, custom_endpoint=endpoint_url is not None)
+    return factory(service, config=config, endpoint_url=endpoint_url, region_name=region)
 
 
-def client_config(service: str) -> Any:
+def client_config(service: str, *, custom_endpoint: bool = False) -> Any:
     """This project's botocore `Config` for `service`: retry policy, timeouts, S3 signing."""
     from botocore.config import Config  # noqa: PLC0415
 
@@ -36,8 +37,10 @@ def client_config(service: str) -> Any:
         read_timeout=READ_TIMEOUT_SECONDS,
     )
     if service == "s3":
-        # SigV4 presigned links (SigV2 is deprecated), addressed to the bucket's own host name.
-        config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+        # SigV4 presigned links (SigV2 is deprecated), addressed to the bucket's own host name on AWS; an
+        # endpoint of one's own (the local mode, `localhost`) serves buckets by path.
+        style = "path" if custom_endpoint else "virtual"
+        config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
     return config
 
 

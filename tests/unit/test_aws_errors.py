@@ -223,9 +223,16 @@ def test_an_s3_client_retries_in_standard_mode_and_signs_with_sigv4() -> None:
 
     assert "standard" == client.meta.config.retries["mode"]
     assert "s3v4" == client.meta.config.signature_version
-    assert {"addressing_style": "virtual"} == client.meta.config.s3
+    assert {"addressing_style": "path"} == client.meta.config.s3  # an endpoint of one's own: by path
     assert "http://127.0.0.1:1" == client.meta.endpoint_url
     assert "us-east-1" == client.meta.region_name
+
+
+@pytest.mark.usefixtures("offline_aws")
+def test_an_s3_client_for_aws_itself_addresses_buckets_by_host_name() -> None:
+    client = make_client("s3", region="eu-west-1")
+
+    assert {"addressing_style": "virtual"} == client.meta.config.s3
 
 
 @pytest.mark.usefixtures("offline_aws")

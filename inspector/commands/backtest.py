@@ -1,0 +1,285 @@
+"""`inspector backtest`: what new criteria would have decided on stored result records, without a detector."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, parse_s3_uri, progress
+from inspector.criteria import Criteria
+from inspector.engine import Evaluation, Verdict, evaluate
+from inspector.errors import RecordError
+from inspector.records import ResultRecord
+
+DEFAULT_SHOW = 20
+S3_WORKERS = 8  # concurrent GETs: records are small, so listing a big prefix is latency-bound
+JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.REVIEW)
+FILTER_NOTE = (
+    "stored analyses hold only what the original request asked for: labels outside its "
+    "LabelInclusionFilters and confidences below its MinConfidence were never stored, so rules on them "
+    "read as absent"
+)
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "backtest",
+        help="re-judge stored result records under new criteria (no detector is called)",
+        description=(
+            "Re-judge the analyses stored in result records under new criteria and report which verdicts "
+            "would flip. RESULTS is a folder of record JSON files (searched recursively) or "
+            "s3://bucket/prefix. REJECTED records stay REJECTED; unreadable records are skipped and listed."
+        ),
+    )
+    parser.add_argument(
+        "results", metavar="RESULTS", help="a folder of result records, or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--criteria", required=True, type=Path, metavar="NEW", help="new criteria, YAML or JSON"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--show",
+        type=_non_negative,
+        default=DEFAULT_SHOW,
+        metavar="N",
+        help=f"how many flipped images to list (default {DEFAULT_SHOW}; --json lists them all)",
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Flip:
+    key: str  # the image's key, as the record names it
+    old: Verdict
+    new: Verdict
+    reason: str  # the finding that decides the new verdict
+
+    def to_json(self) -> dict[str, str]:
+        return {"key": self.key, "from": self.old.value, "to": self.new.value, "reason": self.reason}
+
+
+@dataclass
+class Report:
+    """Everything a backtest found; `records` counts the readable records, REJECTED ones included."""
+
+    criteria: str
+    records: int = 0
+    rejected: int = 0
+    matrix: Counter[tuple[Verdict, Verdict]] = field(default_factory=Counter)
+    flips: list[Flip] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
+    old_criteria: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flipped(self) -> int:
+        return len(self.flips)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "flipped": self.flipped,
+            "rejected": self.rejected,
+            "matrix": {f"{a}->{b}": n for (a, b), n in _ordered(self.matrix) if a is not b},
+            "unchanged": {a.value: n for (a, b), n in _ordered(self.matrix) if a is b},
+            "flips": [flip.to_json() for flip in self.flips],
+            "skipped": [{"key": where, "reason": why} for where, why in self.skipped],
+            "criteria": self.criteria,
+            "old_criteria": dict(self.old_criteria.most_common()),
+            "notes": self.notes,
+        }
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    criteria = Criteria.load(args.criteria)
+    report = backtest(_load(args), criteria)
+    if args.json:
+        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        out.write(text(report, show=args.show))
+    return EXIT_OK
+
+
+def backtest(records: Iterator[tuple[str, ResultRecord | str]], criteria: Criteria) -> Report:
+    """Re-judge each record's stored analysis under `criteria`. Pure: no detector, no I/O.
+
+    `records` yields (where, record) or (where, why it could not be read).
+    """
+    report = Report(criteria=criteria.fingerprint)
+    seen: set[str] = set()  # every label name and alias in the stored analyses, case-folded
+    without_properties = 0
+    for where, record in records:
+        if isinstance(record, str):
+            report.skipped.append((where, record))
+            continue
+        report.records += 1
+        report.old_criteria[record.criteria] += 1
+        if record.verdict is Verdict.REJECTED or record.analysis is None:
+            report.rejected += 1  # nothing was analysed: no criteria can judge it otherwise
+            continue
+        for label in record.analysis.candidate_labels():
+            seen.add(label.name.casefold())
+            seen.update(alias.casefold() for alias in label.aliases)
+        if record.analysis.image_properties is None:
+            without_properties += 1
+        new = evaluate(record.analysis, criteria)
+        report.matrix[record.verdict, new.verdict] += 1
+        if new.verdict is not record.verdict:
+            report.flips.append(Flip(record.image.key, record.verdict, new.verdict, _reason(record, new)))
+    report.notes = _notes(report, criteria, seen, without_properties)
+    return report
+
+
+def _reason(record: ResultRecord, new: Evaluation) -> str:
+    if new.reasons:
+        return new.reasons[0].describe()
+    before = record.evaluation().reasons
+    was = f"; was: {before[0].describe()}" if before else ""
+    return f"every rule is met now{was}"
+
+
+def _notes(report: Report, criteria: Criteria, seen: set[str], without_properties: int) -> list[str]:
+    notes = []
+    if len(report.old_criteria) > 1:
+        mixed = ", ".join(f"{fp}: {n}" for fp, n in report.old_criteria.most_common())
+        notes.append(
+            f"mixed criteria: the records were judged under {len(report.old_criteria)} different criteria "
+            f"({mixed}), so flips compare against more than one old rule set"
+        )
+    elif set(report.old_criteria) == {criteria.fingerprint}:
+        notes.append("the records were judged under these very criteria: any flip comes from the engine")
+    judged = report.records - report.rejected
+    never = [name for name in criteria.label_names() if name.casefold() not in seen]
+    if judged and never:
+        notes.append(
+            f"no stored analysis has the label(s) {', '.join(never)}: if the original requests filtered "
+            "them out, the rules naming them read as absent, not as judged"
+        )
+    if without_properties and (criteria.quality is not None or criteria.colors):
+        notes.append(
+            f"{without_properties} record(s) stored no image properties (their request did not ask for "
+            "them): quality and colour rules read as not measured there"
+        )
+    notes.append(FILTER_NOTE)
+    return notes
+
+
+def text(report: Report, *, show: int) -> str:
+    lines = [f"backtest under criteria {report.criteria}"]
+    old = ", ".join(report.old_criteria) if len(report.old_criteria) == 1 else "mixed, see the notes"
+    judged = report.records - report.rejected
+    lines.append(
+        f"  {report.records} records (judged under {old or 'nothing'}): {judged} re-judged, "
+        f"{report.rejected} REJECTED left as they are, {len(report.skipped)} skipped as unreadable"
+    )
+    lines.append(f"  {report.flipped} of {judged} verdicts flip")
+    if judged:
+        lines.append("")
+        lines.extend(_matrix_lines(report.matrix))
+    if report.flips:
+        lines.append("")
+        shown = report.flips[:show]
+        lines.append(f"flipped images ({len(shown)} of {report.flipped}):")
+        width = max(len(f.key) for f in shown) if shown else 0
+        lines.extend(f"  {f.key:<{width}}  {f.old} -> {f.new}: {f.reason}" for f in shown)
+        if report.flipped > len(shown):
+            lines.append(f"  ... and {report.flipped - len(shown)} more (--show N, or --json for all)")
+    if report.skipped:
+        lines.append("")
+        lines.append(f"skipped ({len(report.skipped)}):")
+        lines.extend(f"  {where}: {why}" for where, why in report.skipped)
+    lines.append("")
+    lines.extend(f"note: {note}" for note in report.notes)
+    return "\n".join(lines) + "\n"
+
+
+def _ordered(matrix: Counter[tuple[Verdict, Verdict]]) -> list[tuple[tuple[Verdict, Verdict], int]]:
+    """The non-zero cells, PASS, FAIL, REVIEW order."""
+    rank = {v: i for i, v in enumerate(Verdict)}
+    return sorted(
+        ((k, n) for k, n in matrix.items() if n), key=lambda item: (rank[item[0][0]], rank[item[0][1]])
+    )
+
+
+def _matrix_lines(matrix: Counter[tuple[Verdict, Verdict]]) -> list[str]:
+    flips = [f"{a} -> {b}: {n}" for (a, b), n in _ordered(matrix) if a is not b]
+    header = "  old \\ new " + "".join(f"{v.value:>8}" for v in JUDGED)
+    rows = [f"  {a.value:<10}" + "".join(f"{matrix[a, b]:>8}" for b in JUDGED) for a in JUDGED]
+    return [f"flips: {', '.join(flips) or 'none'}", header, *rows]
+
+
+# --- reading records ---------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Iterator[tuple[str, ResultRecord | str]]:
+    if args.results.startswith("s3://"):
+        return _from_s3(args, *parse_s3_uri(args.results))
+    return _from_folder(Path(args.results))
+
+
+def _parse(data: bytes) -> ResultRecord | str:
+    try:
+        return ResultRecord.from_json(data)
+    except RecordError as exc:
+        return str(exc)
+
+
+def _from_folder(root: Path) -> Iterator[tuple[str, ResultRecord | str]]:
+    if root.is_file():
+        files = [root]
+    elif root.is_dir():
+        files = sorted(p for p in root.rglob("*.json") if p.is_file())
+        if not files:
+            raise UserError(f"{root}: no result records (*.json) in this folder")
+    else:
+        raise UserError(f"cannot read results {root}: no such file or folder")
+
+    def read(path: Path) -> tuple[str, ResultRecord | str]:
+        try:
+            return str(path), _parse(path.read_bytes())
+        except OSError as exc:
+            return str(path), f"cannot read: {exc.strerror or exc}"
+
+    return progress(map(read, files), total=len(files), description="backtest")
+
+
+def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tuple[str, ResultRecord | str]]:
+    s3 = aws_client(args, "s3")
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(".json")
+    ]
+    if not keys:
+        raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
+
+    def fetch(key: str) -> tuple[str, ResultRecord | str]:
+        try:
+            data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return key, "deleted since it was listed"
+        return key, _parse(data)
+
+    def fetched() -> Iterator[tuple[str, ResultRecord | str]]:
+        # boto3 clients are thread-safe; map keeps the listing's order. Any other failure (access denied)
+        # ends the command with one line: it would hit every record alike.
+        with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
+            yield from pool.map(fetch, keys)
+
+    return progress(fetched(), total=len(keys), description="backtest")
