@@ -9,11 +9,9 @@ PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
 
 .PHONY: demo test lint typecheck unit lock clean
 
+# The whole pipeline on an embedded AWS (moto on 127.0.0.1), with the sample images in inspector/samples/.
 demo: $(VENV)/.demo
-	@for analysis in examples/analyses/*.json; do \
-		$(BIN)/inspector evaluate --criteria examples/criteria.yaml "$$analysis" || exit $$?; \
-		echo; \
-	done
+	$(BIN)/inspector demo
 
 test: lint typecheck unit
 

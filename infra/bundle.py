@@ -142,16 +142,50 @@ def _check_python_version(python_version: str) -> None:
 
 
 def _collect_sources(root: Path) -> dict[str, Path]:
-    """Archive name -> file, for our packages minus `EXCLUDED_SOURCES`."""
-    entries: dict[str, Path] = {}
+    """Archive name -> file: the modules the handler can import (at module level or inside a function),
+    with their packages' `__init__` and PEP 561 markers, minus `EXCLUDED_SOURCES`."""
+    available: dict[str, Path] = {}
     for package in SOURCE_PACKAGES:
         if not (root / package / "__init__.py").is_file():
             raise BundleError(f"{root / package} is not a package: is {root} the repository root?")
         for name, path in _walk(root / package, prefix=f"{package}/"):
             if name not in EXCLUDED_SOURCES and path.suffix in SOURCE_SUFFIXES:
-                entries[name] = path
+                available[name] = path
+    needed = _reachable(available, start=f"{SOURCE_PACKAGES[0]}/__init__.py")
+    entries = {
+        name: path
+        for name, path in available.items()
+        if name in needed or (path.suffix == ".typed" and name.rsplit("/", 1)[0] + "/__init__.py" in needed)
+    }
     _check_imports(entries)
     return entries
+
+
+def _reachable(available: Mapping[str, Path], *, start: str) -> set[str]:
+    """The archive names of every module reachable from `start` through imports of our own modules."""
+    by_module = {_module_name(name): name for name in available if name.endswith(".py")}
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        module = _module_name(name)
+        # A module's packages are imported with it.
+        parts = module.split(".")
+        todo.extend(
+            by_module[p] for p in (".".join(parts[:i]) for i in range(1, len(parts))) if p in by_module
+        )
+        tree = ast.parse(available[name].read_bytes(), filename=str(available[name]))
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            todo.extend(by_module[t] for t in targets if t in by_module)
+    return seen
 
 
 def _check_imports(entries: Mapping[str, Path]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from inspector.errors import ImageRejected, TransientError
 
@@ -39,7 +39,7 @@ def client_config(service: str, *, custom_endpoint: bool = False) -> Any:
     if service == "s3":
         # SigV4 presigned links (SigV2 is deprecated), addressed to the bucket's own host name on AWS; an
         # endpoint of one's own (the local mode, `localhost`) serves buckets by path.
-        style = "path" if custom_endpoint else "virtual"
+        style: Literal["path", "virtual"] = "path" if custom_endpoint else "virtual"
         config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
     return config
 

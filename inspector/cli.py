@@ -75,13 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, metavar="FILE")
     check.set_defaults(run=_criteria_check)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"inspector.commands.{name}")
-        except ModuleNotFoundError as exc:  # TODO(issue 5): every module exists once the local mode lands
-            if exc.name != f"inspector.commands.{name}":
-                raise
-            continue
-        module.register(commands)
+        importlib.import_module(f"inspector.commands.{name}").register(commands)
     return parser
 
 

@@ -6,9 +6,12 @@ Needs the `local` extra (moto, boto3, Pillow).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,12 +21,17 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from inspector.deployment import DLQ_RETENTION_SECONDS, Deployment
+from inspector.errors import InspectorError
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these fixed ones make sure a real key never travels, even to loopback.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+
+
+class LocalModeError(InspectorError):
+    """The embedded AWS cannot start as asked (a busy port, ...)."""
 
 
 class LocalAws:
@@ -36,31 +44,60 @@ class LocalAws:
         self.endpoint_url = ""
 
     def __enter__(self) -> LocalAws:
+        _check_port(self._port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        # moto keeps every service's state in module globals, not per server: start empty, end empty, so a
+        # second session in this process never finds the first one's buckets, records and messages.
+        self._reset()
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._server is not None:
+            with contextlib.suppress(OSError):  # stopping anyway
+                self._reset()
             self._server.stop()
             self._server = None
+
+    def _reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our own loopback endpoint
+            pass
 
     def client(self, service: str) -> Any:
         factory: Any = boto3.client  # typed per service by boto3-stubs; `service` is any of them here
         return factory(service, endpoint_url=self.endpoint_url, region_name=self.region, **LOCAL_CREDENTIALS)
 
-    def environment(self) -> dict[str, str]:
-        """Environment variables that point boto3 (and the AWS CLI) at this endpoint."""
+    def environment(self) -> dict[str, str | None]:
+        """Environment variables that point boto3 (and the AWS CLI) at this endpoint, with fake keys only."""
         return {
+            "AWS_SESSION_TOKEN": None,
+            "AWS_SECURITY_TOKEN": None,
+            "AWS_PROFILE": None,
             "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
         }
+
+
+def _check_port(port: int) -> None:
+    """Refuse a busy port up front: moto's server thread would die on it and leave `start()` waiting."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise LocalModeError(
+                f"port {port} on 127.0.0.1 is not free ({exc.strerror or exc}); "
+                "choose another with --port, or leave --port out for any free port"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -276,12 +313,17 @@ def read_mailbox(sqs: Any, mailbox_url: str) -> list[Email]:
 
 
 @contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration (the handler reads its settings from them)."""
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the duration; the handler reads its settings
+    from them, and a real session token must not travel with the fake keys."""
     import os  # noqa: PLC0415
 
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import handler
+from inspector import function
 from inspector.detectors import ImageSource
 from inspector.detectors.rekognition import RekognitionDetector
 from inspector.engine import Verdict
@@ -465,7 +466,7 @@ def test_a_record_unfinished_at_the_deadline_is_reported_for_retry(
     world.upload(KEY, data)
     detector = FakeDetector(by=slowly(FAIL_LABELS, 0.5))
     processor = world.processor(detector)
-    monkeypatch.setattr(handler, "_processor", processor)
+    monkeypatch.setattr(function, "_processor", processor)
     event = world.deliver()
 
     started = time.perf_counter()
@@ -489,7 +490,7 @@ def test_a_slow_record_with_time_to_spare_is_waited_for(
 ) -> None:
     world.upload(KEY, jpeg())
     processor = world.processor(FakeDetector(by=slowly(FAIL_LABELS, 0.5)))
-    monkeypatch.setattr(handler, "_processor", processor)
+    monkeypatch.setattr(function, "_processor", processor)
 
     response = handler.lambda_handler(world.deliver(), LambdaContext(remaining_ms=60_000))
 

@@ -96,6 +96,19 @@ def test_the_bundle_leaves_out_what_the_function_does_not_need(
     )
 
 
+@pytest.mark.parametrize("architecture", list(EXTENSION_TAGS))
+def test_the_bundle_carries_only_the_modules_the_handler_can_import(
+    bundles: dict[str, Bundle], architecture: str
+) -> None:
+    ours = sorted(n for n in names(bundles[architecture]) if n.split("/")[0] in {"handler", "inspector"})
+
+    # Not reachable from the handler: the command line, the local mode, the deployment model, samples.
+    for absent in ("inspector/local.py", "inspector/deployment.py", "inspector/commands/__init__.py"):
+        assert absent not in ours
+    assert [] == [n for n in ours if n.startswith(("inspector/samples/", "inspector/commands/"))]
+    assert {"handler/__init__.py", "inspector/function.py", "inspector/detectors/rekognition.py"} <= set(ours)
+
+
 def test_every_excluded_source_exists_so_the_list_cannot_silently_go_stale() -> None:
     missing = [name for name in EXCLUDED_SOURCES if not (REPO_ROOT / name).is_file()]
 

@@ -41,3 +41,10 @@ def test_every_public_name_is_importable_from_the_package():
 
 def test_the_package_is_marked_typed():
     assert files("inspector").joinpath("py.typed").is_file()
+
+
+def test_the_lambda_entry_point_is_the_librarys_function():
+    import handler  # noqa: PLC0415 - the source tree's Lambda adapter
+    from inspector import function  # noqa: PLC0415
+
+    assert function.lambda_handler is handler.lambda_handler

@@ -1,0 +1,473 @@
+"""`inspector demo`: the whole pipeline end to end on an embedded AWS, with the sample images it ships."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from inspector.commands import EXIT_OK, UserError
+
+if TYPE_CHECKING:
+    from inspector.analysis import Analysis
+    from inspector.criteria import Criteria, DetectionRequest
+    from inspector.deployment import Deployment
+    from inspector.detectors import ImageSource
+    from inspector.local import Email
+
+# Not every upload reached a verdict (or something went to the DLQ): the demo ran, but did not show what
+# it should. Distinct from EXIT_USAGE, which means it could not start.
+EXIT_INCOMPLETE = 1
+DETECTORS = ("local", "rekognition")
+VERDICT_ORDER = ("PASS", "FAIL", "REVIEW", "REJECTED")
+RECIPIENT = "qc-group@example.com"
+# The samples take a few seconds; a failed message would only come back after the visibility timeout
+# (6 x the 10 s function timeout), so waiting longer than this would show nothing more.
+DRAIN_TIMEOUT_SECONDS = 45.0
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "demo",
+        help="run the whole pipeline on sample images, on an embedded AWS (no account needed)",
+        description=(
+            "Start an embedded AWS (moto's server on 127.0.0.1), provision the bucket, queues and topic as "
+            "a stack would, upload the sample widget photos under images/, and run the Lambda handler on "
+            "the queue until it is drained; then show each verdict, the emails sent, the bucket's layout "
+            "and the dead-letter queue. Everything stops when it ends. Exit 0 when every image reached a "
+            f"verdict, {EXIT_INCOMPLETE} when one did not."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="local",
+        help="local: measure the pixels, no AWS (default); rekognition: the real Amazon Rekognition "
+        "with your AWS credentials (the images stay in the embedded S3 and are sent as bytes)",
+    )
+    parser.add_argument(
+        "--criteria",
+        type=Path,
+        metavar="FILE",
+        help="criteria, YAML or JSON (default: the samples' own, inspector/samples/demo-criteria.yaml)",
+    )
+    parser.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """Where one uploaded sample ended, read back from its result record."""
+
+    key: str
+    verdict: str | None  # None: no result record, the image was not inspected
+    destination: str | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "verdict": self.verdict,
+            "destination": self.destination,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class DemoRun:
+    """Everything the run showed, gathered before the embedded AWS stopped."""
+
+    detector: str
+    criteria: str  # where the criteria came from
+    fingerprint: str
+    endpoint: str
+    bucket: str
+    images_prefix: str
+    images: list[ImageResult] = field(default_factory=list)
+    emails: list[Email] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # every key in the bucket at the end
+    queue: int = 0  # messages left in the queue, visible or in flight
+    dlq: int = 0
+    batches: int = 0
+    logs: list[str] = field(default_factory=list)  # the function's warnings and errors, JSON lines
+    elapsed_seconds: float = 0.0
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(image.verdict or "NOT INSPECTED" for image in self.images)
+
+    @property
+    def complete(self) -> bool:
+        return all(image.verdict is not None for image in self.images) and self.dlq == 0 and self.queue == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "images": [image.to_json() for image in self.images],
+            "emails": len(self.emails),
+            "dlq": self.dlq,
+            "queue": self.queue,
+            "counts": dict(sorted(self.counts.items())),
+            "bucket": self.bucket,
+            "layout": self.layout,
+            "detector": self.detector,
+            "criteria": self.fingerprint,
+            "endpoint": self.endpoint,
+            "elapsed_seconds": round(self.elapsed_seconds, 2),
+        }
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    started = time.monotonic()
+    criteria, source = _criteria(args.criteria)
+    deployment = _deployment(criteria, args.detector, source)
+    samples = dict(_samples(resources.files("inspector") / "samples" / "images"))
+    # Made before the embedded AWS's variables replace the user's: the real Rekognition is the only
+    # thing that may use the user's credentials, and only it.
+    rekognition = _real_rekognition() if args.detector == "rekognition" else None
+    result = _run(deployment, samples, rekognition, detector=args.detector, source=source)
+    result.elapsed_seconds = time.monotonic() - started
+    if args.json:
+        out.write(json.dumps(result.to_json()) + "\n")
+    else:
+        out.write(render(result))
+    for line in result.logs:
+        print(line, file=sys.stderr)
+    return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+# --- set-up -------------------------------------------------------------------------------------
+
+
+def _criteria(path: Path | None) -> tuple[Criteria, str]:
+    from inspector.criteria import Criteria  # noqa: PLC0415
+
+    if path is not None:
+        return Criteria.load(path), str(path)
+    packaged = resources.files("inspector") / "samples" / "demo-criteria.yaml"
+    with resources.as_file(packaged) as file:
+        return Criteria.load(file), "the samples' demo-criteria.yaml"
+
+
+def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
+    """The settings a stack would deploy, shortened so that a failed message would not hold up the demo."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from inspector._validation import describe  # noqa: PLC0415
+    from inspector.deployment import Deployment, Recipient  # noqa: PLC0415
+
+    try:
+        return Deployment(
+            criteria=criteria,
+            detector="local" if detector == "local" else "rekognition",
+            timeout_seconds=10,
+            batch_size=10,
+            max_receive_count=3,
+            notify=[Recipient(email=RECIPIENT)],
+            # The function's own logs (JSON lines) are kept out of the report; its warnings and errors are
+            # shown on stderr after it.
+            log_level="WARNING",
+        )
+    except ValidationError as exc:
+        # e.g. criteria naming labels, which the local detector never reports.
+        raise UserError(f"{source}: {'; '.join(describe(exc))}") from None
+
+
+def _samples(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    """(path under the samples folder, content), nested folders kept, in name order."""
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            yield from _samples(entry, f"{prefix}{entry.name}/")
+        elif not entry.name.startswith("."):
+            yield f"{prefix}{entry.name}", entry.read_bytes()
+
+
+def _real_rekognition() -> Any:
+    """A client of the real Amazon Rekognition from the user's default credential chain and region."""
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    from inspector.aws import client_config  # noqa: PLC0415
+
+    session = boto3.Session()
+    try:
+        credentials = session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except BotoCoreError as exc:
+        raise UserError(f"--detector rekognition: cannot load your AWS credentials: {exc}") from None
+    if frozen is None or not frozen.access_key:
+        raise UserError(
+            "--detector rekognition calls the real Amazon Rekognition and needs AWS credentials, but "
+            "none were found: configure some (aws configure, AWS_PROFILE, AWS_ACCESS_KEY_ID) "
+            "or use --detector local"
+        )
+    if not session.region_name:
+        raise UserError(
+            "--detector rekognition needs an AWS region: set AWS_REGION or a region in your profile"
+        )
+    # Frozen: the embedded AWS sets AWS_ACCESS_KEY_ID and friends while it runs, and credentials that
+    # refresh from the environment would pick those up.
+    return session.client(
+        "rekognition",
+        region_name=session.region_name,
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+        config=client_config("rekognition"),
+    )
+
+
+class BytesRekognition:
+    """The real Rekognition on images kept in the embedded S3, which it cannot read: the bytes are sent.
+
+    Not tested: it needs an AWS account (and spends Rekognition calls); tests/functional/test_demo.py only
+    checks that the demo refuses to start without credentials. Bytes are capped at 5 MB by DetectLabels
+    (S3 objects at 15 MB): a larger image comes back REJECTED with Rekognition's ImageTooLargeException.
+    """
+
+    name = "rekognition"
+
+    def __init__(self, s3: Any, rekognition: Any) -> None:
+        from inspector.detectors.rekognition import RekognitionDetector  # noqa: PLC0415
+
+        self._s3 = s3
+        self._detector = RekognitionDetector(rekognition)
+
+    def detect(self, image: ImageSource, request: DetectionRequest) -> Analysis:
+        if not isinstance(image, bytes):
+            from inspector.aws import translate  # noqa: PLC0415
+
+            try:
+                kwargs = {"VersionId": image.version_id} if image.version_id else {}
+                image = self._s3.get_object(Bucket=image.bucket, Key=image.key, **kwargs)["Body"].read()
+            except Exception as exc:
+                raise translate(exc, "S3 GetObject") from exc
+        return self._detector.detect(image, request)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _run(
+    deployment: Deployment, samples: Mapping[str, bytes], rekognition: Any, *, detector: str, source: str
+) -> DemoRun:
+    import boto3  # noqa: PLC0415
+
+    from inspector.app import Clients, build  # noqa: PLC0415
+    from inspector.aws import make_client  # noqa: PLC0415
+    from inspector.local import LocalAws, Poller, environment, provision, read_mailbox  # noqa: PLC0415
+    from inspector.observability import configure_logging  # noqa: PLC0415
+
+    handler = _handler_module()
+    # The handler's JSON logs and EMF metric lines go to stdout, as in Lambda: kept here instead, so that
+    # the report (or the one JSON document) is all stdout holds.
+    captured = io.StringIO()
+    logger = logging.getLogger("inspector")
+    saved_logging = (logger.handlers[:], logger.level, logger.propagate)
+    # boto3's default session caches the credentials it first resolves: a fresh one reads the embedded
+    # AWS's from the environment, and the caller's (with its real credentials) is left as it was.
+    saved_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None
+    try:
+        with LocalAws() as aws:
+            provisioned = provision(aws, deployment)
+            s3, sqs = aws.client("s3"), aws.client("sqs")
+            settings = deployment.settings(
+                topic_arn=provisioned.topic_arn, bucket=provisioned.bucket, endpoint_url=aws.endpoint_url
+            )
+            result = DemoRun(
+                detector=detector,
+                criteria=source,
+                fingerprint=deployment.criteria.fingerprint,
+                endpoint=aws.endpoint_url,
+                bucket=provisioned.bucket,
+                images_prefix=deployment.images_prefix,
+            )
+            keys = [f"{deployment.images_prefix}{name}" for name in samples]
+            env = {**aws.environment(), **settings.to_env()}
+            with environment(env), contextlib.redirect_stdout(captured):
+                configure_logging(settings.log_level, stream=captured)
+                handler.reset()
+                try:
+                    if rekognition is not None:
+                        local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
+                        local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
+                        handler.use(
+                            build(
+                                settings,
+                                clients=Clients(s3=local_s3, sns=local_sns),
+                                detector=BytesRekognition(local_s3, rekognition),
+                            )
+                        )
+                    for key, data in zip(keys, samples.values(), strict=True):
+                        s3.put_object(Bucket=provisioned.bucket, Key=key, Body=data)
+                    poller = Poller(
+                        sqs,
+                        provisioned.queue_url,
+                        provisioned.queue_arn,
+                        handler.lambda_handler,
+                        batch_size=deployment.batch_size,
+                        function_timeout_seconds=deployment.timeout_seconds,
+                        region=aws.region,
+                    )
+                    poller.drain(timeout_seconds=DRAIN_TIMEOUT_SECONDS)
+                finally:
+                    handler.reset()  # stops the function's worker threads
+            result.batches = poller.stats.batches
+            result.queue = poller.depth()
+            result.dlq = _depth(sqs, provisioned.dlq_url)
+            result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
+            result.emails = read_mailbox(sqs, provisioned.mailbox_url)
+            result.layout = _keys(s3, provisioned.bucket)
+    finally:
+        boto3.DEFAULT_SESSION = saved_session
+        logger.handlers[:], logger.level, logger.propagate = saved_logging
+    result.logs = [line for line in captured.getvalue().splitlines() if _is_log(line)]
+    return result
+
+
+def _handler_module() -> ModuleType:
+    """The function Lambda runs as `handler.lambda_handler` (the `handler/` package re-exports it)."""
+    from inspector import function  # noqa: PLC0415
+
+    return function
+
+
+def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
+    from inspector.records import ResultRecord  # noqa: PLC0415
+
+    try:
+        text = s3.get_object(Bucket=bucket, Key=record_key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return ImageResult(key, None, None, "not inspected: no result record")
+    record = ResultRecord.from_json(text)
+    if record.rejection is not None:
+        reason = record.rejection
+    elif reasons := record.evaluation().reasons:
+        first = reasons[0]
+        unit = "%" if first.kind == "color" else ""
+        observed = "not measured" if first.observed is None else f"{round(first.observed, 1):g}{unit}"
+        reason = f"{first.rule} {observed}, expected {first.expected}"
+        if len(reasons) > 1:
+            reason += f" (+{len(reasons) - 1} more)"
+    else:
+        reason = "every rule met"
+    return ImageResult(key, record.verdict.value, record.destination, reason)
+
+
+def _depth(sqs: Any, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return sorted(keys)
+
+
+def _is_log(line: str) -> bool:
+    """A log record of the function's (EMF metric documents, the other stdout lines, are not)."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return bool(line.strip())
+    return isinstance(document, dict) and "level" in document
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def render(result: DemoRun) -> str:
+    """The report for a person: verdicts, emails, the bucket at the end, the DLQ, a summary line."""
+    lines = [
+        f"inspector demo: {len(result.images)} sample images through the whole pipeline on an embedded AWS "
+        f"({result.endpoint})",
+        f"criteria: {result.criteria} (fingerprint {result.fingerprint}); detector: {result.detector}",
+        "",
+        *_table(result),
+        "",
+        f"Emails to {RECIPIENT} ({len(result.emails)}), with the body of the first of each verdict:",
+    ]
+    shown: set[str | None] = set()
+    for email in sorted(result.emails, key=_email_order):
+        lines.append(f"  Subject: {email.subject}")
+        if email.verdict not in shown:
+            # Fourteen bodies would bury the rest of the report; the others differ only in their values.
+            shown.add(email.verdict)
+            lines += [f"  | {line}".rstrip() for line in email.body.rstrip("\n").splitlines()]
+    lines += ["", f"Bucket s3://{result.bucket} at the end:", *_tree(result.layout, result.images_prefix)]
+    lines += ["", f"DLQ: {result.dlq} message{'s' if result.dlq != 1 else ''}"]
+    if result.queue:
+        lines.append(f"Queue: {result.queue} messages still waiting (retried after the visibility timeout)")
+    counts = result.counts
+    summary = ", ".join(f"{counts[v]} {v}" for v in (*VERDICT_ORDER, "NOT INSPECTED") if counts[v])
+    lines += [
+        "",
+        f"{len(result.images)} images: {summary}; {len(result.emails)} emails; "
+        f"{result.batches} batches; {result.elapsed_seconds:.1f} s. The embedded AWS is stopped.",
+    ]
+    if not result.complete:
+        lines.append("Not every image reached a verdict: see the function's log on stderr.")
+    return "\n".join(lines) + "\n"
+
+
+def _table(result: DemoRun) -> list[str]:
+    header = (f"IMAGE (under {result.images_prefix})", "VERDICT", "DESTINATION", "MAIN REASON")
+    rows = [
+        (
+            image.key.removeprefix(result.images_prefix),
+            image.verdict or "-",
+            image.destination or f"still at {image.key}",
+            image.reason,
+        )
+        for image in result.images
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    return [
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def _email_order(email: Email) -> tuple[int, str]:
+    verdict = email.verdict or ""
+    rank = VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
+    return rank, email.subject
+
+
+def _tree(keys: list[str], images_prefix: str) -> list[str]:
+    """The keys as an indented tree of folders; the images prefix is shown even when it is empty."""
+    root: dict[str, Any] = {}
+    for key in keys:
+        node = root
+        *folders, name = key.split("/")
+        for folder in folders:
+            node = node.setdefault(folder + "/", {})
+        node[name] = None
+    lines: list[str] = []
+    if images_prefix not in root:
+        root[images_prefix] = "(empty: every upload was filed)"
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        for name in sorted(node):
+            child = node[name]
+            note = f"  {child}" if isinstance(child, str) else ""
+            lines.append(f"{'  ' * depth}{name}{note}")
+            if isinstance(child, dict):
+                walk(child, depth + 1)
+
+    walk(root, 1)
+    return lines

@@ -1,0 +1,609 @@
+"""`inspector local`: the whole pipeline on an embedded AWS at a loopback endpoint, judging uploads live."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shlex
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from inspector.commands import EXIT_OK, UserError
+from inspector.criteria import Criteria
+from inspector.deployment import Deployment
+
+if TYPE_CHECKING:
+    from inspector.events import ObjectRef
+    from inspector.local import LocalAws, Poller, Provisioned
+    from inspector.records import ResultRecord
+    from inspector.settings import Settings
+
+# The criteria `inspector demo` judges its samples by, shipped as package data.
+DEMO_CRITERIA = ("samples", "demo-criteria.yaml")
+# Used when the package carries no demo criteria: quality bounds only, since the local detector measures
+# brightness, sharpness, contrast and colours but reports no labels.
+FALLBACK_CRITERIA: dict[str, Any] = {
+    "quality": {"minSharpness": 40, "minBrightness": 20, "maxBrightness": 95}
+}
+POLL_WAIT_SECONDS = 1  # SQS long poll: a verdict shows within about a second, and Ctrl-C is seen as fast
+WATCH_INTERVAL_SECONDS = 0.5
+PARTIAL_SUFFIXES = (".part", ".tmp")  # files still being written by a browser, rsync, an editor, ...
+
+Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "local",
+        help="run the whole pipeline on an embedded AWS on this machine and judge uploads as they arrive",
+        description=(
+            "Start an embedded AWS (moto) at a loopback endpoint, create the bucket, queue, dead-letter "
+            "queue and topic a stack would have, and run the Lambda handler on every upload under images/, "
+            "printing one line per verdict. Nothing reaches a real AWS account. Ctrl-C stops; all state goes."
+        ),
+    )
+    parser.add_argument(
+        "--criteria",
+        type=Path,
+        metavar="FILE",
+        help="criteria, YAML or JSON (default: the demo criteria shipped with inspector)",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, metavar="N", help="port on 127.0.0.1 (default: any free port)"
+    )
+    parser.add_argument(
+        "--watch",
+        type=Path,
+        metavar="DIR",
+        help="also upload every file dropped into DIR (made if missing) to images/<path below DIR>",
+    )
+    parser.add_argument(
+        "--detector",
+        choices=["local"],
+        default="local",
+        help="local: brightness, sharpness, contrast and colours measured with Pillow; no labels (default)",
+    )
+    parser.add_argument(
+        "--json-lines", action="store_true", help="print one JSON object per line instead of text"
+    )
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    # Everything that can be wrong with the arguments is found before anything starts.
+    criteria, source = load_criteria(args.criteria)
+    watch = _watch_directory(args.watch)
+    session = LocalSession(
+        local_deployment(criteria, detector=args.detector),
+        port=args.port,
+        watch=watch,
+        out=out,
+        json_lines=args.json_lines,
+        criteria_source=source,
+    )
+    stop = threading.Event()
+    with session:
+        try:
+            session.announce()
+            session.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    session.say("stopped")
+    return EXIT_OK
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0 picks a free one)")
+    return port
+
+
+def load_criteria(path: Path | None) -> tuple[Criteria, str]:
+    """The criteria from `path`, else the packaged demo criteria, else `FALLBACK_CRITERIA`; and whence."""
+    if path is not None:
+        return Criteria.load(path), str(path)
+    resource = files("inspector").joinpath(*DEMO_CRITERIA)
+    if resource.is_file():
+        with as_file(resource) as demo:
+            return Criteria.load(demo), "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
+    return Criteria.from_document(FALLBACK_CRITERIA), "built-in, quality only: " + json.dumps(
+        FALLBACK_CRITERIA, separators=(",", ":")
+    )
+
+
+def local_deployment(criteria: Criteria, *, detector: Literal["local"] = "local") -> Deployment:
+    """The deployment the local mode provisions: short timeouts, so that a retry shows within a minute."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from inspector._validation import describe  # noqa: PLC0415
+
+    try:
+        return Deployment(
+            criteria=criteria,
+            detector=detector,
+            timeout_seconds=10,
+            batch_size=10,
+            max_receive_count=3,
+            log_level="ERROR",  # the handler's logs are not for this terminal; errors are shown on stderr
+        )
+    except ValidationError as exc:  # e.g. criteria naming labels, which the local detector never reports
+        raise UserError("; ".join(describe(exc))) from None
+
+
+def _watch_directory(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--watch {path}: not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--watch {path}: cannot create the directory: {exc.strerror or exc}") from None
+    return path.resolve()
+
+
+# --- the session --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """One line of the stream: a verdict, an upload from the watched folder, or a message to be retried."""
+
+    event: Literal["verdict", "uploaded", "retry", "dead-letter"]
+    time: datetime
+    key: str
+    verdict: str | None = None
+    reason: str = ""
+    destination: str | None = None
+    record: str | None = None  # the result record's key
+    file: str | None = None  # the watched file that was uploaded
+
+    def text(self) -> str:
+        clock = self.time.astimezone().strftime("%H:%M:%S")
+        key = _printable(self.key)
+        if self.event == "uploaded":
+            return f"{clock}  uploaded  {_printable(self.file or '')} -> {key}"
+        if self.event != "verdict":
+            return f"{clock}  {'RETRY' if self.event == 'retry' else 'DLQ':<8}  {key}  {self.reason}"
+        reason = f"  {_printable(self.reason)}" if self.reason else ""
+        return f"{clock}  {self.verdict:<8}  {key}{reason}  -> {_printable(self.destination or '')}"
+
+    def document(self) -> dict[str, Any]:
+        document = {
+            "event": self.event,
+            "time": self.time.isoformat(),
+            "key": self.key,
+            "verdict": self.verdict,
+            "reason": self.reason or None,
+            "destination": self.destination,
+            "record": self.record,
+            "file": self.file,
+        }
+        return {name: value for name, value in document.items() if value is not None}
+
+
+class LocalSession:
+    """The pipeline on an embedded AWS: a context manager that starts and provisions it, then stops it.
+
+    Inside it, `poll` runs the handler once on what the queue holds and prints a line per verdict,
+    `watch_once` uploads what is new in a folder, and `run` does both until a `threading.Event` is set.
+    The handler, its environment variables and moto's state are the process's own: one session at a time.
+    """
+
+    _active = threading.Lock()
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        port: int = 0,
+        watch: Path | None = None,
+        out: TextIO | None = None,
+        errors: TextIO | None = None,
+        json_lines: bool = False,
+        criteria_source: str = "given",
+    ) -> None:
+        self.deployment = deployment
+        self.port = port
+        self.watch = watch
+        self.json_lines = json_lines
+        self.criteria_source = criteria_source
+        self._out = out or sys.stdout
+        self._errors = errors or sys.stderr
+        self._write_lock = threading.Lock()
+        self._stack: ExitStack | None = None
+        self._reported: set[tuple[str, str | None]] = set()  # (record key, image eTag): each verdict once
+        self._last_look: dict[Path, tuple[int, int]] = {}
+        self._uploaded: dict[Path, tuple[int, int]] = {}
+        self._batches: list[tuple[dict[str, Any], Mapping[str, Any] | None]] = []
+
+    # --- start and stop ---
+
+    def __enter__(self) -> LocalSession:
+        if not LocalSession._active.acquire(blocking=False):
+            raise UserError("a local session is already running in this process")
+        with ExitStack() as stack:
+            stack.callback(LocalSession._active.release)
+            from inspector.local import LocalAws, Poller, environment, provision  # noqa: PLC0415 - moto
+
+            self.aws: LocalAws = stack.enter_context(LocalAws(port=self.port))
+            self.provisioned: Provisioned = provision(self.aws, self.deployment)
+            self.settings: Settings = self.deployment.settings(
+                topic_arn=self.provisioned.topic_arn,
+                bucket=self.provisioned.bucket,
+                endpoint_url=self.aws.endpoint_url,
+            )
+            stack.enter_context(_logger_state("inspector"))  # the handler configures it for Lambda
+            function = _lambda_function()
+            self.function_name = function.name
+            # The function's environment: fake credentials (and no session token a shell may hold, which
+            # would otherwise travel with them), the embedded endpoint, and the deployment's settings.
+            stack.enter_context(
+                environment(
+                    {
+                        **self.aws.environment(),
+                        "AWS_SESSION_TOKEN": "",
+                        "AWS_SECURITY_TOKEN": "",
+                        **self.settings.to_env(),
+                    }
+                )
+            )
+            function.reset()  # a fresh container: it reads the settings above on its first invocation
+            stack.callback(function.reset)
+            self._invoke_function = function.invoke
+            self._handler_output = _HandlerOutput(self._errors, self._write_lock)
+            self.s3 = self.aws.client("s3")
+            self.sqs = self.aws.client("sqs")
+            stack.callback(self.s3.close)
+            stack.callback(self.sqs.close)
+            self.poller: Poller = Poller(
+                self.sqs,
+                self.provisioned.queue_url,
+                self.provisioned.queue_arn,
+                self._invoke,
+                batch_size=self.deployment.batch_size,
+                function_timeout_seconds=self.deployment.timeout_seconds,
+                region=self.aws.region,
+            )
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
+
+    # --- what the session does ---
+
+    def run(self, stop: threading.Event) -> None:
+        """Judge uploads (and upload from the watched folder) until `stop` is set; returns within ~1 s."""
+        halt = threading.Event()
+        watcher: threading.Thread | None = None
+        if self.watch is not None:
+            watcher = threading.Thread(
+                target=self._watch_loop, args=(self.watch, halt), name="inspector-local-watch", daemon=True
+            )
+            watcher.start()
+        try:
+            while not stop.is_set():
+                self.poll(POLL_WAIT_SECONDS)
+        finally:
+            halt.set()
+            if watcher is not None:
+                watcher.join()
+
+    def poll(self, wait_seconds: int = 0) -> list[Report]:
+        """One receive (long-polling up to `wait_seconds`) and one invocation; prints and returns reports."""
+        self._batches.clear()
+        self.poller.poll_once(wait_seconds=wait_seconds)
+        reports = [report for event, response in self._batches for report in self._judged(event, response)]
+        for report in reports:
+            self._emit(report)
+        return reports
+
+    def watch_once(self, directory: Path) -> list[Report]:
+        """Upload each file in `directory` that is new or changed and has kept its size and time since the
+        previous look (so it is not still being written) to `images/<path below directory>`."""
+        looks: dict[Path, tuple[int, int]] = {}
+        for path in _files(directory):
+            try:
+                status = path.stat()
+            except OSError:  # removed since it was listed
+                continue
+            looks[path] = (status.st_size, status.st_mtime_ns)
+        reports: list[Report] = []
+        for path, signature in looks.items():
+            if self._last_look.get(path) != signature or self._uploaded.get(path) == signature:
+                continue
+            self._uploaded[path] = signature  # also on failure: tried again only once the file changes
+            key = self.settings.images_prefix + path.relative_to(directory).as_posix()
+            try:
+                self.s3.upload_file(str(path), self.provisioned.bucket, key)
+            except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the watch
+                self._error(f"cannot upload {path}: {exc}")
+                continue
+            report = Report("uploaded", datetime.now().astimezone(), key, file=str(path))
+            self._emit(report)
+            reports.append(report)
+        for gone in self._uploaded.keys() - looks.keys():
+            del self._uploaded[gone]  # dropped again later under the same name: a new upload
+        self._last_look = looks
+        return reports
+
+    # --- what the session prints ---
+
+    def announce(self) -> None:
+        """Print where everything is and how to use it."""
+        p, url, region = self.provisioned, self.endpoint_url, self.aws.region
+        upload_to = f"s3://{p.bucket}/{self.settings.images_prefix}"
+        environment = {k: v for k, v in self.aws.environment().items() if v is not None}
+        if self.json_lines:
+            document = {
+                "event": "ready",
+                "endpoint_url": url,
+                "region": region,
+                "bucket": p.bucket,
+                "upload_prefix": self.settings.images_prefix,
+                "queue_url": p.queue_url,
+                "dlq_url": p.dlq_url,
+                "topic_arn": p.topic_arn,
+                "mailbox_url": p.mailbox_url,
+                "criteria": self.criteria_source,
+                "fingerprint": self.settings.criteria.fingerprint,
+                "detector": self.deployment.detector,
+                "watch": str(self.watch) if self.watch else None,
+                "environment": environment,
+            }
+            self._write(json.dumps(document))
+            return
+        exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items())
+        q = shlex.quote
+        lines = [
+            "inspector local: the pipeline on an embedded AWS (moto) on this machine; nothing reaches AWS.",
+            "",
+            f"  endpoint  {url}",
+            f"  region    {region}",
+            f"  bucket    {p.bucket}",
+            f"  uploads   {upload_to}  (anything below it is judged)",
+            f"  results   s3://{p.bucket}/{self.settings.results_prefix}<path>.json; images are filed under "
+            f"{self.settings.analyzed_prefix}passed|failed|review/ or {self.settings.rejected_prefix}",
+            f"  queue     {p.queue_url}",
+            f"  DLQ       {p.dlq_url}  (after {self.deployment.max_receive_count} failed receives)",
+            f"  topic     {p.topic_arn}",
+            f"  mailbox   {p.mailbox_url}  (the topic's emails, as an SQS queue)",
+            f"  criteria  {self.criteria_source}, fingerprint {self.settings.criteria.fingerprint}",
+            f"  detector  {self.deployment.detector} (image properties from the pixels; no labels)",
+            "",
+            "Upload with the AWS CLI (fake credentials moto accepts; without them the CLI would sign with",
+            "your own):",
+            f"  export {exports}",
+            "  unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
+            f"  aws --endpoint-url {url} s3 cp w.jpg {q(upload_to)}",
+            f"  aws --endpoint-url {url} s3 ls --recursive {q(f's3://{p.bucket}/')}",
+            "or with boto3:",
+            "  import boto3",
+            f'  s3 = boto3.client("s3", endpoint_url="{url}", region_name="{region}",',
+            '                    aws_access_key_id="testing", aws_secret_access_key="testing")',
+            f'  s3.upload_file("w.jpg", "{p.bucket}", "{self.settings.images_prefix}w.jpg")',
+            "",
+        ]
+        if self.watch is not None:
+            lines.append(f"Watching {self.watch}: files dropped there go to {upload_to}<path below it>.")
+        lines.append("Waiting for images; Ctrl-C stops (and everything above is gone).")
+        self._write("\n".join(lines))
+
+    def say(self, event: str) -> None:
+        """A one-word event (`stopped`), as text or as `{"event": ...}`."""
+        self._write(json.dumps({"event": event}) if self.json_lines else event)
+
+    # --- internals ---
+
+    def _invoke(self, event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+        # The handler writes JSON logs and EMF metrics to stdout, as Lambda wants: keep them off the
+        # terminal. redirect_stdout swaps sys.stdout for the whole process, so only around the invocation;
+        # our own lines go to self._out, a reference taken before.
+        try:
+            with contextlib.redirect_stdout(self._handler_output):
+                response = self._invoke_function(event, context)
+        except BaseException:
+            self._batches.append((event, None))  # the whole batch fails, as in Lambda
+            raise
+        self._batches.append((event, response))
+        return response
+
+    def _judged(self, event: dict[str, Any], response: Mapping[str, Any] | None) -> list[Report]:
+        """What became of each record of a batch: the verdicts it led to, or its retry."""
+        failed = (
+            None if response is None else {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        )
+        reports: list[Report] = []
+        for record in event["Records"]:
+            refs = self._objects(record["body"])
+            if failed is None or record["messageId"] in failed:
+                reports.extend(self._retry(record, [ref.key for ref in refs] or ["(unreadable message)"]))
+                continue
+            for ref in refs:
+                report = self._verdict(ref)
+                if report is not None:
+                    reports.append(report)
+        return reports
+
+    def _objects(self, body: str) -> list[ObjectRef]:
+        from inspector.errors import MalformedEventError  # noqa: PLC0415
+        from inspector.events import Inspect, parse_body  # noqa: PLC0415
+
+        try:
+            message = parse_body(body, prefix=self.settings.images_prefix, bucket=self.settings.bucket)
+        except MalformedEventError:
+            return []
+        return list(message.objects) if isinstance(message, Inspect) else []
+
+    def _verdict(self, ref: ObjectRef) -> Report | None:
+        from inspector.storage import S3Store  # noqa: PLC0415 - botocore
+
+        record_key = self.settings.record_key(ref.key)
+        record = S3Store(self.provisioned.bucket, self.s3).load_record(record_key)
+        if record is None or (record_key, record.image.etag) in self._reported:
+            return None  # gone before it was judged, or a duplicate event of a verdict already shown
+        self._reported.add((record_key, record.image.etag))
+        return Report(
+            "verdict",
+            record.inspected_at,
+            ref.key,
+            verdict=record.verdict.value,
+            reason=main_reason(record),
+            destination=record.destination,
+            record=record_key,
+        )
+
+    def _retry(self, record: Mapping[str, Any], keys: list[str]) -> list[Report]:
+        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        limit = self.deployment.max_receive_count
+        now = datetime.now().astimezone()
+        if receives >= limit:
+            reason = f"failed on receive {receives} of {limit}: SQS moves it to the dead-letter queue"
+            return [Report("dead-letter", now, key, reason=reason) for key in keys]
+        reason = (
+            f"failed on receive {receives} of {limit}: SQS delivers it again in "
+            f"{self.deployment.visibility_timeout_seconds} s"
+        )
+        return [Report("retry", now, key, reason=reason) for key in keys]
+
+    def _watch_loop(self, directory: Path, halt: threading.Event) -> None:
+        while not halt.is_set():
+            try:
+                self.watch_once(directory)
+            except Exception as exc:  # noqa: BLE001 - the watch goes on; the server may be stopping
+                self._error(f"watching {directory}: {type(exc).__name__}: {exc}")
+            halt.wait(WATCH_INTERVAL_SECONDS)
+
+    def _emit(self, report: Report) -> None:
+        self._write(json.dumps(report.document(), ensure_ascii=False) if self.json_lines else report.text())
+
+    def _write(self, text: str) -> None:
+        with self._write_lock:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+    def _error(self, message: str) -> None:
+        with self._write_lock:
+            self._errors.write(f"inspector local: {_printable(message)}\n")
+            self._errors.flush()
+
+
+def main_reason(record: ResultRecord) -> str:
+    """Why a record has its verdict, in one line: the rejection, the first failing or uncertain rule."""
+    from inspector.engine import FAILING, Outcome, Verdict  # noqa: PLC0415
+
+    if record.verdict is Verdict.REJECTED:
+        return record.rejection or ""
+    if record.verdict is Verdict.PASS:
+        count = len(record.findings)
+        return f"all {count} rule{'s' if count != 1 else ''} met" if count else "no rules"
+    wanted = FAILING if record.verdict is Verdict.FAIL else frozenset({Outcome.UNCERTAIN})
+    reasons = [f for f in record.findings if f.outcome in wanted]
+    if not reasons:
+        return ""
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return reasons[0].describe() + more
+
+
+@dataclass(frozen=True)
+class _Function:
+    name: str
+    invoke: Handler
+    reset: Callable[[], None]
+
+
+def _lambda_function() -> _Function:
+    """The function Lambda runs as `handler.lambda_handler`."""
+    from inspector import function  # noqa: PLC0415
+
+    return _Function("handler.lambda_handler", function.lambda_handler, function.reset)
+
+
+class _HandlerOutput(io.TextIOBase):
+    """Where the handler's stdout goes: log lines at ERROR and above are shown on stderr, briefly; the
+    rest (INFO logs, EMF metrics) is dropped."""
+
+    def __init__(self, errors: TextIO, lock: threading.Lock) -> None:
+        self._errors = errors
+        self._lock = lock
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            message = _error_line(line)
+            if message:
+                with self._lock:
+                    self._errors.write(f"inspector local: handler {message}\n")
+                    self._errors.flush()
+        return len(text)
+
+
+def _error_line(line: str) -> str | None:
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return _printable(line) if line.strip() else None  # not ours: a print() somewhere
+    if not isinstance(document, dict) or document.get("level") not in {"ERROR", "CRITICAL"}:
+        return None
+    details = [
+        f"{name}={document[name]}"
+        for name in ("key", "message_id", "error")
+        if document.get(name) is not None
+    ]
+    text = f"{str(document['level']).lower()}: {document.get('message', '')}"
+    return _printable(text + (f" ({', '.join(details)})" if details else ""))
+
+
+def _files(directory: Path) -> Iterator[Path]:
+    """Files below `directory`, leaving out dotfiles, dot-folders and partial files."""
+    for folder, subfolders, names in os.walk(directory):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or name.lower().endswith(PARTIAL_SUFFIXES):
+                continue
+            path = Path(folder, name)
+            if path.is_file():
+                yield path
+
+
+@contextlib.contextmanager
+def _logger_state(name: str) -> Iterator[None]:
+    """Put a logger's handlers, level and propagation back as they were."""
+    import logging  # noqa: PLC0415
+
+    logger = logging.getLogger(name)
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def _printable(text: str) -> str:
+    """Control characters escaped: a key holding a line break cannot forge a line of the stream."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -1,0 +1,262 @@
+"""`inspector demo`: the sample images through the whole pipeline on the embedded AWS, in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from inspector.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / "inspector" / "samples" / "images"
+EXPECTED = {"pass": "PASS", "fail": "FAIL", "review": "REVIEW", "rejected": "REJECTED"}
+FOLDERS = {"PASS": "analyzed/passed/", "FAIL": "analyzed/failed/", "REVIEW": "analyzed/review/"}
+
+
+def expected_verdicts() -> dict[str, str]:
+    """images/<path> -> the verdict its file name announces (pass-, fail-, review-, rejected-)."""
+    return {
+        f"images/{path.relative_to(SAMPLES).as_posix()}": EXPECTED[path.name.split("-", 1)[0]]
+        for path in sorted(SAMPLES.rglob("*"))
+        if path.is_file()
+    }
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+    new_threads: list[str]  # threads alive after the run that were not before it
+    environ_changed: list[str]
+    logger_restored: bool
+    session_restored: bool
+
+
+def run_demo(*args: str) -> Run:
+    """`inspector demo ARGS` in this process, with what it leaves behind."""
+    before = {thread.ident for thread in threading.enumerate()}
+    environ = dict(os.environ)
+    logger = logging.getLogger("inspector")
+    logging_state = (logger.handlers[:], logger.level, logger.propagate)
+    session = boto3.DEFAULT_SESSION
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["demo", *args])
+    return Run(
+        status=status,
+        stdout=out.getvalue(),
+        stderr=err.getvalue(),
+        new_threads=[t.name for t in threading.enumerate() if t.ident not in before],
+        environ_changed=sorted(k for k in {*environ, *os.environ} if environ.get(k) != os.environ.get(k)),
+        logger_restored=(logger.handlers[:], logger.level, logger.propagate) == logging_state,
+        session_restored=boto3.DEFAULT_SESSION is session,
+    )
+
+
+@pytest.fixture(scope="module")
+def fake_aws_environment() -> Iterator[None]:
+    """No real AWS account may be reached, whatever the developer's environment holds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            patch.delenv(variable, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def json_run(fake_aws_environment: None) -> Run:
+    return run_demo("--json")
+
+
+@pytest.fixture(scope="module")
+def document(json_run: Run) -> dict[str, object]:
+    return json.loads(json_run.stdout)
+
+
+@pytest.fixture(scope="module")
+def text_run(fake_aws_environment: None) -> Run:
+    return run_demo()
+
+
+def test_the_samples_cover_every_verdict() -> None:
+    assert {"PASS", "FAIL", "REVIEW", "REJECTED"} == set(expected_verdicts().values())
+
+
+def test_json_is_exactly_one_document_on_stdout(json_run: Run) -> None:
+    assert 0 == json_run.status
+    assert 1 == json_run.stdout.count("\n")
+    assert isinstance(json.loads(json_run.stdout), dict)
+    assert "" == json_run.stderr  # no warning or error from the function
+
+
+def test_every_sample_gets_the_verdict_its_name_announces(document: dict[str, object]) -> None:
+    images = document["images"]
+    assert isinstance(images, list)
+    assert expected_verdicts() == {image["key"]: image["verdict"] for image in images}
+
+
+def test_every_sample_is_filed_under_its_verdict(document: dict[str, object]) -> None:
+    images = document["images"]
+    assert isinstance(images, list)
+    for image in images:
+        rest = image["key"].removeprefix("images/")
+        folder = FOLDERS.get(image["verdict"], "rejected/")
+        assert f"{folder}{rest}" == image["destination"]
+
+
+def test_images_prefix_is_empty_and_every_image_has_a_result_record(document: dict[str, object]) -> None:
+    layout = document["layout"]
+    assert isinstance(layout, list)
+    assert [] == [key for key in layout if key.startswith("images/")]
+    records = {f"results/{key.removeprefix('images/')}.json" for key in expected_verdicts()}
+    assert records == {key for key in layout if key.startswith("results/")}
+
+
+def test_one_email_per_image_and_nothing_in_the_queues(document: dict[str, object]) -> None:
+    assert len(expected_verdicts()) == document["emails"]
+    assert 0 == document["dlq"]
+    assert 0 == document["queue"]
+
+
+def test_demo_finishes_well_within_a_minute(document: dict[str, object]) -> None:
+    # A sanity bound, not a benchmark: it takes a few seconds here, and only a demo that hangs until its
+    # drain timeout (45 s) would come near it. Timed assertions are otherwise kept out of the test suite.
+    elapsed = document["elapsed_seconds"]
+    assert isinstance(elapsed, float)
+    print(f"inspector demo --json took {elapsed:.1f} s")
+    assert elapsed < 60
+
+
+def test_nothing_keeps_running_after_the_demo(json_run: Run, document: dict[str, object]) -> None:
+    assert [] == json_run.new_threads  # moto's server thread and the function's worker pool are gone
+    endpoint = urlsplit(str(document["endpoint"]))
+    assert endpoint.hostname == "127.0.0.1"
+    assert endpoint.port is not None
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        assert 0 != probe.connect_ex(("127.0.0.1", endpoint.port))
+
+
+def test_the_demo_leaves_the_process_as_it_found_it(json_run: Run) -> None:
+    assert [] == json_run.environ_changed
+    assert json_run.logger_restored
+    assert json_run.session_restored
+
+
+def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run) -> None:
+    assert 0 == text_run.status
+    out = text_run.stdout
+    assert "IMAGE (under images/)  " in out
+    assert "line-2/fail-blurry.jpg " in out
+    assert "quality.minSharpness" in out
+    assert "Subject: QC PASS: pass-blue-widget-1.jpg (line-1)" in out
+    assert "Subject: QC REJECTED: rejected-animation.gif (line-3)" in out
+    assert "  | Verdict: REVIEW" in out
+    assert "Bucket s3://inspector-local-images at the end:" in out
+    assert "  images/  (empty: every upload was filed)" in out
+    assert "\nDLQ: 0 messages\n" in out
+    summary = out.rstrip("\n").splitlines()[-1]
+    assert summary.startswith("14 images: 3 PASS, 4 FAIL, 2 REVIEW, 5 REJECTED; 14 emails;")
+
+
+def test_human_report_holds_no_log_or_metric_lines(text_run: Run) -> None:
+    assert [] == [line for line in text_run.stdout.splitlines() if line.startswith("{")]
+    assert "" == text_run.stderr
+    assert [] == text_run.new_threads
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("quality: {minSharpness: 150}\n", "minSharpness"),
+        ("colors: [{color: blu, minPercent: 40}]\n", "unknown colour 'blu'"),
+        ("require: [{label: Widget}]\n", "reports no labels"),  # the local detector sees none
+        ("quality: [unclosed\n", "bad.yaml"),
+    ],
+    ids=["out-of-range", "unknown-colour", "labels-under-local-detector", "not-yaml"],
+)
+def test_bad_criteria_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    assert 2 == main(["demo", "--criteria", str(bad)])
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert 1 == err.count("\n")
+    assert err.startswith("inspector: error: ")
+    assert message in err
+
+
+def test_missing_criteria_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 2 == main(["demo", "--criteria", str(tmp_path / "nowhere.yaml")])
+    _, err = capsys.readouterr()
+    assert 1 == err.count("\n")
+    assert "nowhere.yaml" in err
+
+
+def test_rekognition_without_credentials_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The real-Rekognition path itself needs an AWS account and is not tested here; only its refusal.
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probe of the instance metadata service
+    before = {thread.ident for thread in threading.enumerate()}
+
+    assert 2 == main(["demo", "--detector", "rekognition"])
+
+    out, err = capsys.readouterr()
+    assert "" == out
+    assert 1 == err.count("\n")
+    assert err.startswith("inspector: error: --detector rekognition")
+    assert "credentials" in err
+    assert [] == [t.name for t in threading.enumerate() if t.ident not in before]  # no server was started
+
+
+def test_console_script_runs_outside_the_checkout(tmp_path: Path) -> None:
+    # Where `handler` is not importable from the working directory, as for `make demo` and any user:
+    # the demo must still find the Lambda handler it drives.
+    script = Path(sys.executable).parent / "inspector"
+    done = subprocess.run(
+        [str(script), "demo", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (0, "") == (done.returncode, done.stderr)
+    document = json.loads(done.stdout)
+    assert expected_verdicts() == {image["key"]: image["verdict"] for image in document["images"]}
