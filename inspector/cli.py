@@ -119,7 +119,7 @@ def _evaluation_text(path: Path, evaluation: Evaluation) -> str:
         elif f.kind in ("require", "any_of", "forbid") and f.observed == 0:
             observed = "not seen"
         else:
-            observed = f"{f.observed:g}"
+            observed = f"{round(f.observed, 1):g}"
         if f.matched:
             observed += f" ({f.matched})"
         lines.append(

@@ -50,7 +50,7 @@ class Finding(BaseModel):
     def describe(self) -> str:
         """One line a QC person can read."""
         unit = "%" if self.kind == "color" else ""
-        observed = "not measured" if self.observed is None else f"{self.observed:g}{unit}"
+        observed = "not measured" if self.observed is None else f"{round(self.observed, 1):g}{unit}"
         seen = f" as {self.matched!r}" if self.matched else ""
         return (
             f"{self.rule} {self.subject}: expected {self.expected}, observed {observed}{seen}"

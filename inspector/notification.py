@@ -91,7 +91,7 @@ def _analysis_lines(analysis: Analysis) -> list[str]:
     labels = sorted(analysis.candidate_labels(), key=lambda label: -label.confidence)
     lines = ["Labels seen (confidence):"]
     if not labels:
-        lines.append("  (none above the requested minimum confidence)")
+        lines.append("  (none reported: none named by the criteria, or all below the minimum confidence)")
     for label in labels:
         located = f", {len(label.instances)} located" if label.instances else ""
         lines.append(f"  {label.name}: {label.confidence:.1f}{located}")
@@ -108,9 +108,22 @@ def _analysis_lines(analysis: Analysis) -> list[str]:
         ]
         if measures:
             lines.append("Image quality: " + ", ".join(measures))
+    colours = _colour_shares(analysis)
+    if colours:
+        lines.append("Dominant colours: " + ", ".join(f"{name} {share:.1f}%" for name, share in colours))
     if analysis.model_version:
         lines.append(f"Model version: {analysis.model_version}")
     return lines
+
+
+def _colour_shares(analysis: Analysis) -> list[tuple[str, float]]:
+    """Each simplified colour's share of the image, largest first (what colour rules judge)."""
+    shares: dict[str, float] = {}
+    for colour in analysis.image_properties.dominant_colors if analysis.image_properties else ():
+        if colour.simplified_color and colour.pixel_percent is not None:
+            name = colour.simplified_color.lower()
+            shares[name] = shares.get(name, 0.0) + colour.pixel_percent
+    return sorted(shares.items(), key=lambda item: -item[1])
 
 
 def _duration(seconds: int) -> str:

@@ -272,7 +272,7 @@ def test_an_analysis_without_labels_says_none_were_seen() -> None:
 
     lines = compose(filed, link=None, link_expiry_seconds=3600).body.splitlines()
 
-    assert "  (none above the requested minimum confidence)" == section(lines, "Labels seen (confidence):")[0]
+    assert "  (none reported: none named by the criteria, or all below the minimum confidence)" == section(lines, "Labels seen (confidence):")[0]
 
 
 def test_image_quality_is_given_to_one_decimal_when_measured() -> None:
@@ -405,3 +405,16 @@ def test_a_key_holding_a_line_break_cannot_forge_a_line_of_the_body() -> None:
 
     assert ["Verdict: FAIL"] == [line for line in body.splitlines() if line.startswith("Verdict:")]
     assert "w1\\nVerdict: PASS.jpg" in body
+
+
+def test_dominant_colours_are_summed_by_simplified_colour_largest_first() -> None:
+    response = labels(("Widget", 97.0), quality=GOOD_QUALITY)
+    response["ImageProperties"]["DominantColors"] = [
+        {"SimplifiedColor": "white", "PixelPercent": 30.0},
+        {"SimplifiedColor": "blue", "PixelPercent": 41.25},
+        {"SimplifiedColor": "Blue", "PixelPercent": 20.0},
+    ]
+
+    body = compose(judged(response), link=None, link_expiry_seconds=3600).body
+
+    assert "Dominant colours: blue 61.2%, white 30.0%" in body.splitlines()
