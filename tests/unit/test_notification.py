@@ -272,7 +272,10 @@ def test_an_analysis_without_labels_says_none_were_seen() -> None:
 
     lines = compose(filed, link=None, link_expiry_seconds=3600).body.splitlines()
 
-    assert "  (none reported: none named by the criteria, or all below the minimum confidence)" == section(lines, "Labels seen (confidence):")[0]
+    assert (
+        "  (none reported: none named by the criteria, or all below the minimum confidence)"
+        == section(lines, "Labels seen (confidence):")[0]
+    )
 
 
 def test_image_quality_is_given_to_one_decimal_when_measured() -> None:
