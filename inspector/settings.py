@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -153,19 +154,35 @@ class Settings(BaseModel):
         """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
         rest = self.relative(key)
         if verdict == "REJECTED":
-            return f"{self.rejected_prefix}{rest}"
+            return _fit(self.rejected_prefix, rest, "")
         folder = {"PASS": "passed", "FAIL": "failed", "REVIEW": "review"}[verdict]
-        return f"{self.analyzed_prefix}{folder}/{rest}"
+        return _fit(f"{self.analyzed_prefix}{folder}/", rest, "")
 
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
-        return f"{self.results_prefix}{self.relative(key)}.json"
+        return _fit(self.results_prefix, self.relative(key), ".json")
 
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""
         if not key.startswith(self.images_prefix):
             raise ValueError(f"{key!r} is not under {self.images_prefix!r}")
         return key[len(self.images_prefix) :]
+
+
+S3_MAX_KEY_BYTES = 1024
+LONG_KEYS_FOLDER = "_long-keys/"
+
+
+def _fit(prefix: str, rest: str, suffix: str) -> str:
+    """`prefix + rest + suffix`, unless that is over S3's 1,024-byte key limit (the prefixes here can be
+    longer than the images prefix): then a stable short name under `_long-keys/`, the hash of `rest` and
+    its last characters, so the image is still filed and its record still found; the record keeps the key."""
+    key = f"{prefix}{rest}{suffix}"
+    if len(key.encode()) <= S3_MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(rest.encode()).hexdigest()
+    tail = rest[-40:].encode()[-60:].decode(errors="ignore").replace("/", "_")
+    return f"{prefix}{LONG_KEYS_FOLDER}{digest}-{tail}{suffix}"
 
 
 _ENV: dict[str, str] = {

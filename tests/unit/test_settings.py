@@ -520,3 +520,27 @@ def test_settings_are_frozen_and_refuse_unknown_fields() -> None:
         current.bucket = "another-bucket"  # type: ignore[misc]
     with pytest.raises(ValidationError, match="Extra inputs"):
         settings(region="eu-west-1")
+
+
+@pytest.mark.parametrize("verdict", ["PASS", "FAIL", "REVIEW", "REJECTED"])
+def test_a_key_too_long_to_file_under_its_prefix_gets_a_stable_short_name(verdict: str) -> None:
+    settings = Settings.from_env(env())
+    key = "images/line-3/" + "w" * 1006 + ".jpg"  # 1,024 bytes: the longest legal upload key
+
+    destination = settings.destination(key, verdict)
+    record = settings.record_key(key)
+
+    for derived in (destination, record):
+        assert len(derived.encode()) <= 1024
+        assert "/_long-keys/" in derived
+    assert destination == settings.destination(key, verdict)  # the same name on every delivery
+    assert destination != settings.destination(key[:-5] + "x.jpg", verdict)
+    assert record.endswith(".json")
+    assert destination.endswith("www.jpg")
+
+
+def test_a_key_that_fits_keeps_its_path_below_the_prefix() -> None:
+    settings = Settings.from_env(env())
+    key = "images/" + "w" * 990 + ".jpg"  # 1,001 bytes: analyzed/failed/ + 994 = 1,010 bytes fits
+
+    assert f"analyzed/failed/{'w' * 990}.jpg" == settings.destination(key, "FAIL")
