@@ -141,7 +141,7 @@ class Inspector:
             )
             return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key)
 
-        if record is not None and _bare(record.image.etag) == _bare(info.etag):
+        if record is not None and record.image.key == key and _bare(record.image.etag) == _bare(info.etag):
             status = Status.RESUMED
             log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
         else:
@@ -152,22 +152,24 @@ class Inspector:
         destination = self.settings.destination(key, record.verdict)
         notified = False
         if record.notified_at is None:
-            # Copying again on a resume is harmless: it is the same version to the same place.
-            self.store.copy(key, destination, info=info, metadata=self._metadata(record))
-            record = record.model_copy(update={"destination": destination})
-            link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
             try:
+                # Copying again on a resume is harmless: it is the same version to the same place.
+                self.store.copy(key, destination, info=info, metadata=self._metadata(record))
+                record = record.model_copy(update={"destination": destination})
+                link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
                 self.notifier.publish(
                     compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
                 )
+                notified = True
+                record = record.model_copy(update={"notified_at": self._clock()})
+                self.store.save_record(record_key, record)
             except Exception:
-                # Unfile the copy, so that an image whose message ends in the dead-letter queue is in one
-                # place only: under the images prefix. A retry files it again.
+                # Until the record says it was filed and notified, the image's place is under the images
+                # prefix: unfile the copy (if it was made), so that an image whose message ends in the
+                # dead-letter queue is in one place only. A retry files it again. (A process that dies
+                # right here leaves the copy; its redelivery finishes the job.)
                 self._unfile(destination, key)
                 raise
-            notified = True
-            record = record.model_copy(update={"notified_at": self._clock()})
-            self.store.save_record(record_key, record)
         elif self.store.head(destination) is None:
             # Done before, yet the filed copy is missing (removed since, or filed under other prefixes):
             # file it again before the original may go.

@@ -178,7 +178,8 @@ def _fit(prefix: str, rest: str, suffix: str) -> str:
     longer than the images prefix): then a stable short name under `_long-keys/`, the hash of `rest` and
     its last characters, so the image is still filed and its record still found; the record keeps the key."""
     key = f"{prefix}{rest}{suffix}"
-    if len(key.encode()) <= S3_MAX_KEY_BYTES:
+    # An upload already under `_long-keys/` is renamed too, so it can never take a long key's short name.
+    if len(key.encode()) <= S3_MAX_KEY_BYTES and not rest.startswith(LONG_KEYS_FOLDER):
         return key
     digest = hashlib.sha256(rest.encode()).hexdigest()
     tail = rest[-40:].encode()[-60:].decode(errors="ignore").replace("/", "_")
