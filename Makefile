@@ -7,7 +7,7 @@ CONSTRAINTS := requirements/constraints.txt
 BOOTSTRAP := requirements/bootstrap.txt
 PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
 
-.PHONY: demo test lint typecheck unit lock clean
+.PHONY: demo test lint typecheck unit bench lock clean
 
 # The whole pipeline on an embedded AWS (moto on 127.0.0.1), with the sample images in inspector/samples/.
 demo: $(VENV)/.demo
@@ -24,6 +24,10 @@ typecheck: $(VENV)/.dev
 
 unit: $(VENV)/.dev
 	$(BIN)/pytest
+
+# Ratio benchmarks (benchmarks/README.md): prints every figure, then fails if any goal was missed (~2 min).
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.run
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required: run make PYTHON=python3.11" if sys.version_info < (3, 11) else 0)'
