@@ -18,9 +18,9 @@ venv, and the interpreter runs with `-S` (no site-packages): pydantic's plugin d
 handful of distributions, as in Lambda, not the ~200 of this venv. The environment is the function's:
 the INSPECTOR_* variables, AWS_REGION, and what the stack adds (`infra.pipeline.RUNTIME_ENVIRONMENT`, read
 from its source; today PYDANTIC_DISABLE_PLUGINS=__all__). Context lines add: the same without the stack's
-additions; the layout as the bundle ships today, without .pyc files (Lambda's code directory is read-only,
-so the bundle's modules are compiled again on every cold start, while the runtime's boto3 comes compiled);
-and this venv as it is.
+additions; a bundle without .pyc files (built where the function's Python version is missing: Lambda's
+code directory is read-only, so its modules are compiled again on every cold start, while the runtime's
+boto3 comes compiled; the bundle ships .pyc files when it can, see infra/bundle.py); and this venv as it is.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def lambda_layout(root: Path, *, compiled: bool, source_root: Path = REPO_ROOT) 
     """Build task/ and runtime/ under `root`; returns the PYTHONPATH for them.
 
     compiled=True symlinks everything (the venv's warm bytecode caches serve); compiled=False copies the
-    bundle's sources without any .pyc (as the bundle ships), for runs with PYTHONDONTWRITEBYTECODE=1.
+    bundle's sources without any .pyc (a bundle built without the function's Python), for runs with
+    PYTHONDONTWRITEBYTECODE=1.
     """
     from infra.bundle import RUNTIME_DISTRIBUTIONS as BUNDLE_DISTRIBUTIONS  # noqa: PLC0415
 
@@ -288,7 +289,7 @@ def main() -> list[Figure]:
             "environment: INSPECTOR_* from Settings.to_env(), AWS_REGION, and the stack's "
             f"RUNTIME_ENVIRONMENT {extra or '(none)'}; without the latter: {bare_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",
-            f"as the bundle ships today (no .pyc; boto3 compiled, as in the runtime): {shipped_ratio:.2f}, "
+            f"a bundle without .pyc (boto3 compiled, as in the runtime): {shipped_ratio:.2f}, "
             f"handler {ms(shipped, 'handler'):.0f} ms (median of {CONTEXT_RUNS})",
             f"this venv as it is (editable install, ~200 distributions): {venv_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",

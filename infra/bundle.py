@@ -69,6 +69,7 @@ class Bundle:
     size: int  # bytes
     architecture: str  # "arm64" | "x86_64"
     python_version: str  # "3.13"
+    compiled: bool = False  # whether it carries .pyc files made by the function's Python version
 
 
 def build_bundle(
@@ -100,6 +101,8 @@ def build_bundle(
         if name in entries:
             raise BundleError(f"{name} is both one of our sources and in a dependency: rename ours")
         entries[name] = path
+    compiled = _compile(entries, out / f"pyc-py{python_version}", python_version=python_version)
+    entries.update(compiled)
     zip_path = out / f"inspector-lambda-{architecture}-py{python_version}.zip"
     _write_zip(zip_path, entries)
     data = zip_path.read_bytes()
@@ -109,7 +112,71 @@ def build_bundle(
         size=len(data),
         architecture=architecture,
         python_version=python_version,
+        compiled=bool(compiled),
     )
+
+
+def _compile(entries: Mapping[str, Path], staging: Path, *, python_version: str) -> dict[str, Path]:
+    """Bytecode for every module, made by the function's own Python version when this machine has it.
+
+    Lambda's code directory is read-only, so without .pyc files every cold start compiles the bundle's
+    modules again (pydantic's included): ~110 ms here. The .pyc files use unchecked hashes (no timestamp to
+    go stale or to change the archive) and name their source as Lambda sees it (/var/task/...), so the
+    same sources and interpreter give the same bytes. Without that interpreter the bundle ships sources
+    only, which Lambda compiles on every cold start: correct, only slower.
+    """
+    interpreter = find_interpreter(python_version)
+    if interpreter is None:
+        return {}
+    shutil.rmtree(staging, ignore_errors=True)
+    for name, path in entries.items():
+        if name.endswith(".py"):
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / name)
+    script = (
+        "import compileall, py_compile, sys; "
+        "ok = compileall.compile_dir(sys.argv[1], ddir='/var/task', quiet=1, workers=1, "
+        "invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH); "
+        "sys.exit(0 if ok else 1)"
+    )
+    result = subprocess.run(  # noqa: S603 - the function's Python version, found on PATH
+        [interpreter, "-I", "-c", script, str(staging)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
+    )
+    if result.returncode != 0:
+        raise BundleError(
+            f"python{python_version} could not compile the bundle: {result.stdout}{result.stderr}"
+        )
+    return {
+        path.relative_to(staging).as_posix(): path
+        for path in sorted(staging.rglob("*.pyc"))
+        if path.is_file()
+    }
+
+
+def find_interpreter(python_version: str) -> str | None:
+    """A Python `python_version` on this machine: on PATH, or installed by pyenv; None when there is none."""
+    candidates = [shutil.which(f"python{python_version}")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [
+        str(p) for p in sorted(pyenv_root.glob(f"versions/{python_version}.*/bin/python{python_version}"))
+    ]
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        try:
+            result = subprocess.run(  # noqa: S603 - a Python interpreter found on this machine
+                [candidate, "-I", "-c", probe], capture_output=True, text=True, check=False, timeout=30
+            )
+        except OSError:
+            continue
+        if result.returncode == 0 and result.stdout.strip() == python_version:
+            return candidate
+    return None
 
 
 def describe(bundle: Bundle) -> str:
@@ -119,7 +186,8 @@ def describe(bundle: Bundle) -> str:
     unzipped = sum(info.file_size for info in infos)
     return (
         f"{bundle.path.name}: {bundle.size / 1e6:.1f} MB ({unzipped / 1e6:.1f} MB unzipped), "
-        f"{len(infos)} files, sha256 {bundle.sha256[:12]}…"
+        f"{len(infos)} files, {'with' if bundle.compiled else 'without'} bytecode, "
+        f"sha256 {bundle.sha256[:12]}…"
     )
 
 

@@ -23,7 +23,15 @@ from moto.sns.models import sns_backends
 from PIL import Image
 
 from infra import bundle as bundle_module
-from infra.bundle import EXCLUDED_SOURCES, REPO_ROOT, Bundle, BundleError, build_bundle, describe
+from infra.bundle import (
+    EXCLUDED_SOURCES,
+    REPO_ROOT,
+    Bundle,
+    BundleError,
+    build_bundle,
+    describe,
+    find_interpreter,
+)
 
 REGION = "us-east-1"
 FAKE_AWS_ENV = {
@@ -32,6 +40,7 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
 }
 CONSTRAINTS = REPO_ROOT / "requirements" / "constraints.txt"
+PY_TAG = "313"  # the bundles here are built for Python 3.13
 EXTENSION_TAGS = {"arm64": "cpython-313-aarch64-linux-gnu", "x86_64": "cpython-313-x86_64-linux-gnu"}
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
     platform.machine().lower()
@@ -85,8 +94,7 @@ def test_the_bundle_leaves_out_what_the_function_does_not_need(
         for name in names(bundles[architecture])
         if name.split("/")[0] in FORBIDDEN_FOLDERS
         or name in EXCLUDED_SOURCES
-        or "__pycache__" in name.split("/")
-        or name.endswith(".pyc")
+        or (name.endswith(".pyc") and not name.endswith(f".cpython-{PY_TAG}.pyc"))
         or name.startswith("bin/")
     ]
 
@@ -94,6 +102,29 @@ def test_the_bundle_leaves_out_what_the_function_does_not_need(
     assert {"inspector/cli.py", "inspector/testing.py", "inspector/detectors/local.py"} <= set(
         EXCLUDED_SOURCES
     )
+
+
+@pytest.mark.skipif(find_interpreter("3.13") is None, reason="no Python 3.13 on this machine to compile with")
+@pytest.mark.parametrize("architecture", list(EXTENSION_TAGS))
+def test_every_module_ships_with_bytecode_for_the_functions_python(
+    bundles: dict[str, Bundle], architecture: str
+) -> None:
+    # Lambda's code directory is read-only: without these, every cold start compiles every module again.
+    bundle = bundles[architecture]
+    shipped = set(names(bundle))
+    modules = [n for n in shipped if n.endswith(".py")]
+
+    missing = [
+        n
+        for n in modules
+        if f"{n.rsplit('/', 1)[0] + '/' if '/' in n else ''}__pycache__/"
+        f"{n.rsplit('/', 1)[-1].removesuffix('.py')}.cpython-{PY_TAG}.pyc" not in shipped
+    ]
+    assert bundle.compiled
+    assert [] == missing
+    with zipfile.ZipFile(bundle.path) as archive:
+        header = archive.read(f"inspector/__pycache__/function.cpython-{PY_TAG}.pyc")[:16]
+    assert 0b01 == int.from_bytes(header[4:8], "little") & 0b11  # hash-based and unchecked: no mtime
 
 
 @pytest.mark.parametrize("architecture", list(EXTENSION_TAGS))
@@ -179,8 +210,9 @@ def test_the_bundle_is_small(bundles: dict[str, Bundle], architecture: str) -> N
 
     assert bundle.path.stat().st_size == bundle.size
     assert bundle.size < 15_000_000
-    assert re.fullmatch(rf"{re.escape(bundle.path.name)}: [\d.]+ MB \([\d.]+ MB unzipped\), \d+ files, "
-                        rf"sha256 {bundle.sha256[:12]}…", describe(bundle))  # fmt: skip
+    pattern = rf"{re.escape(bundle.path.name)}: [\d.]+ MB \([\d.]+ MB unzipped\), \d+ files, "
+    pattern += rf"(with|without) bytecode, sha256 {bundle.sha256[:12]}…"
+    assert re.fullmatch(pattern, describe(bundle))
 
 
 @pytest.mark.parametrize(
