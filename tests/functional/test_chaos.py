@@ -404,25 +404,28 @@ def figures(run: Run, images: list[Upload], inventory: Inventory, counted: Censu
 
 def assert_every_failure_surfaced(run: Run) -> None:
     """Each injected fault and lost answer is the failure of the record whose step it hit: botocore never
-    retried it, nothing swallowed it. Exceptions: a failed unfile is best effort by design, and a publish
-    failure is followed by an unfile that a crash in another thread may cut off (the record then dies)."""
+    retried it, nothing swallowed it. Exceptions: a failed unfile is best effort by design, and a failure
+    between the copy and the notified record's save is followed by an unfile that a crash in another thread
+    may cut off (the record then dies)."""
     chaos = run.chaos
     seen: Counter[tuple[str, str]] = Counter()
     for outcome in run.outcomes:
         if outcome is not None and (tag := surfaced(outcome.detail)):
             assert RecordStatus.RETRY == outcome.status
             seen[tag] += 1
+    unfiled_steps = {"s3:CopyObject", "sns:Publish", "s3:PutObject(notified)"}
+    unsurfaced = 0
     for kind in set(chaos.faults) | set(chaos.lost):
         fault, lost = seen[("fault", kind)], seen[("lost", kind)]
         if kind == "s3:DeleteObject(unfile)":
             assert (0, 0) == (fault, lost)
-        elif kind == "sns:Publish":
+        elif kind in unfiled_steps:
             assert fault <= chaos.faults[kind]
             assert lost <= chaos.lost[kind]
-            unsurfaced = chaos.faults[kind] + chaos.lost[kind] - fault - lost
-            assert unsurfaced <= chaos.collateral["s3:DeleteObject(unfile)"]
+            unsurfaced += chaos.faults[kind] + chaos.lost[kind] - fault - lost
         else:
             assert (chaos.faults[kind], chaos.lost[kind]) == (fault, lost), kind
+    assert unsurfaced <= chaos.collateral["s3:DeleteObject(unfile)"]
     # Each record that died did so at its own crash or at the first call after another thread's.
     assert sum(chaos.crashes.values()) + sum(chaos.collateral.values()) == run.outcomes.count(None)
     assert run.runtime.crashed_invocations == run.poller.stats.handler_errors
