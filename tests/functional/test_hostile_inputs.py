@@ -545,8 +545,6 @@ def test_a_1024_byte_key_is_filed_under_a_short_stable_name_with_its_record(aws_
     assert f"Filed under: s3://{BUCKET}/{record.destination}" in email.body
 
 
-
-
 def test_an_upload_named_like_a_long_keys_short_name_does_not_overwrite_it(aws_lambda: Lambda) -> None:
     world = aws_lambda.world
     settings = world.settings()
