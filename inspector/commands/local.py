@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 
 # The criteria `inspector demo` judges its samples by, shipped as package data.
 DEMO_CRITERIA = ("samples", "demo-criteria.yaml")
-# Used when the package carries no demo criteria: quality bounds only, since the local detector measures
-# brightness, sharpness, contrast and colours but reports no labels.
-FALLBACK_CRITERIA: dict[str, Any] = {
-    "quality": {"minSharpness": 40, "minBrightness": 20, "maxBrightness": 95}
-}
 POLL_WAIT_SECONDS = 1  # SQS long poll: a verdict shows within about a second, and Ctrl-C is seen as fast
 WATCH_INTERVAL_SECONDS = 0.5
 PARTIAL_SUFFIXES = (".part", ".tmp")  # files still being written by a browser, rsync, an editor, ...
@@ -113,16 +108,14 @@ def _port(text: str) -> int:
 
 
 def load_criteria(path: Path | None) -> tuple[Criteria, str]:
-    """The criteria from `path`, else the packaged demo criteria, else `FALLBACK_CRITERIA`; and whence."""
+    """The criteria from `path`, else the packaged demo criteria; and whence."""
     if path is not None:
         return Criteria.load(path), str(path)
     resource = files("inspector").joinpath(*DEMO_CRITERIA)
-    if resource.is_file():
-        with as_file(resource) as demo:
-            return Criteria.load(demo), "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
-    return Criteria.from_document(FALLBACK_CRITERIA), "built-in, quality only: " + json.dumps(
-        FALLBACK_CRITERIA, separators=(",", ":")
-    )
+    if not resource.is_file():
+        raise UserError("this installation lacks the demo criteria (inspector/samples/): pass --criteria")
+    with as_file(resource) as demo:
+        return Criteria.load(demo), "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
 
 
 def local_deployment(criteria: Criteria, *, detector: Literal["local"] = "local") -> Deployment:

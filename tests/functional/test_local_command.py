@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from inspector import function as handler
 from inspector.cli import main
+from inspector.commands import UserError
 from inspector.commands import local as command
 from inspector.commands.local import LocalSession, Report, load_criteria, local_deployment
 from inspector.criteria import Criteria
@@ -404,15 +405,11 @@ def test_each_session_starts_empty() -> None:
         assert 1 == session.poller.depth()  # only the s3:TestEvent of this session's notification setup
 
 
-def test_without_criteria_the_demo_criteria_are_used_else_quality_bounds(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_without_criteria_the_packaged_demo_criteria_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
     criteria, source = load_criteria(None)
-    if "demo criteria" in source:
-        assert (
-            Criteria.load(Path(command.__file__).parent.parent / "samples" / "demo-criteria.yaml") == criteria
-        )
+
+    assert Criteria.load(Path(command.__file__).parent.parent / "samples" / "demo-criteria.yaml") == criteria
+    assert "demo criteria" in source
     monkeypatch.setattr(command, "DEMO_CRITERIA", ("samples", "no-such-criteria.yaml"))
-    criteria, source = load_criteria(None)
-    assert Criteria.from_document(command.FALLBACK_CRITERIA) == criteria
-    assert source.startswith("built-in, quality only")
+    with pytest.raises(UserError, match="pass --criteria"):
+        load_criteria(None)
