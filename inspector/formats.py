@@ -5,6 +5,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from inspector.constants import REKOGNITION_MIN_IMAGE_SIDE_PX
+from inspector.errors import ImageRejected
+
 SNIFF_BYTES = 32  # enough for every signature below and for a PNG's dimensions (IHDR ends at byte 24)
 
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
@@ -57,3 +60,18 @@ def sniff(head: bytes) -> Sniffed:
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return Sniffed("text")
     return Sniffed(None)
+
+
+def require_image(head: bytes) -> Sniffed:
+    """What the first bytes say, provided Rekognition could take it: JPEG or PNG, and a PNG no smaller than
+    its minimum side. Raises `ImageRejected` with the reason otherwise."""
+    sniffed = sniff(head)
+    if not sniffed.supported:
+        raise ImageRejected(f"not a JPEG or PNG image ({sniffed.describe()})")
+    width, height = sniffed.width, sniffed.height
+    if width is not None and height is not None and min(width, height) < REKOGNITION_MIN_IMAGE_SIDE_PX:
+        raise ImageRejected(
+            f"image is {width}x{height} px; "
+            f"Rekognition needs at least {REKOGNITION_MIN_IMAGE_SIDE_PX} px per side"
+        )
+    return sniffed

@@ -332,3 +332,22 @@ def environment(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def function_process(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Run the function in this process as Lambda runs it in its own.
+
+    The environment is set as with `environment`; boto3's default session starts fresh (it caches the
+    credentials it first resolves, which could be the caller's real ones) and is put back after; so is the
+    `inspector` logger, which the function configures for Lambda.
+    """
+    logger = logging.getLogger("inspector")
+    saved_logging = (logger.handlers[:], logger.level, logger.propagate)
+    saved_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None
+    try:
+        with environment(values):
+            yield
+    finally:
+        boto3.DEFAULT_SESSION = saved_session
+        logger.handlers[:], logger.level, logger.propagate = saved_logging

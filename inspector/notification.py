@@ -33,8 +33,8 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     image = record.image
     lines = [
         f"Verdict: {record.verdict}",
-        f"Image: s3://{image.bucket}/{_printable(image.key)}",
-        f"Filed under: s3://{image.bucket}/{_printable(record.destination)}" if record.destination else "",
+        f"Image: s3://{image.bucket}/{printable(image.key)}",
+        f"Filed under: s3://{image.bucket}/{printable(record.destination)}" if record.destination else "",
     ]
     if link:
         lines.append(f"Link ({_duration(link_expiry_seconds)}): {link}")
@@ -82,7 +82,7 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^\x20-\x7e]+", " ", folded).strip()  # printable ASCII only: no control characters
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """The text with control characters escaped: a key holding a line break cannot forge a body line."""
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 

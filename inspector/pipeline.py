@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES, REKOGNITION_MIN_IMAGE_SIDE_PX
+from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.detectors import LabelDetector
 from inspector.engine import Verdict, evaluate
 from inspector.errors import ImageRejected
 from inspector.events import ObjectRef
-from inspector.formats import SNIFF_BYTES, sniff
+from inspector.formats import SNIFF_BYTES, require_image
 from inspector.notification import Notification, compose
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
@@ -222,22 +222,13 @@ class Inspector:
                 f"file is {info.size:,} bytes; Rekognition reads at most "
                 f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
-        sniffed = sniff(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
-        if not sniffed.supported:
-            raise ImageRejected(f"not a JPEG or PNG image ({sniffed.describe()})")
-        if sniffed.width is not None and sniffed.height is not None:
-            side = min(sniffed.width, sniffed.height)
-            if side < REKOGNITION_MIN_IMAGE_SIDE_PX:
-                raise ImageRejected(
-                    f"image is {sniffed.width}x{sniffed.height} px; "
-                    f"Rekognition needs at least {REKOGNITION_MIN_IMAGE_SIDE_PX} px per side"
-                )
+        require_image(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
 
     def _unfile(self, destination: str, key: str) -> None:
         try:
             self.store.remove(destination)
-        except Exception:  # noqa: BLE001 - best effort: the notification failure is what gets reported
-            log.warning("could not unfile the copy after a failed notification", extra={"key": key})
+        except Exception:  # noqa: BLE001 - best effort: the step's own failure is what gets reported
+            log.warning("could not unfile the copy after a failed step", extra={"key": key})
 
     @staticmethod
     def _metadata(record: ResultRecord) -> dict[str, str]:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
-from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES, REKOGNITION_MIN_IMAGE_SIDE_PX
+from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Finding, Verdict, evaluate
 from inspector.errors import ImageRejected
-from inspector.formats import SNIFF_BYTES, sniff
+from inspector.formats import SNIFF_BYTES, require_image
 
 if TYPE_CHECKING:
     from inspector.detectors import LabelDetector
@@ -145,15 +145,7 @@ def read_image(path: Path, *, limit: int) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read image {path}: {exc.strerror or exc}") from None
-    sniffed = sniff(data[:SNIFF_BYTES])
-    if not sniffed.supported:
-        raise ImageRejected(f"not a JPEG or PNG image ({sniffed.describe()})")
-    width, height = sniffed.width, sniffed.height
-    if width is not None and height is not None and min(width, height) < REKOGNITION_MIN_IMAGE_SIDE_PX:
-        raise ImageRejected(
-            f"image is {width}x{height} px; "
-            f"Rekognition needs at least {REKOGNITION_MIN_IMAGE_SIDE_PX} px per side"
-        )
+    require_image(data[:SNIFF_BYTES])
     return data
 
 

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import sys
 import time
 from collections import Counter
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from inspector.commands import EXIT_OK, UserError
@@ -262,85 +260,67 @@ class BytesRekognition:
 def _run(
     deployment: Deployment, samples: Mapping[str, bytes], rekognition: Any, *, detector: str, source: str
 ) -> DemoRun:
-    import boto3  # noqa: PLC0415
-
+    from inspector import function  # noqa: PLC0415
     from inspector.app import Clients, build  # noqa: PLC0415
     from inspector.aws import make_client  # noqa: PLC0415
-    from inspector.local import LocalAws, Poller, environment, provision, read_mailbox  # noqa: PLC0415
+    from inspector.local import LocalAws, Poller, function_process, provision, read_mailbox  # noqa: PLC0415
     from inspector.observability import configure_logging  # noqa: PLC0415
 
-    handler = _handler_module()
     # The handler's JSON logs and EMF metric lines go to stdout, as in Lambda: kept here instead, so that
     # the report (or the one JSON document) is all stdout holds.
     captured = io.StringIO()
-    logger = logging.getLogger("inspector")
-    saved_logging = (logger.handlers[:], logger.level, logger.propagate)
-    # boto3's default session caches the credentials it first resolves: a fresh one reads the embedded
-    # AWS's from the environment, and the caller's (with its real credentials) is left as it was.
-    saved_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None
-    try:
-        with LocalAws() as aws:
-            provisioned = provision(aws, deployment)
-            s3, sqs = aws.client("s3"), aws.client("sqs")
-            settings = deployment.settings(
-                topic_arn=provisioned.topic_arn, bucket=provisioned.bucket, endpoint_url=aws.endpoint_url
-            )
-            result = DemoRun(
-                detector=detector,
-                criteria=source,
-                fingerprint=deployment.criteria.fingerprint,
-                endpoint=aws.endpoint_url,
-                bucket=provisioned.bucket,
-                images_prefix=deployment.images_prefix,
-            )
-            keys = [f"{deployment.images_prefix}{name}" for name in samples]
-            env = {**aws.environment(), **settings.to_env()}
-            with environment(env), contextlib.redirect_stdout(captured):
-                configure_logging(settings.log_level, stream=captured)
-                handler.reset()
-                try:
-                    if rekognition is not None:
-                        local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
-                        local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
-                        handler.use(
-                            build(
-                                settings,
-                                clients=Clients(s3=local_s3, sns=local_sns),
-                                detector=BytesRekognition(local_s3, rekognition),
-                            )
+    with LocalAws() as aws:
+        provisioned = provision(aws, deployment)
+        s3, sqs = aws.client("s3"), aws.client("sqs")
+        settings = deployment.settings(
+            topic_arn=provisioned.topic_arn, bucket=provisioned.bucket, endpoint_url=aws.endpoint_url
+        )
+        result = DemoRun(
+            detector=detector,
+            criteria=source,
+            fingerprint=deployment.criteria.fingerprint,
+            endpoint=aws.endpoint_url,
+            bucket=provisioned.bucket,
+            images_prefix=deployment.images_prefix,
+        )
+        keys = [f"{deployment.images_prefix}{name}" for name in samples]
+        env = {**aws.environment(), **settings.to_env()}
+        with function_process(env), contextlib.redirect_stdout(captured):
+            configure_logging(settings.log_level, stream=captured)
+            function.reset()
+            try:
+                if rekognition is not None:
+                    local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
+                    local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
+                    function.use(
+                        build(
+                            settings,
+                            clients=Clients(s3=local_s3, sns=local_sns),
+                            detector=BytesRekognition(local_s3, rekognition),
                         )
-                    for key, data in zip(keys, samples.values(), strict=True):
-                        s3.put_object(Bucket=provisioned.bucket, Key=key, Body=data)
-                    poller = Poller(
-                        sqs,
-                        provisioned.queue_url,
-                        provisioned.queue_arn,
-                        handler.lambda_handler,
-                        batch_size=deployment.batch_size,
-                        function_timeout_seconds=deployment.timeout_seconds,
-                        region=aws.region,
                     )
-                    poller.drain(timeout_seconds=DRAIN_TIMEOUT_SECONDS)
-                finally:
-                    handler.reset()  # stops the function's worker threads
-            result.batches = poller.stats.batches
-            result.queue = poller.depth()
-            result.dlq = _depth(sqs, provisioned.dlq_url)
-            result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
-            result.emails = read_mailbox(sqs, provisioned.mailbox_url)
-            result.layout = _keys(s3, provisioned.bucket)
-    finally:
-        boto3.DEFAULT_SESSION = saved_session
-        logger.handlers[:], logger.level, logger.propagate = saved_logging
+                for key, data in zip(keys, samples.values(), strict=True):
+                    s3.put_object(Bucket=provisioned.bucket, Key=key, Body=data)
+                poller = Poller(
+                    sqs,
+                    provisioned.queue_url,
+                    provisioned.queue_arn,
+                    function.lambda_handler,
+                    batch_size=deployment.batch_size,
+                    function_timeout_seconds=deployment.timeout_seconds,
+                    region=aws.region,
+                )
+                poller.drain(timeout_seconds=DRAIN_TIMEOUT_SECONDS)
+            finally:
+                function.reset()  # stops the function's worker threads
+        result.batches = poller.stats.batches
+        result.queue = poller.depth()
+        result.dlq = _depth(sqs, provisioned.dlq_url)
+        result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
+        result.emails = read_mailbox(sqs, provisioned.mailbox_url)
+        result.layout = _keys(s3, provisioned.bucket)
     result.logs = [line for line in captured.getvalue().splitlines() if _is_log(line)]
     return result
-
-
-def _handler_module() -> ModuleType:
-    """The function Lambda runs as `handler.lambda_handler` (the `handler/` package re-exports it)."""
-    from inspector import function  # noqa: PLC0415
-
-    return function
 
 
 def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:

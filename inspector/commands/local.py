@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from inspector.commands import EXIT_OK, UserError
 from inspector.criteria import Criteria
 from inspector.deployment import Deployment
+from inspector.notification import printable
 
 if TYPE_CHECKING:
     from inspector.events import ObjectRef
@@ -167,13 +168,13 @@ class Report:
 
     def text(self) -> str:
         clock = self.time.astimezone().strftime("%H:%M:%S")
-        key = _printable(self.key)
+        key = printable(self.key)
         if self.event == "uploaded":
-            return f"{clock}  uploaded  {_printable(self.file or '')} -> {key}"
+            return f"{clock}  uploaded  {printable(self.file or '')} -> {key}"
         if self.event != "verdict":
             return f"{clock}  {'RETRY' if self.event == 'retry' else 'DLQ':<8}  {key}  {self.reason}"
-        reason = f"  {_printable(self.reason)}" if self.reason else ""
-        return f"{clock}  {self.verdict:<8}  {key}{reason}  -> {_printable(self.destination or '')}"
+        reason = f"  {printable(self.reason)}" if self.reason else ""
+        return f"{clock}  {self.verdict:<8}  {key}{reason}  -> {printable(self.destination or '')}"
 
     def document(self) -> dict[str, Any]:
         document = {
@@ -231,7 +232,8 @@ class LocalSession:
             raise UserError("a local session is already running in this process")
         with ExitStack() as stack:
             stack.callback(LocalSession._active.release)
-            from inspector.local import LocalAws, Poller, environment, provision  # noqa: PLC0415 - moto
+            from inspector import function  # noqa: PLC0415
+            from inspector.local import LocalAws, Poller, function_process, provision  # noqa: PLC0415 - moto
 
             self.aws: LocalAws = stack.enter_context(LocalAws(port=self.port))
             self.provisioned: Provisioned = provision(self.aws, self.deployment)
@@ -240,24 +242,13 @@ class LocalSession:
                 bucket=self.provisioned.bucket,
                 endpoint_url=self.aws.endpoint_url,
             )
-            stack.enter_context(_logger_state("inspector"))  # the handler configures it for Lambda
-            function = _lambda_function()
-            self.function_name = function.name
-            # The function's environment: fake credentials (and no session token a shell may hold, which
-            # would otherwise travel with them), the embedded endpoint, and the deployment's settings.
-            stack.enter_context(
-                environment(
-                    {
-                        **self.aws.environment(),
-                        "AWS_SESSION_TOKEN": "",
-                        "AWS_SECURITY_TOKEN": "",
-                        **self.settings.to_env(),
-                    }
-                )
-            )
+            self.function_name = "handler.lambda_handler"  # what Lambda calls `inspector.function` by
+            # The function's environment: fake credentials only, the embedded endpoint, the deployment's
+            # settings.
+            stack.enter_context(function_process({**self.aws.environment(), **self.settings.to_env()}))
             function.reset()  # a fresh container: it reads the settings above on its first invocation
             stack.callback(function.reset)
-            self._invoke_function = function.invoke
+            self._invoke_function: Handler = function.lambda_handler
             self._handler_output = _HandlerOutput(self._errors, self._write_lock)
             self.s3 = self.aws.client("s3")
             self.sqs = self.aws.client("sqs")
@@ -498,7 +489,7 @@ class LocalSession:
 
     def _error(self, message: str) -> None:
         with self._write_lock:
-            self._errors.write(f"inspector local: {_printable(message)}\n")
+            self._errors.write(f"inspector local: {printable(message)}\n")
             self._errors.flush()
 
 
@@ -517,20 +508,6 @@ def main_reason(record: ResultRecord) -> str:
         return ""
     more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
     return reasons[0].describe() + more
-
-
-@dataclass(frozen=True)
-class _Function:
-    name: str
-    invoke: Handler
-    reset: Callable[[], None]
-
-
-def _lambda_function() -> _Function:
-    """The function Lambda runs as `handler.lambda_handler`."""
-    from inspector import function  # noqa: PLC0415
-
-    return _Function("handler.lambda_handler", function.lambda_handler, function.reset)
 
 
 class _HandlerOutput(io.TextIOBase):
@@ -560,7 +537,7 @@ def _error_line(line: str) -> str | None:
     try:
         document = json.loads(line)
     except ValueError:
-        return _printable(line) if line.strip() else None  # not ours: a print() somewhere
+        return printable(line) if line.strip() else None  # not ours: a print() somewhere
     if not isinstance(document, dict) or document.get("level") not in {"ERROR", "CRITICAL"}:
         return None
     details = [
@@ -569,7 +546,7 @@ def _error_line(line: str) -> str | None:
         if document.get(name) is not None
     ]
     text = f"{str(document['level']).lower()}: {document.get('message', '')}"
-    return _printable(text + (f" ({', '.join(details)})" if details else ""))
+    return printable(text + (f" ({', '.join(details)})" if details else ""))
 
 
 def _files(directory: Path) -> Iterator[Path]:
@@ -582,21 +559,3 @@ def _files(directory: Path) -> Iterator[Path]:
             path = Path(folder, name)
             if path.is_file():
                 yield path
-
-
-@contextlib.contextmanager
-def _logger_state(name: str) -> Iterator[None]:
-    """Put a logger's handlers, level and propagation back as they were."""
-    import logging  # noqa: PLC0415
-
-    logger = logging.getLogger(name)
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    try:
-        yield
-    finally:
-        logger.handlers[:], logger.level, logger.propagate = saved
-
-
-def _printable(text: str) -> str:
-    """Control characters escaped: a key holding a line break cannot forge a line of the stream."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
