@@ -18,7 +18,7 @@ from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 from inspector.errors import SettingsError
-from inspector.settings import DetectorKind, Settings
+from inspector.settings import ENV_NAMES, DetectorKind, Settings
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -126,33 +126,15 @@ class Deployment(_Spec):
             raise SettingsError("; ".join(describe(exc))) from None
 
 
-_ENV_TO_FIELD = {
-    constants.ENV_TOPIC_ARN: "notify",
-    constants.ENV_CRITERIA: "criteria",
-    constants.ENV_BUCKET: "bucket",
-    constants.ENV_DETECTOR: "detector",
-    constants.ENV_CUSTOM_LABELS_ARN: "customLabelsArn",
-    constants.ENV_IMAGES_PREFIX: "imagesPrefix",
-    constants.ENV_ANALYZED_PREFIX: "analyzedPrefix",
-    constants.ENV_REJECTED_PREFIX: "rejectedPrefix",
-    constants.ENV_RESULTS_PREFIX: "resultsPrefix",
-    constants.ENV_LINK_EXPIRY_SECONDS: "linkExpirySeconds",
-    constants.ENV_MAX_WORKERS: "batchSize",
-    constants.ENV_LOG_LEVEL: "logLevel",
-}
-_SNAKE_TO_FIELD = {
-    "images_prefix": "imagesPrefix",
-    "analyzed_prefix": "analyzedPrefix",
-    "rejected_prefix": "rejectedPrefix",
-    "results_prefix": "resultsPrefix",
-    "custom_labels_arn": "customLabelsArn",
-}
+# The function's settings that a deployment sets under another name; the rest share the name, camelCased.
+_RENAMED = {"topic_arn": "notify", "max_workers": "batchSize"}
+_SETTING_TO_FIELD = {name: _RENAMED.get(name, to_camel(name)) for name in ENV_NAMES}
 
 
 def _field_names(line: str) -> str:
     """Speak of this model's fields (`imagesPrefix`), not of the function's environment variables."""
-    for env, field in sorted(_ENV_TO_FIELD.items(), key=lambda item: -len(item[0])):
-        line = line.replace(env, field)
-    for snake, field in _SNAKE_TO_FIELD.items():
-        line = re.sub(rf"\b{snake}\b", field, line)
+    for name, env in sorted(ENV_NAMES.items(), key=lambda item: -len(item[1])):
+        line = line.replace(env, _SETTING_TO_FIELD[name])
+    for name, field in _SETTING_TO_FIELD.items():
+        line = re.sub(rf"\b{name}\b", field, line) if "_" in name else line
     return line

@@ -82,7 +82,7 @@ class Settings(BaseModel):
             for b in names[i + 1 :]:
                 if prefixes[a].startswith(prefixes[b]) or prefixes[b].startswith(prefixes[a]):
                     raise ValueError(
-                        f"{_ENV[a]} ({prefixes[a]!r}) and {_ENV[b]} ({prefixes[b]!r}) overlap: "
+                        f"{ENV_NAMES[a]} ({prefixes[a]!r}) and {ENV_NAMES[b]} ({prefixes[b]!r}) overlap: "
                         "each prefix must be separate, or moved images would be inspected again"
                     )
         request = self.criteria.detection_request()
@@ -113,7 +113,7 @@ class Settings(BaseModel):
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
         criteria_problem: str | None = None
-        for field, variable in _ENV.items():
+        for field, variable in ENV_NAMES.items():
             value = environ.get(variable)
             if value is None or value == "":
                 continue
@@ -140,7 +140,7 @@ class Settings(BaseModel):
     def to_env(self) -> dict[str, str]:
         """The environment variables that `from_env` reads back into equal settings."""
         env: dict[str, str] = {}
-        for field, variable in _ENV.items():
+        for field, variable in ENV_NAMES.items():
             value = getattr(self, field)
             if value is None:
                 continue
@@ -186,7 +186,8 @@ def _fit(prefix: str, rest: str, suffix: str) -> str:
     return f"{prefix}{LONG_KEYS_FOLDER}{digest}-{tail}{suffix}"
 
 
-_ENV: dict[str, str] = {
+# Each setting's environment variable (the names are in `inspector.constants`).
+ENV_NAMES: dict[str, str] = {
     "topic_arn": c.ENV_TOPIC_ARN,
     "criteria": c.ENV_CRITERIA,
     "bucket": c.ENV_BUCKET,
@@ -207,8 +208,8 @@ _ENV: dict[str, str] = {
 def _name_variable(line: str) -> str:
     # describe() gives "field: message" (or a whole-model message that already names its variables).
     field, sep, message = line.partition(": ")
-    if sep and field in _ENV:
+    if sep and field in ENV_NAMES:
         if message == "Field required":
-            return f"{_ENV[field]} is required"
-        return f"{_ENV[field]}: {message}"
+            return f"{ENV_NAMES[field]} is required"
+        return f"{ENV_NAMES[field]}: {message}"
     return line
