@@ -41,6 +41,7 @@ class LocalAws:
         self.region = region
         self._port = port
         self._server: ThreadedMotoServer | None = None
+        self._session: boto3.session.Session | None = None
         self.endpoint_url = ""
 
     def __enter__(self) -> LocalAws:
@@ -68,8 +69,15 @@ class LocalAws:
             pass
 
     def client(self, service: str) -> Any:
-        factory: Any = boto3.client  # typed per service by boto3-stubs; `service` is any of them here
-        return factory(service, endpoint_url=self.endpoint_url, region_name=self.region, **LOCAL_CREDENTIALS)
+        """A client of this endpoint, from a session of its own: boto3's default session is left alone."""
+        if self._session is None:
+            self._session = boto3.session.Session(
+                aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+                region_name=self.region,
+            )
+        factory: Any = self._session.client  # typed per service by boto3-stubs; `service` is any of them
+        return factory(service, endpoint_url=self.endpoint_url)
 
     def environment(self) -> dict[str, str | None]:
         """Environment variables that point boto3 (and the AWS CLI) at this endpoint, with fake keys only."""

@@ -52,10 +52,16 @@ def run_demo(*args: str) -> Run:
     environ = dict(os.environ)
     logger = logging.getLogger("inspector")
     logging_state = (logger.handlers[:], logger.level, logger.propagate)
-    session = boto3.DEFAULT_SESSION
+    # Start with no default session, as a fresh process does: one made during the run is then caught,
+    # whichever tests ran before (an earlier one may have made one, which the run would simply reuse).
+    earlier, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["demo", *args])
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["demo", *args])
+        session_restored = boto3.DEFAULT_SESSION is None
+    finally:
+        boto3.DEFAULT_SESSION = earlier
     return Run(
         status=status,
         stdout=out.getvalue(),
@@ -63,7 +69,7 @@ def run_demo(*args: str) -> Run:
         new_threads=[t.name for t in threading.enumerate() if t.ident not in before],
         environ_changed=sorted(k for k in {*environ, *os.environ} if environ.get(k) != os.environ.get(k)),
         logger_restored=(logger.handlers[:], logger.level, logger.propagate) == logging_state,
-        session_restored=boto3.DEFAULT_SESSION is session,
+        session_restored=session_restored,
     )
 
 
