@@ -211,17 +211,25 @@ class MemoryBucket:
 
     def load_record(self, key: str) -> Any:
         from inspector.records import ResultRecord  # noqa: PLC0415
+        from inspector.storage import StoredRecord  # noqa: PLC0415
 
         time.sleep(self._latency)
         with self._lock:
             found = self.objects.get(key)
-        return None if found is None else ResultRecord.from_json(found.data)
+        return None if found is None else StoredRecord(found.etag, ResultRecord.from_json(found.data))
 
-    def save_record(self, key: str, record: Any) -> None:
+    def save_record(self, key: str, record: Any, *, replacing: str | None) -> str:
+        from inspector.errors import RecordConflict  # noqa: PLC0415
+
         time.sleep(self._latency)
         data = record.to_json().encode()
+        etag = f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
         with self._lock:
-            self.objects[key] = _Object(data, f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"')
+            found = self.objects.get(key)
+            if (found.etag if found is not None else None) != replacing:
+                raise RecordConflict(f"S3 PutObject {key} failed: PreconditionFailed")
+            self.objects[key] = _Object(data, etag)
+        return etag
 
     def copy(self, source: str, destination: str, *, info: Any, metadata: dict[str, str]) -> None:
         from inspector.errors import TransientError  # noqa: PLC0415
@@ -243,11 +251,6 @@ class MemoryBucket:
                 return False
             del self.objects[key]
         return True
-
-    def remove(self, key: str) -> None:
-        time.sleep(self._latency)
-        with self._lock:
-            self.objects.pop(key, None)
 
     def presign(self, key: str, *, expires_in: int) -> str | None:
         return f"https://{self.name}.s3.amazonaws.com/{quote_plus(key, safe='/')}?X-Amz-Expires={expires_in}"

@@ -104,16 +104,12 @@ def function_policy(
             ],
         },
         {
-            # Originals once filed; and a copy filed just before its notification failed, so that an image
-            # whose message ends in the dead-letter queue stays in one place.
-            "Sid": "RemoveOriginalsAndUnfiledCopies",
+            # Originals, once filed. Nothing else: the function never deletes a filed copy or a record, so
+            # not even a bug in it can remove what it archived.
+            "Sid": "RemoveFiledOriginals",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject"],
-            "Resource": [
-                f"{bucket_arn}/{images_prefix}*",
-                f"{bucket_arn}/{analyzed_prefix}*",
-                f"{bucket_arn}/{rejected_prefix}*",
-            ],
+            "Resource": [f"{bucket_arn}/{images_prefix}*"],
         },
         {
             "Sid": "ConsumeQueue",

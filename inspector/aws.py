@@ -68,6 +68,11 @@ def is_precondition_failed(exc: BaseException) -> bool:
     return error_code(exc) in {"412", "PreconditionFailed"}
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """A conditional write lost: the precondition failed, or a concurrent conditional write won (409)."""
+    return is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict"
+
+
 def translate(exc: BaseException, what: str, *, rejecting: Mapping[str, str] | None = None) -> Exception:
     """Sort an AWS failure: a code in `rejecting` means the image itself is refused; all else is transient.
 

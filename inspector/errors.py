@@ -49,5 +49,14 @@ class TransientError(InspectorError):
     """
 
 
+class RecordConflict(TransientError):
+    """Another inspection of the same image wrote its result record first (a conditional write failed).
+
+    The record is the inspections' only meeting point: two containers can hold the same image at once (S3
+    announces an upload more than once; a message reappears after its visibility timeout). The one that
+    loses a write leaves the image and the copy as they are; its retry resumes from the winner's record.
+    """
+
+
 class SettingsError(InspectorError, ValueError):
     """A setting (environment variable or stack config key) is missing or invalid; the message names it."""

@@ -1,12 +1,24 @@
 """One object's inspection, in an order that cannot lose an image.
 
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
-    -> write the result record -> copy to the destination -> notify -> record the notification
+    -> write the result record -> notify -> record the notification -> copy to the destination
     -> delete the original (only if it is still the inspected version)
 
 Every step before the delete leaves the original under the images prefix, so a crash anywhere is
 repaired by redelivery, which resumes from the result record: no second recognition for the same object
 version (key + eTag), no second email once the record says it was sent.
+
+The copy is made only once the record says the image was notified, and no copy is ever removed. The
+other order (copy, then notify) would leave a copy beside the original whenever the notification fails,
+and taking it back is not safe: another container may hold the same image at once (S3 announces an upload
+more than once), may have made the same copy (same key, same bytes, same ETag: no conditional delete can
+tell the two apart) and deleted the original on the strength of it. Here the original is deleted only by
+an inspection whose own copy has just succeeded.
+
+The containers meet at the result record, whose every write names the ETag its writer last saw
+(`If-Match`, or `If-None-Match: *` for the first): the one that loses (`RecordConflict`, transient) stops
+and is retried, resuming from the winner's record. So a second container neither recognizes the image
+again nor overwrites a finished record with an unfinished one.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from inspector.notification import Notification, compose
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
 from inspector.settings import Settings
-from inspector.storage import ObjectInfo
+from inspector.storage import ObjectInfo, StoredRecord
 
 log = logging.getLogger("inspector.pipeline")
 
@@ -41,11 +53,10 @@ class Store(Protocol):
 
     def head(self, key: str) -> ObjectInfo | None: ...
     def read_start(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
-    def load_record(self, key: str) -> ResultRecord | None: ...
-    def save_record(self, key: str, record: ResultRecord) -> None: ...
+    def load_record(self, key: str) -> StoredRecord | None: ...
+    def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
-    def remove(self, key: str) -> None: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
 
@@ -133,11 +144,13 @@ class Inspector:
         key = ref.key
         record_key = self.settings.record_key(key)
         info = self.store.head(key)
-        record = self.store.load_record(record_key)
+        stored = self.store.load_record(record_key)
+        # The record's ETag: each write of the record names the one it replaces (see the module's docstring).
+        record, etag = (stored.record, stored.etag) if stored is not None else (None, None)
         if info is None:
             log.info(
                 "object is gone; nothing to do",
-                extra={"key": key, "result_exists": record is not None, "record_key": record_key},
+                extra={"key": key, "result_exists": etag is not None, "record_key": record_key},
             )
             return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key)
 
@@ -147,33 +160,26 @@ class Inspector:
         else:
             status = Status.INSPECTED
             record = self._judge(ref, info)
-            self.store.save_record(record_key, record)
+            # Replaces any earlier record (another version's, or one this version cannot read) only if it
+            # is still the one read above.
+            etag = self.store.save_record(record_key, record, replacing=etag)
 
         destination = self.settings.destination(key, record.verdict)
         notified = False
         if record.notified_at is None:
-            try:
-                # Copying again on a resume is harmless: it is the same version to the same place.
-                self.store.copy(key, destination, info=info, metadata=self._metadata(record))
-                record = record.model_copy(update={"destination": destination})
-                link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
-                self.notifier.publish(
-                    compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
-                )
-                notified = True
-                record = record.model_copy(update={"notified_at": self._clock()})
-                self.store.save_record(record_key, record)
-            except Exception:
-                # Until the record says it was filed and notified, the image's place is under the images
-                # prefix: unfile the copy (if it was made), so that an image whose message ends in the
-                # dead-letter queue is in one place only. A retry files it again. (A process that dies
-                # right here leaves the copy; its redelivery finishes the job.)
-                self._unfile(destination, key)
-                raise
+            link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
+            record = record.model_copy(update={"destination": destination})
+            self.notifier.publish(
+                compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
+            )
+            notified = True
+            record = record.model_copy(update={"notified_at": self._clock()})
+            self.store.save_record(record_key, record, replacing=etag)
+            self.store.copy(key, destination, info=info, metadata=self._metadata(record))
         elif self.store.head(destination) is None:
-            # Done before, yet the filed copy is missing (removed since, or filed under other prefixes):
-            # file it again before the original may go.
-            log.warning("filed copy is missing; copying it again", extra={"key": key, "to": destination})
+            # Notified before, and the copy is not there: never made (a failure or a crash after the
+            # record's save), removed since, or filed under other prefixes. File it before the original goes.
+            log.info("filing the copy", extra={"key": key, "to": destination})
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
 
         deleted = self.store.delete(key, etag=info.etag)
@@ -223,12 +229,6 @@ class Inspector:
                 f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
         require_image(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
-
-    def _unfile(self, destination: str, key: str) -> None:
-        try:
-            self.store.remove(destination)
-        except Exception:  # noqa: BLE001 - best effort: the step's own failure is what gets reported
-            log.warning("could not unfile the copy after a failed step", extra={"key": key})
 
     @staticmethod
     def _metadata(record: ResultRecord) -> dict[str, str]:

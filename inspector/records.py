@@ -32,7 +32,7 @@ class ResultRecord(BaseModel):
     analysis: Analysis | None = None  # None when the image was rejected before analysis
     rejection: str | None = None  # why the image could not be analysed; set exactly when REJECTED
     detector: str | None = None
-    destination: str | None = None  # where the image was moved, once it has been
+    destination: str | None = None  # where the image goes, once it was notified
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspector.aws import is_not_found, is_precondition_failed, make_client, translate
-from inspector.errors import RecordError
+from inspector.aws import is_conflict, is_not_found, is_precondition_failed, make_client, translate
+from inspector.errors import RecordConflict, RecordError
 from inspector.records import ResultRecord
 
 
@@ -19,6 +19,14 @@ class ObjectInfo:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A result record as read, with the ETag a write replacing it must name."""
+
+    etag: str
+    record: ResultRecord | None  # None when the stored body is not a record this version can read
 
 
 class S3Store:
@@ -58,8 +66,8 @@ class S3Store:
             raise translate(exc, f"S3 GetObject (range) {key}") from exc
         return data
 
-    def load_record(self, key: str) -> ResultRecord | None:
-        """The result record stored at `key`; None when there is none, or none this version can read."""
+    def load_record(self, key: str) -> StoredRecord | None:
+        """The result record stored at `key` and its ETag; None when there is none."""
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=key)
             body: bytes = response["Body"].read()
@@ -67,22 +75,33 @@ class S3Store:
             if is_not_found(exc):
                 return None
             raise translate(exc, f"S3 GetObject {key}") from exc
+        etag = str(response.get("ETag", ""))
         try:
-            return ResultRecord.from_json(body)
+            return StoredRecord(etag, ResultRecord.from_json(body))
         except RecordError:
-            # An unreadable record cannot prove anything was done: inspect again and overwrite it.
-            return None
+            # An unreadable record cannot prove anything was done: inspect again and replace it.
+            return StoredRecord(etag, None)
 
-    def save_record(self, key: str, record: ResultRecord) -> None:
+    def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str:
+        """Write `record` if the stored one is still the one with ETag `replacing` (None: if there is none).
+
+        Returns the new ETag. Raises `RecordConflict` when another writer changed the record first.
+        """
+        condition = {"IfMatch": replacing} if replacing is not None else {"IfNoneMatch": "*"}
         try:
-            self._client.put_object(
+            response = self._client.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=record.to_json().encode(),
                 ContentType="application/json",
+                **condition,
             )
         except Exception as exc:
+            if is_conflict(exc) or (replacing is not None and is_not_found(exc)):
+                message = f"the result record {key} was written by another inspection first"
+                raise RecordConflict(message) from exc
             raise translate(exc, f"S3 PutObject {key}") from exc
+        return str(response["ETag"])
 
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None:
         """Server-side copy of exactly the inspected version (`info.etag`), adding `metadata`."""
@@ -111,13 +130,6 @@ class S3Store:
                 return False
             raise translate(exc, f"S3 DeleteObject {key}") from exc
         return True
-
-    def remove(self, key: str) -> None:
-        """Delete a copy this inspection made (no version check: nobody else writes there)."""
-        try:
-            self._client.delete_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            raise translate(exc, f"S3 DeleteObject {key}") from exc
 
     def presign(self, key: str, *, expires_in: int) -> str | None:
         """A presigned GET link to the object; None when one cannot be made (no credentials)."""

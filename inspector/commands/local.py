@@ -444,7 +444,8 @@ class LocalSession:
         from inspector.storage import S3Store  # noqa: PLC0415 - botocore
 
         record_key = self.settings.record_key(ref.key)
-        record = S3Store(self.provisioned.bucket, self.s3).load_record(record_key)
+        stored = S3Store(self.provisioned.bucket, self.s3).load_record(record_key)
+        record = stored.record if stored is not None else None
         if record is None or (record_key, record.image.etag) in self._reported:
             return None  # gone before it was judged, or a duplicate event of a verdict already shown
         self._reported.add((record_key, record.image.etag))

@@ -184,7 +184,7 @@ def describe(service: str, operation: str, params: Mapping[str, Any]) -> tuple[s
             data = body.getvalue() if hasattr(body, "getvalue") else body
             kind += "(notified)" if b'"notified_at"' in data else "(record)"
         elif operation == "DeleteObject":
-            kind += "(original)" if "IfMatch" in params else "(unfile)"
+            kind += "(original)"  # the one object the pipeline deletes
         return kind, subject
     if service == "rekognition":
         return kind, str(params.get("Image", {}).get("S3Object", {}).get("Name", ""))

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.functional.world import BUCKET, MAX_RECEIVE_COUNT, REGION, World
+from tests.functional.world import BUCKET, MAX_RECEIVE_COUNT, REGION, World, enforce_copy_source_if_match
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +75,7 @@ def rekognition(aws: None, boto_session: boto3.Session) -> Any:
 def world(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
     """Bucket -> queue (redrive to a DLQ after 3 receives) -> topic, with the s3:TestEvent taken off."""
     s3.create_bucket(Bucket=BUCKET)
+    enforce_copy_source_if_match(s3)
     dlq_url = sqs.create_queue(QueueName="widget-inspection-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -256,18 +256,14 @@ def emails(topic_arn: str) -> dict[str, list[str]]:
 
 @dataclass
 class Census:
-    """Where the images are. Besides filed and waiting, two DLQ states put an image in two places:
-
-    - done but for the delete (filed, record notified, email sent, original still there): by design, as
-      unfiling a notified image would be wrong; a redrive deletes the original;
-    - half-filed (a copy filed, the record not notified, the original there): only when the process died
-      between the copy and the record's save (an exception unfiles the copy); a redrive finishes it.
+    """Where the images are. Besides filed and waiting, one DLQ state puts an image in two places: done but
+    for the delete (filed, record notified, email sent, original still there); a redrive deletes the
+    original. A copy is made only after the record says the image was notified, so there is no other.
     """
 
     filed: list[str] = field(default_factory=list)  # in one terminal place, recorded as notified
     waiting: list[str] = field(default_factory=list)  # under images/ only, message in the DLQ
     done_but_original_left: list[str] = field(default_factory=list)
-    half_filed: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
 
 
@@ -313,10 +309,8 @@ def census(s3: Any, settings: Settings, images: list[Upload], inventory: Invento
         assert record is not None
         assert place == settings.destination(key, record.verdict)
         assert upload.data == body(place)
-        if record.notified_at is not None:
-            counted.done_but_original_left.append(key)
-        else:
-            counted.half_filed.append(key)
+        assert record.notified_at is not None, f"{key}: copied before the record said it was notified"
+        counted.done_but_original_left.append(key)
     stray = inventory.objects - expected_objects
     assert set() == stray
     return counted
@@ -391,41 +385,25 @@ def figures(run: Run, images: list[Upload], inventory: Inventory, counted: Censu
         "DLQ messages": sum(inventory.dlq_keys.values()),
         "DLQ images waiting under images/ only": len(counted.waiting),
         "DLQ images filed+notified, original not yet deleted": len(counted.done_but_original_left),
-        "DLQ images half-filed (copy, record not notified)": len(counted.half_filed),
         "lost": len(counted.lost),
         "emails": sent,
         "duplicate emails": duplicate_emails(inventory),
-        "emails for images still in the DLQ": sum(
-            len(inventory.emails.get(k, [])) for k in counted.waiting + counted.half_filed
-        ),
+        "emails for images still in the DLQ": sum(len(inventory.emails.get(k, [])) for k in counted.waiting),
         "seconds": round(run.seconds, 1),
     }
 
 
 def assert_every_failure_surfaced(run: Run) -> None:
     """Each injected fault and lost answer is the failure of the record whose step it hit: botocore never
-    retried it, nothing swallowed it. Exceptions: a failed unfile is best effort by design, and a failure
-    between the copy and the notified record's save is followed by an unfile that a crash in another thread
-    may cut off (the record then dies)."""
+    retried it, nothing swallowed it."""
     chaos = run.chaos
     seen: Counter[tuple[str, str]] = Counter()
     for outcome in run.outcomes:
         if outcome is not None and (tag := surfaced(outcome.detail)):
             assert RecordStatus.RETRY == outcome.status
             seen[tag] += 1
-    unfiled_steps = {"s3:CopyObject", "sns:Publish", "s3:PutObject(notified)"}
-    unsurfaced = 0
     for kind in set(chaos.faults) | set(chaos.lost):
-        fault, lost = seen[("fault", kind)], seen[("lost", kind)]
-        if kind == "s3:DeleteObject(unfile)":
-            assert (0, 0) == (fault, lost)
-        elif kind in unfiled_steps:
-            assert fault <= chaos.faults[kind]
-            assert lost <= chaos.lost[kind]
-            unsurfaced += chaos.faults[kind] + chaos.lost[kind] - fault - lost
-        else:
-            assert (chaos.faults[kind], chaos.lost[kind]) == (fault, lost), kind
-    assert unsurfaced <= chaos.collateral["s3:DeleteObject(unfile)"]
+        assert (chaos.faults[kind], chaos.lost[kind]) == (seen[("fault", kind)], seen[("lost", kind)]), kind
     # Each record that died did so at its own crash or at the first call after another thread's.
     assert sum(chaos.crashes.values()) + sum(chaos.collateral.values()) == run.outcomes.count(None)
     assert run.runtime.crashed_invocations == run.poller.stats.handler_errors
@@ -463,9 +441,7 @@ def test_under_seeded_chaos_every_image_is_filed_once_or_waits_in_the_dlq(
         print(f"  {name}: {value}")
 
     assert [] == counted.lost
-    assert len(images) == len(counted.filed) + len(counted.waiting) + len(
-        counted.done_but_original_left
-    ) + len(counted.half_filed)
+    assert len(images) == len(counted.filed) + len(counted.waiting) + len(counted.done_but_original_left)
     assert_every_failure_surfaced(run)
     # A second email needs a publish whose success the record never learnt of: an answer lost or a crash
     # right after Publish, or a notified-record save that failed or never ran (its process died). A
@@ -510,22 +486,15 @@ KEY = "images/line-3/w1.jpg"
 FILED = "analyzed/failed/line-3/w1.jpg"
 RECORD = "results/line-3/w1.jpg.json"
 ALWAYS_FAULT = Rates(fault=1.0, lost=0.0, crash=0.0, duplicate=0.0, refuse=0.0)
-ALWAYS_LOST = Rates(fault=0.0, lost=1.0, crash=0.0, duplicate=0.0, refuse=0.0)
 
 
 @pytest.mark.parametrize(
     ("rates", "kind", "keys", "emails", "notified"),
     [
-        # The one path the pipeline guards: the copy is unfiled, the image is under images/ only.
+        # Nothing was copied yet: the copy comes after the notification and its record.
         pytest.param(ALWAYS_FAULT, "sns:Publish", [KEY, RECORD], 0, False, id="publish-fails"),
-        pytest.param(
-            ALWAYS_LOST,
-            "s3:CopyObject",
-            [KEY, RECORD],
-            0,
-            False,
-            id="copy-answer-lost",
-        ),
+        # Notified once; the record says so, and each receive tries the copy again.
+        pytest.param(ALWAYS_FAULT, "s3:CopyObject", [KEY, RECORD], 1, True, id="copy-fails"),
         pytest.param(
             ALWAYS_FAULT,
             "s3:PutObject(notified)",
@@ -534,8 +503,8 @@ ALWAYS_LOST = Rates(fault=0.0, lost=1.0, crash=0.0, duplicate=0.0, refuse=0.0)
             False,
             id="notified-record-save-fails",
         ),
-        # Done but for the delete: filed, notified, emailed once; only the original's delete is left, and
-        # unfiling a notified image would be wrong. A redrive finishes it (see the chaos test).
+        # Done but for the delete: filed, notified, emailed once; only the original's delete is left. A
+        # redrive finishes it (see the chaos test).
         pytest.param(
             ALWAYS_FAULT, "s3:DeleteObject(original)", [FILED, KEY, RECORD], 1, True, id="delete-fails"
         ),

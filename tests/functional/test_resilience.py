@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 import handler
 from inspector import function
+from inspector.app import Clients, build
+from inspector.batch import BatchProcessor
 from inspector.detectors import ImageSource
 from inspector.detectors.rekognition import RekognitionDetector
 from inspector.engine import Verdict
@@ -171,10 +174,11 @@ class CrashingStore(S3Store):
         self.crash = crash
         self.saves = 0
 
-    def save_record(self, key: str, record: ResultRecord) -> None:
-        super().save_record(key, record)
+    def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str:
+        etag = super().save_record(key, record, replacing=replacing)
         self.saves += 1
         self.crash.reached(f"after record save #{self.saves}")
+        return etag
 
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None:
         super().copy(source, destination, info=info, metadata=metadata)
@@ -233,10 +237,20 @@ def test_a_crash_between_steps_is_repaired_by_redelivery(world: World, at: str, 
     assert_filed_once(world, data)
 
 
-# --- transient failures: retried, the original untouched, nothing marked notified -----------------------
+# --- transient failures: retried, the original untouched, never copied before the notification ----------
 
-ORIGINAL = [KEY]
-RECORDED = [KEY, "results/line-3/w1.jpg.json"]
+
+@dataclass(frozen=True)
+class Left:
+    """What a failed attempt leaves: the bucket's keys, and whether the email went out (and is recorded)."""
+
+    keys: tuple[str, ...]
+    notified: bool = False
+
+
+ORIGINAL = Left((KEY,))
+RECORDED = Left((KEY, "results/line-3/w1.jpg.json"))
+NOTIFIED = Left(RECORDED.keys, notified=True)
 
 
 @pytest.mark.parametrize(
@@ -244,9 +258,9 @@ RECORDED = [KEY, "results/line-3/w1.jpg.json"]
     [
         pytest.param("s3", "HeadObject", "503", 503, ORIGINAL, id="s3-head-503"),
         pytest.param("s3", "PutObject", "SlowDown", 503, ORIGINAL, id="s3-record-put-slowdown"),
-        pytest.param("s3", "CopyObject", "SlowDown", 503, RECORDED, id="s3-copy-slowdown"),
-        pytest.param("s3", "CopyObject", "InternalError", 500, RECORDED, id="s3-copy-500"),
-        # The copy is filed before the publish, and unfiled when the publish fails: one place only.
+        # The copy comes after the notification and its record: the retry files it without a second email.
+        pytest.param("s3", "CopyObject", "SlowDown", 503, NOTIFIED, id="s3-copy-slowdown"),
+        pytest.param("s3", "CopyObject", "InternalError", 500, NOTIFIED, id="s3-copy-500"),
         pytest.param("sns", "Publish", "Throttled", 400, RECORDED, id="sns-publish-throttled"),
         pytest.param("sns", "Publish", "InternalError", 500, RECORDED, id="sns-publish-500"),
         pytest.param(
@@ -263,7 +277,7 @@ RECORDED = [KEY, "results/line-3/w1.jpg.json"]
     ],
 )
 def test_a_transient_aws_failure_leaves_the_image_in_place_for_a_retry(  # noqa: PLR0917 - one table
-    world: World, service: str, operation: str, code: str, status: int, left: list[str]
+    world: World, service: str, operation: str, code: str, status: int, left: Left
 ) -> None:
     data = jpeg()
     world.upload(KEY, data)
@@ -277,11 +291,11 @@ def test_a_transient_aws_failure_leaves_the_image_in_place_for_a_retry(  # noqa:
     response = world.run(processor, event)
 
     assert message_ids(event) == failures(response)
-    assert left == world.keys()
+    assert list(left.keys) == world.keys()
     assert data == world.body(KEY)
-    assert [] == world.emails()
-    if "results/line-3/w1.jpg.json" in left:
-        assert world.record(KEY).notified_at is None
+    assert int(left.notified) == len(world.emails())
+    if "results/line-3/w1.jpg.json" in left.keys:
+        assert left.notified == (world.record(KEY).notified_at is not None)
 
     client.meta.events.unregister(f"before-call.{service}.{operation}", fault)
     retried = world.run(processor)
@@ -373,40 +387,37 @@ def test_a_re_upload_with_new_content_after_an_inspection_is_a_new_inspection(wo
     assert ["PASS", "FAIL"] == [email.attributes["verdict"] for email in world.emails()]
 
 
-class ReplacingNotifier(SnsNotifier):
-    """Publishes, then lets a camera upload a new picture under the same key, before the delete."""
+def replace_once_after(world: World, operation: str, data: bytes) -> None:
+    """After the pipeline's next `operation` call, a camera uploads `data` under KEY (once)."""
+    done = False
 
-    def __init__(self, world: World, key: str, data: bytes) -> None:
-        super().__init__(world.topic_arn, world.sns)
-        self.world, self.key, self.data = world, key, data
+    def upload(**_: Any) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            world.upload(KEY, data)
 
-    def publish(self, notification: Notification) -> str:
-        message_id = super().publish(notification)
-        self.world.upload(self.key, self.data)
-        return message_id
+    client = world.sns if operation == "Publish" else world.s3
+    client.meta.events.register(f"after-call.{client.meta.service_model.endpoint_prefix}.{operation}", upload)
 
 
-def test_an_upload_replacing_the_image_during_its_inspection_is_kept_and_inspected_in_turn(
-    world: World,
-) -> None:
+def test_an_upload_replacing_the_image_after_its_copy_is_kept_and_inspected_in_turn(world: World) -> None:
     first, second = jpeg(), jpeg((140, 100))
     first_etag = world.upload(KEY, first)
-    detector = FakeDetector(by=sequence([PASS_LABELS, FAIL_LABELS]))
-    processor = world.processor(detector)
-    processor.inspector.notifier = ReplacingNotifier(world, KEY, second)
+    processor = world.processor(FakeDetector(by=sequence([PASS_LABELS, FAIL_LABELS])))
+    replace_once_after(world, "CopyObject", second)
     copies: list[dict[str, Any]] = []
     world.s3.meta.events.register(
         "before-parameter-build.s3.CopyObject", lambda params, **_: copies.append(params)
     )
 
-    world.run(processor)
+    assert {"batchItemFailures": []} == world.run(processor)
 
-    # Only the inspected version may be copied (moto ignores CopySourceIfMatch; S3 answers 412) and deleted.
+    # Only the inspected version is copied (`CopySourceIfMatch`) and deleted (`If-Match`): the new one stays.
     assert [f'"{first_etag}"'] == [params["CopySourceIfMatch"] for params in copies]
     assert second == world.body(KEY)
     assert first == world.body("analyzed/passed/line-3/w1.jpg")
 
-    processor.inspector.notifier = SnsNotifier(world.topic_arn, world.sns)
     response = world.run(processor)  # the new upload's own announcement
 
     assert {"batchItemFailures": []} == response
@@ -417,6 +428,30 @@ def test_an_upload_replacing_the_image_during_its_inspection_is_kept_and_inspect
     ] == world.keys()
     assert second == world.body("analyzed/failed/line-3/w1.jpg")
     assert ["PASS", "FAIL"] == [email.attributes["verdict"] for email in world.emails()]
+
+
+def test_an_upload_replacing_the_image_before_its_copy_is_kept_and_inspected_in_turn(world: World) -> None:
+    """The camera overwrites the picture after its email went out and before the copy: the copy of the
+    judged version fails (S3 checks `CopySourceIfMatch`), and nothing of the new picture is touched until
+    it is inspected itself. The first version's bytes are gone, overwritten by the camera, not by us.
+    """
+    first, second = jpeg(), jpeg((140, 100))
+    world.upload(KEY, first)
+    processor = world.processor(FakeDetector(by=sequence([PASS_LABELS, FAIL_LABELS])))
+    replace_once_after(world, "Publish", second)
+    event = world.deliver()
+
+    assert message_ids(event) == failures(world.run(processor, event))
+    assert [KEY, "results/line-3/w1.jpg.json"] == world.keys()
+    assert second == world.body(KEY)
+
+    assert {"batchItemFailures": []} == world.run(processor)  # the retry, then the new upload's event
+    world.run(processor)
+
+    assert ["analyzed/failed/line-3/w1.jpg", "results/line-3/w1.jpg.json"] == world.keys()
+    assert second == world.body("analyzed/failed/line-3/w1.jpg")
+    assert ["PASS", "FAIL"] == [email.attributes["verdict"] for email in world.emails()]
+    assert 0 == world.queued()
 
 
 def test_an_identical_re_upload_after_its_copy_was_filed_away_is_not_lost(world: World) -> None:
@@ -496,3 +531,127 @@ def test_a_slow_record_with_time_to_spare_is_waited_for(
 
     assert {"batchItemFailures": []} == response
     assert FILED == world.keys()
+
+
+# --- the same image in two containers at once ---------------------------------------------------------
+
+
+@dataclass
+class Gate:
+    """Holds the calls it is put in front of until released, and says when the first one arrived."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self, then: Callable[..., Any] | None = None) -> Callable[..., Any]:
+        """A hook (a detector's `by`, or a botocore `before-call`) that waits, then answers as `then`."""
+
+        def hook(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            assert self.release.wait(10), "the test never released the call"
+            return then(*args, **kwargs) if then is not None else None
+
+        return hook
+
+
+def race(gate: Gate, slow: BatchProcessor, fast: BatchProcessor, event: dict[str, Any]) -> dict[str, Any]:
+    """`slow` handles `event` until it reaches `gate`; `fast` then handles it to the end, acknowledged;
+    then `slow` goes on. Returns `slow`'s answer."""
+    answers: list[dict[str, Any]] = []
+    thread = threading.Thread(target=lambda: answers.append(slow.process(event)))
+    thread.start()
+    assert gate.entered.wait(10)
+    assert {"batchItemFailures": []} == fast.process(event)
+    gate.release.set()
+    thread.join(10)
+    (answer,) = answers
+    return answer
+
+
+def container(
+    world: World, *, on_publish: Any = None, detector: FakeDetector | None = None
+) -> BatchProcessor:
+    """Another container's processor: its own SNS client (hooked with `on_publish`), its own locks."""
+    sns = world.session.client("sns", region_name=world.sns.meta.region_name)
+    if on_publish is not None:
+        sns.meta.events.register("before-call.sns.Publish", on_publish)
+    clients = Clients(s3=world.s3, sns=sns, rekognition=world.rekognition)
+    processor = build(
+        world.settings(), clients=clients, detector=detector or FakeDetector(default=FAIL_LABELS)
+    )
+    world.processors.append(processor)
+    return processor
+
+
+def judged_but_not_filed(world: World, data: bytes) -> dict[str, Any]:
+    """KEY uploaded, judged FAIL and its record saved, its publish failed: the event to resume from."""
+    world.upload(KEY, data)
+    event = world.deliver()
+    first = container(world, on_publish=client_error("Publish", "Throttling", 400))
+    assert message_ids(event) == failures(first.process(event))
+    assert ["images/line-3/w1.jpg", "results/line-3/w1.jpg.json"] == world.keys()
+    return event
+
+
+def assert_filed_by_the_first(world: World, data: bytes) -> None:
+    record = world.record(KEY)
+    assert (True, "analyzed/failed/line-3/w1.jpg") == (record.notified_at is not None, record.destination)
+    assert FILED == world.keys()
+    assert data == world.body("analyzed/failed/line-3/w1.jpg")
+
+
+def test_two_containers_inspecting_one_image_at_once_never_lose_it(world: World) -> None:
+    """A duplicate notification handled by a second container while the first files the image away.
+
+    The per-key lock is per container. B heads the original and starts recognition; meanwhile A judges,
+    notifies, files and deletes the original. B's record write then finds A's record, and B stops. (When
+    record writes were unconditional and the copy came before the publish, B overwrote A's finished record,
+    found the original gone when it copied, and took back the copy A had filed: the image was nowhere.)
+    """
+    data = jpeg()
+    world.upload(KEY, data)
+    gate = Gate()
+    slow = container(world, detector=FakeDetector(by=gate.hold(lambda _image: FAIL_LABELS)))
+
+    answer = race(gate, slow, container(world), world.deliver())
+
+    assert 1 == len(failures(answer))  # B lost the race: its message is retried, not acknowledged
+    assert 1 == len(world.emails())
+    assert_filed_by_the_first(world, data)
+
+
+def test_a_container_failing_after_another_finished_leaves_the_filed_copy(world: World) -> None:
+    """Both resume from one record; B's publish fails after A notified, filed and deleted the original.
+
+    Nothing B does on its failure may touch the copy: it is A's, and the only one left. (When the copy came
+    before the publish, B took "its" copy back here, and the image was nowhere.)
+    """
+    data = jpeg()
+    event = judged_but_not_filed(world, data)
+    gate = Gate()
+    slow = container(world, on_publish=gate.hold(client_error("Publish", "InternalError", 500)))
+
+    answer = race(gate, slow, container(world), event)
+
+    assert message_ids(event) == failures(answer)
+    assert 1 == len(world.emails())
+    assert_filed_by_the_first(world, data)
+
+
+def test_two_containers_resuming_one_record_file_it_once_and_the_second_stops_at_its_record_write(
+    world: World,
+) -> None:
+    """Both resume from one judged record and both reach the publish. A finishes first; B's email goes
+    out too (at least once: it cannot be taken back), but its notified write names the record both read,
+    which A has replaced: B stops there, before touching the copy or the original.
+    """
+    data = jpeg()
+    event = judged_but_not_filed(world, data)
+    gate = Gate()
+    slow = container(world, on_publish=gate.hold())
+
+    answer = race(gate, slow, container(world), event)
+
+    assert message_ids(event) == failures(answer)
+    assert 2 == len(world.emails())
+    assert_filed_by_the_first(world, data)

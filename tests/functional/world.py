@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -90,6 +91,29 @@ def client_error(operation: str, code: str, status: int) -> Callable[..., tuple[
         return http, parsed
 
     return answer
+
+
+def enforce_copy_source_if_match(s3: Any) -> None:
+    """Make moto's CopyObject honour `CopySourceIfMatch` as S3 does: 412 when the source has changed.
+
+    moto 5.2 ignores the condition and copies whatever the source is now.
+    """
+
+    def check(params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        headers = params.get("headers", {})
+        expected = headers.get("x-amz-copy-source-if-match")
+        if expected is None:
+            return None
+        bucket, key = unquote(str(headers["x-amz-copy-source"])).lstrip("/").split("/", 1)
+        try:
+            current = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+        except s3.exceptions.ClientError:
+            return None  # moto answers for a missing source itself
+        if current.strip('"') == str(expected).strip('"'):
+            return None
+        return client_error("CopyObject", "PreconditionFailed", 412)()
+
+    s3.meta.events.register("before-call.s3.CopyObject", check)
 
 
 @dataclass

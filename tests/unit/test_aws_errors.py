@@ -13,7 +13,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from inspector.aws import error_code, is_not_found, is_precondition_failed, make_client, translate
+from inspector.aws import (
+    error_code,
+    is_conflict,
+    is_not_found,
+    is_precondition_failed,
+    make_client,
+    translate,
+)
 from inspector.detectors.rekognition import REJECTIONS
 from inspector.errors import ImageRejected, TransientError
 
@@ -81,6 +88,21 @@ def test_is_precondition_failed_recognises_a_failed_if_match(code: str, expected
 
 
 @pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("412", True),
+        ("PreconditionFailed", True),
+        ("ConditionalRequestConflict", True),
+        ("404", False),
+        ("SlowDown", False),
+    ],
+    ids=["http-412", "precondition-failed", "concurrent-write", "http-404", "slow-down"],
+)
+def test_is_conflict_recognises_a_conditional_write_that_lost(code: str, expected: bool) -> None:
+    assert expected == is_conflict(client_error(code, operation="PutObject"))
+
+
+@pytest.mark.parametrize(
     "exc",
     [RuntimeError("NoSuchKey"), EndpointConnectionError(endpoint_url="http://x")],
     ids=["not-botocore", "connection"],
@@ -88,6 +110,7 @@ def test_is_precondition_failed_recognises_a_failed_if_match(code: str, expected
 def test_errors_without_a_code_are_neither_not_found_nor_precondition_failed(exc: BaseException) -> None:
     assert False is is_not_found(exc)
     assert False is is_precondition_failed(exc)
+    assert False is is_conflict(exc)
 
 
 # --- translate --------------------------------------------------------------------------------------------
