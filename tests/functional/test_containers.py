@@ -1,0 +1,151 @@
+"""Two containers on every image at once, under seeded jitter: what the record's conditional writes buy.
+
+On Lambda a duplicate S3 notification can land in another container's batch, where the per-key lock does
+not reach. Here every message is handled by two processors at the same time, each with its own clients,
+whose every call first sleeps a seeded 0-4 ms, so that the two inspections interleave differently on each
+image. After the concurrent round nothing may be lost; after the failed messages are retried, every image is
+filed exactly once with a notified record. `test_resilience.py` holds the three interleavings that matter,
+forced step by step; this test looks for the ones nobody thought of.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from inspector.app import Clients, build
+from inspector.batch import BatchProcessor
+from inspector.detectors import ImageSource
+from inspector.engine import Verdict
+from inspector.events import ObjectRef
+from inspector.testing import Answer, FakeDetector
+from tests.functional.world import (
+    FAIL_LABELS,
+    PASS_LABELS,
+    REVIEW_LABELS,
+    World,
+    enforce_copy_source_if_match,
+    failures,
+    image_bytes,
+)
+
+IMAGES = 40
+ANSWERS = (PASS_LABELS, FAIL_LABELS, REVIEW_LABELS)
+
+
+def jitter(rng: random.Random, lock: threading.Lock) -> Any:
+    """A before-call hook sleeping a seeded 0-4 ms: the two containers' steps interleave at random."""
+
+    def pause(**_: Any) -> None:
+        with lock:
+            seconds = rng.uniform(0, 0.004)
+        threading.Event().wait(seconds)
+
+    return pause
+
+
+def container(world: World, seed: int) -> tuple[BatchProcessor, FakeDetector]:
+    rng, lock = random.Random(seed), threading.Lock()  # noqa: S311 - seeded on purpose, no secret
+    s3, sns = world.session.client("s3"), world.session.client("sns")
+    enforce_copy_source_if_match(s3)
+    for client, service in ((s3, "s3"), (sns, "sns")):
+        client.meta.events.register(f"before-call.{service}", jitter(rng, lock))
+
+    def answer(image: ImageSource) -> Answer:
+        with lock:
+            seconds = rng.uniform(0, 0.004)
+        threading.Event().wait(seconds)
+        assert isinstance(image, ObjectRef)
+        return ANSWERS[int(image.key.rsplit("-", 1)[1].split(".")[0]) % len(ANSWERS)]
+
+    detector = FakeDetector(by=answer)
+    processor = build(world.settings(), clients=Clients(s3=s3, sns=sns), detector=detector)
+    world.processors.append(processor)
+    return processor, detector
+
+
+def both_at_once(
+    a: BatchProcessor, b: BatchProcessor, event: dict[str, Any], *, b_later: float
+) -> list[dict[str, Any]]:
+    """Both handle `event`, b starting `b_later` seconds after a (before it, when negative)."""
+    answers: list[dict[str, Any]] = [{}, {}]
+    start = threading.Barrier(2)
+    delays = (max(0.0, -b_later), max(0.0, b_later))
+
+    def run(index: int, processor: BatchProcessor) -> None:
+        start.wait()
+        threading.Event().wait(delays[index])
+        answers[index] = processor.process(event)
+
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate((a, b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return answers
+
+
+@pytest.mark.parametrize("seed", [7, 20261127])
+def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
+    world: World, seed: int
+) -> None:
+    keys = [f"images/line-{n % 3}/w-{n}.jpg" for n in range(IMAGES)]
+    data = {key: image_bytes("JPEG", color=(n * 5 % 256, 90, 200)) for n, key in enumerate(keys)}
+    for key in keys:
+        world.upload(key, data[key])
+    messages = []
+    while batch := world.drain():  # taken off the queue: this test hands each message out itself
+        messages.extend(batch)
+    assert IMAGES == len(messages)
+    (a, a_detector), (b, b_detector) = container(world, seed), container(world, seed + 1)
+
+    # One inspection takes ~20 ms here: offsets up to 30 ms either way let the second container arrive at
+    # every step of the first's (or not at all).
+    offsets = random.Random(seed)  # noqa: S311 - seeded on purpose, no secret
+    outcomes: Counter[str] = Counter()
+    retries = []
+    for message in messages:
+        event = world.lambda_event([message])
+        answers = both_at_once(a, b, event, b_later=offsets.uniform(-0.03, 0.03))
+        acknowledged = sum(not failures(answer) for answer in answers)
+        outcomes[f"acknowledged by {acknowledged}"] += 1
+        if acknowledged == 0:
+            retries.append(event)
+    # Nothing lost, whatever the interleaving: each image is under images/ or filed, and filed at most once.
+    layout = set(world.keys())
+    settings = world.settings()
+    for key in keys:
+        filed = {settings.destination(key, verdict) for verdict in Verdict} & layout
+        assert len(filed) <= 1, f"{key} filed twice: {filed}"
+        assert key in layout or filed, f"{key} is lost"
+
+    for event in retries:  # SQS redelivers what neither acknowledged, to one container
+        assert [] == failures(a.process(event))
+
+    emails = Counter(email.body.split("\n")[1] for email in world.emails())
+    recognitions = Counter(
+        image.key for image, _ in a_detector.calls + b_detector.calls if isinstance(image, ObjectRef)
+    )
+    print(
+        f"\nseed {seed}: {dict(outcomes)}; {sum(emails.values())} emails for {IMAGES} images; "
+        f"{sum(recognitions.values())} recognitions; {len(retries)} retried"
+    )
+    layout = set(world.keys())
+    for key in keys:
+        record = world.record(key)
+        assert record.notified_at is not None
+        assert record.destination == settings.destination(key, record.verdict)
+        assert {record.destination, settings.record_key(key)} <= layout
+        assert key not in layout
+        assert data[key] == world.body(record.destination)
+        assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"] <= 2
+        assert 1 <= recognitions[key] <= 2
+    assert len(keys) * 2 == len(layout)
+    # The races the test is for did happen: a container lost a record write (its message failed while the
+    # other's was acknowledged), and both containers recognized some image before either wrote its record.
+    assert outcomes["acknowledged by 1"] >= 1
+    assert sum(recognitions.values()) > IMAGES
