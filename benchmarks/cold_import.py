@@ -75,6 +75,18 @@ import json, sys
 print(json.dumps({"total": done - started, "modules": len(sys.modules)}))
 """
 
+# The same floor with the leanest SDK import a handler could make (botocore's session, without boto3's).
+FLOOR_BOTOCORE = """
+import time
+started = time.perf_counter()
+import os
+import botocore.session
+from pydantic import BaseModel, ConfigDict, Field
+done = time.perf_counter()
+import json, sys
+print(json.dumps({"total": done - started, "modules": len(sys.modules)}))
+"""
+
 BASELINE = """
 import time
 started = time.perf_counter()
@@ -272,6 +284,9 @@ def main() -> list[Figure]:
             cwd=root,
         )
         floor_ratio, _, _ = measure(lambda_env, runs=CONTEXT_RUNS, flags=flags, cwd=root, code=FLOOR)
+        botocore_floor_ratio, _, _ = measure(
+            lambda_env, runs=CONTEXT_RUNS, flags=flags, cwd=root, code=FLOOR_BOTOCORE
+        )
         venv_ratio, _, _ = measure(
             {**base_env, "PYTHONPATH": str(REPO_ROOT)}, runs=CONTEXT_RUNS, flags=(), cwd=root
         )
@@ -294,7 +309,8 @@ def main() -> list[Figure]:
             f"this venv as it is (editable install, ~200 distributions): {venv_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",
             f"floor while the settings are pydantic models (import boto3 + pydantic.BaseModel, nothing of "
-            f"ours): {floor_ratio:.2f} (median of {CONTEXT_RUNS})",
+            f"ours): {floor_ratio:.2f} (median of {CONTEXT_RUNS}); with `import botocore.session` instead "
+            f"of boto3, the leanest SDK import: {botocore_floor_ratio:.2f}",
             *breakdown,
         ]
     )
