@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import statistics
 import threading
@@ -252,49 +251,39 @@ def fast_moto_sqs_clock() -> Iterator[None]:
 
 @contextmanager
 def moto_world(*, visibility_timeout: int = 300, max_receive_count: int = 5) -> Iterator[World]:
-    """Provision the world inside `mock_aws` (in-process moto) and take the s3:TestEvent off the queue."""
+    """Provision the world inside `mock_aws` (in-process moto) as `inspector.local.provision` makes a
+    stack, and take the s3:TestEvent off the queue."""
     import boto3  # noqa: PLC0415 - benchmarks that time imports must not pay for it at import
     from moto import mock_aws  # noqa: PLC0415
 
+    from inspector.deployment import Deployment, Recipient  # noqa: PLC0415
+    from inspector.local import provision  # noqa: PLC0415
+
     fake_aws_environment()
     with mock_aws(), fast_moto_sqs_clock():
-        s3: Any = boto3.client("s3", region_name=REGION)
-        sqs: Any = boto3.client("sqs", region_name=REGION)
-        sns: Any = boto3.client("sns", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET)
-        dlq_url = sqs.create_queue(QueueName="bench-dlq")["QueueUrl"]
-        dlq_arn = _queue_arn(sqs, dlq_url)
-        queue_url = sqs.create_queue(
-            QueueName="bench-queue",
-            Attributes={
-                "VisibilityTimeout": str(visibility_timeout),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-                ),
-            },
-        )["QueueUrl"]
-        queue_arn = _queue_arn(sqs, queue_url)
-        s3.put_bucket_notification_configuration(
-            Bucket=BUCKET,
-            NotificationConfiguration={
-                "QueueConfigurations": [
-                    {
-                        "QueueArn": queue_arn,
-                        "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                    }
-                ]
-            },
+        session = boto3.session.Session(region_name=REGION)
+        deployment = Deployment.model_validate(
+            {
+                "criteria": CRITERIA_DOCUMENT,
+                "notify": [Recipient(email="qc-group@example.com")],
+                "maxReceiveCount": max_receive_count,
+            }
         )
-        topic_arn = sns.create_topic(Name="bench-verdicts")["TopicArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="qc-group@example.com")
+        provisioned = provision(
+            session,
+            deployment,
+            name=BUCKET.removesuffix("-images"),
+            visibility_timeout_seconds=visibility_timeout,
+        )
+        s3: Any = session.client("s3")
+        sqs: Any = session.client("sqs")
+        sns: Any = session.client("sns")
+        queue_url = provisioned.queue_url
         for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])  # s3:TestEvent
-        yield World(s3, sqs, sns, queue_url, queue_arn, dlq_url, topic_arn)
-
-
-def _queue_arn(sqs: Any, url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        yield World(
+            s3, sqs, sns, queue_url, provisioned.queue_arn, provisioned.dlq_url, provisioned.topic_arn
+        )
 
 
 # --- our processor ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -121,8 +121,24 @@ class Provisioned:
     mailbox_url: str  # an SQS queue subscribed to the topic: the local stand-in for the QC group's inbox
 
 
-def provision(aws: LocalAws, deployment: Deployment, *, name: str = "inspector-local") -> Provisioned:
-    """Create the bucket, queue, DLQ, topic and notification the stack declares, from the same settings."""
+class ClientFactory(Protocol):
+    """Where `provision` gets its clients: a `LocalAws`, or anything else with `client(service)`."""
+
+    def client(self, service_name: Any, /) -> Any: ...
+
+
+def provision(
+    aws: ClientFactory,
+    deployment: Deployment,
+    *,
+    name: str = "inspector-local",
+    visibility_timeout_seconds: int | None = None,
+) -> Provisioned:
+    """Create the bucket, queue, DLQ, topic and notification the stack declares, from the same settings.
+
+    `visibility_timeout_seconds` replaces the one the deployment derives from the function's timeout (tests
+    use 0: a message not deleted is visible again at once).
+    """
     s3, sqs, sns = aws.client("s3"), aws.client("sqs"), aws.client("sns")
     bucket = f"{name}-images"
     s3.create_bucket(Bucket=bucket)
@@ -147,7 +163,11 @@ def provision(aws: LocalAws, deployment: Deployment, *, name: str = "inspector-l
     queue_url = sqs.create_queue(
         QueueName=f"{name}-queue",
         Attributes={
-            "VisibilityTimeout": str(deployment.visibility_timeout_seconds),
+            "VisibilityTimeout": str(
+                deployment.visibility_timeout_seconds
+                if visibility_timeout_seconds is None
+                else visibility_timeout_seconds
+            ),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]

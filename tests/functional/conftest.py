@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +10,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.functional.world import BUCKET, MAX_RECEIVE_COUNT, REGION, World, enforce_copy_source_if_match
+from tests.functional.world import (
+    MAX_RECEIVE_COUNT,
+    REGION,
+    World,
+    enforce_copy_source_if_match,
+    provision_stack,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -73,42 +78,12 @@ def rekognition(aws: None, boto_session: boto3.Session) -> Any:
 
 @pytest.fixture
 def world(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
-    """Bucket -> queue (redrive to a DLQ after 3 receives) -> topic, with the s3:TestEvent taken off."""
-    s3.create_bucket(Bucket=BUCKET)
+    """The stack as `inspector.local.provision` makes it: bucket -> queue (redrive to a DLQ after 3
+    receives) -> topic with the QC group's email subscription; the s3:TestEvent taken off the queue."""
+    provisioned = provision_stack(boto_session, max_receive_count=MAX_RECEIVE_COUNT)
     enforce_copy_source_if_match(s3)
-    dlq_url = sqs.create_queue(QueueName="widget-inspection-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    # VisibilityTimeout=0: a message not deleted is visible again at once, so a redelivery needs no wait.
-    queue_url = sqs.create_queue(
-        QueueName="widget-inspection",
-        Attributes={
-            "VisibilityTimeout": "0",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-            ),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": "inspect-new-images",
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                }
-            ]
-        },
-    )
-    topic_arn = sns.create_topic(Name="widget-qc")["TopicArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="qc-group@example.com")
-
+    queue_url, queue_arn = provisioned.queue_url, provisioned.queue_arn
+    dlq_url, topic_arn = provisioned.dlq_url, provisioned.topic_arn
     (test_event,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"], MaxNumberOfMessages=10)[
         "Messages"
     ]
@@ -128,6 +103,6 @@ def world(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition:
     )
     yield world
     # A record still running at an invocation's deadline goes on in the pool: let it end inside the mock,
-    # never against real AWS. BatchProcessor has no public close().
+    # never against real AWS.
     for processor in world.processors:
-        processor._pool.shutdown(wait=True)
+        processor.close()

@@ -13,7 +13,6 @@ in the DLQ; then, faults off, the DLQ is redriven and every image must end filed
 from __future__ import annotations
 
 import io
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -48,6 +47,7 @@ from tests.functional.world import (
     jpeg,
     message_ids,
     png,
+    provision_stack,
 )
 from tests.functional.world import (
     MAX_RECEIVE_COUNT as MAX_RECEIVE_COUNT_WORLD,
@@ -76,40 +76,18 @@ class Stage:
 
 @pytest.fixture
 def stage(aws: None, boto_session: boto3.Session) -> Iterator[Stage]:
-    s3, sqs, sns = boto_session.client("s3"), boto_session.client("sqs"), boto_session.client("sns")
-    s3.create_bucket(Bucket=BUCKET)
-    dlq_url = sqs.create_queue(QueueName="chaos-dlq")["QueueUrl"]
-    dlq_arn = _queue_arn(sqs, dlq_url)
-    queue_url = sqs.create_queue(
-        QueueName="chaos-queue",
-        Attributes={
-            "VisibilityTimeout": "0",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-            ),
-        },
-    )["QueueUrl"]
-    queue_arn = _queue_arn(sqs, queue_url)
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                }
-            ]
-        },
+    provisioned = provision_stack(boto_session, max_receive_count=MAX_RECEIVE_COUNT)
+    s3, sqs = boto_session.client("s3"), boto_session.client("sqs")
+    yield Stage(
+        boto_session,
+        s3,
+        sqs,
+        provisioned.queue_url,
+        provisioned.queue_arn,
+        provisioned.dlq_url,
+        provisioned.topic_arn,
     )
-    topic_arn = sns.create_topic(Name="chaos-verdicts")["TopicArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="qc-group@example.com")
-    yield Stage(boto_session, s3, sqs, queue_url, queue_arn, dlq_url, topic_arn)
     function.reset()  # stops the processor's pool inside the mock
-
-
-def _queue_arn(sqs: Any, url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 # --- the images -------------------------------------------------------------------------------------------

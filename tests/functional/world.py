@@ -17,7 +17,9 @@ from PIL import Image
 from inspector.app import Clients, build
 from inspector.batch import BatchProcessor
 from inspector.criteria import Criteria
+from inspector.deployment import Deployment, Recipient
 from inspector.detectors import LabelDetector
+from inspector.local import Provisioned, provision
 from inspector.records import ResultRecord
 from inspector.settings import Settings
 from inspector.testing import labels
@@ -91,6 +93,23 @@ def client_error(operation: str, code: str, status: int) -> Callable[..., tuple[
         return http, parsed
 
     return answer
+
+
+def provision_stack(session: Any, *, max_receive_count: int) -> Provisioned:
+    """The stack as `inspector.local.provision` makes it, with the QC group's email subscription.
+
+    Visibility timeout 0: a message not deleted is visible again at once, so a redelivery needs no wait.
+    """
+    deployment = Deployment(
+        criteria=CRITERIA,
+        notify=[Recipient(email="qc-group@example.com")],
+        max_receive_count=max_receive_count,
+    )
+    provisioned = provision(
+        session, deployment, name=BUCKET.removesuffix("-images"), visibility_timeout_seconds=0
+    )
+    assert BUCKET == provisioned.bucket
+    return provisioned
 
 
 def enforce_copy_source_if_match(s3: Any) -> None:
