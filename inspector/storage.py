@@ -32,7 +32,8 @@ class StoredRecord:
 class S3Store:
     """One bucket's objects, through an injected boto3 S3 client (one is made when none is given).
 
-    Every AWS failure comes out as `TransientError`; "not found" and "changed since" are answers, not errors.
+    Every AWS failure comes out as `TransientError`; "not found" and "changed since" are answers, not errors,
+    but for a result record's write that lost to another writer's (`RecordConflict`, a `TransientError`).
     """
 
     def __init__(self, bucket: str, client: Any | None = None, *, endpoint_url: str | None = None) -> None:
