@@ -3,9 +3,10 @@
 On Lambda a duplicate S3 notification can land in another container's batch, where the per-key lock does
 not reach. Here every message is handled by two processors at the same time, each with its own clients,
 whose every call first sleeps a seeded 0-4 ms, so that the two inspections interleave differently on each
-image. After the concurrent round nothing may be lost; after the failed messages are retried, every image is
-filed exactly once with a notified record. `test_resilience.py` holds the three interleavings that matter,
-forced step by step; this test looks for the ones nobody thought of.
+image; a third run adds faults and lost answers in every S3 and SNS call kind. After the concurrent round
+nothing may be lost; after the failed messages are retried, every image is filed exactly once with a
+notified record. `test_resilience.py` holds the three interleavings that matter, forced step by step; this
+test looks for the ones nobody thought of.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from inspector.detectors import ImageSource
 from inspector.engine import Verdict
 from inspector.events import ObjectRef
 from inspector.testing import Answer, FakeDetector
+from tests.functional.chaos import Chaos, Rates
 from tests.functional.world import (
     FAIL_LABELS,
     PASS_LABELS,
@@ -48,12 +50,14 @@ def jitter(rng: random.Random, lock: threading.Lock) -> Any:
     return pause
 
 
-def container(world: World, seed: int) -> tuple[BatchProcessor, FakeDetector]:
+def container(world: World, seed: int, chaos: Chaos | None) -> tuple[BatchProcessor, FakeDetector]:
     rng, lock = random.Random(seed), threading.Lock()  # noqa: S311 - seeded on purpose, no secret
     s3, sns = world.session.client("s3"), world.session.client("sns")
     enforce_copy_source_if_match(s3)
     for client, service in ((s3, "s3"), (sns, "sns")):
         client.meta.events.register(f"before-call.{service}", jitter(rng, lock))
+        if chaos is not None:
+            chaos.install(client, service)
 
     def answer(image: ImageSource) -> Answer:
         with lock:
@@ -89,9 +93,21 @@ def both_at_once(
     return answers
 
 
-@pytest.mark.parametrize("seed", [7, 20261127])
+# Faults in every S3 and SNS call kind and answers lost after the call succeeded, as in the chaos test
+# (no crashes: there is no poller here to restart a dead process).
+FAULTS = Rates(fault=0.05, lost=0.03, crash=0.0, duplicate=0.0, refuse=0.0)
+
+
+@pytest.mark.parametrize(
+    ("seed", "rates"),
+    [
+        pytest.param(7, None, id="seed-7"),
+        pytest.param(20261127, None, id="seed-20261127"),
+        pytest.param(11, FAULTS, id="seed-11-with-faults"),
+    ],
+)
 def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
-    world: World, seed: int
+    world: World, seed: int, rates: Rates | None
 ) -> None:
     keys = [f"images/line-{n % 3}/w-{n}.jpg" for n in range(IMAGES)]
     data = {key: image_bytes("JPEG", color=(n * 5 % 256, 90, 200)) for n, key in enumerate(keys)}
@@ -101,7 +117,8 @@ def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
     while batch := world.drain():  # taken off the queue: this test hands each message out itself
         messages.extend(batch)
     assert IMAGES == len(messages)
-    (a, a_detector), (b, b_detector) = container(world, seed), container(world, seed + 1)
+    chaos = [Chaos(seed + n, rates) if rates is not None else None for n in (0, 1)]
+    (a, a_detector), (b, b_detector) = container(world, seed, chaos[0]), container(world, seed + 1, chaos[1])
 
     # One inspection takes ~20 ms here: offsets up to 30 ms either way let the second container arrive at
     # every step of the first's (or not at all).
@@ -123,16 +140,20 @@ def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
         assert len(filed) <= 1, f"{key} filed twice: {filed}"
         assert key in layout or filed, f"{key} is lost"
 
-    for event in retries:  # SQS redelivers what neither acknowledged, to one container
+    for plan in chaos:  # AWS recovers; SQS redelivers what neither acknowledged, to one container
+        if plan is not None:
+            plan.enabled = False
+    for event in retries:
         assert [] == failures(a.process(event))
 
     emails = Counter(email.body.split("\n")[1] for email in world.emails())
     recognitions = Counter(
         image.key for image, _ in a_detector.calls + b_detector.calls if isinstance(image, ObjectRef)
     )
+    injected = [(dict(p.faults), dict(p.lost)) for p in chaos if p is not None]
     print(
         f"\nseed {seed}: {dict(outcomes)}; {sum(emails.values())} emails for {IMAGES} images; "
-        f"{sum(recognitions.values())} recognitions; {len(retries)} retried"
+        f"{sum(recognitions.values())} recognitions; {len(retries)} retried; faults, lost answers: {injected}"
     )
     layout = set(world.keys())
     for key in keys:
@@ -142,8 +163,10 @@ def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
         assert {record.destination, settings.record_key(key)} <= layout
         assert key not in layout
         assert data[key] == world.body(record.destination)
-        assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"] <= 2
-        assert 1 <= recognitions[key] <= 2
+        if rates is None:  # faults add retries, and with them recognitions and emails
+            assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"] <= 2
+            assert 1 <= recognitions[key] <= 2
+        assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"]
     assert len(keys) * 2 == len(layout)
     # The races the test is for did happen: a container lost a record write (its message failed while the
     # other's was acknowledged), and both containers recognized some image before either wrote its record.
