@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import gc
 import io
 import json
 import os
@@ -315,6 +316,11 @@ def test_the_banner_shows_the_endpoint_and_how_to_upload_but_no_real_credentials
     assert "my-real-secret" == os.environ["AWS_SECRET_ACCESS_KEY"]  # restored on stop
 
 
+# Ctrl-C is an asynchronous exception: it can land anywhere in the main thread, even between botocore's
+# `open()` of a service model and its `with` (seen once in ~20 runs here, when the first image's cold start
+# was loading the S3 model), and that file is then closed by the garbage collector with a ResourceWarning,
+# which this suite otherwise turns into an error. What "cleanly" means here is what the test asserts.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_ctrl_c_stops_cleanly_frees_the_port_and_restores_the_process(
     criteria_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,6 +347,7 @@ def test_ctrl_c_stops_cleanly_frees_the_port_and_restores_the_process(
     finally:
         returned.set()
         presser.join()
+        gc.collect()  # finalize here, under this test's filter, whatever the interrupt left unclosed
 
     assert 0 == status
     assert f"endpoint  http://127.0.0.1:{port}" in stdout.getvalue()
