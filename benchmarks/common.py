@@ -194,17 +194,9 @@ class World:
         return {"Records": [self.record(m) for m in messages]}
 
     def record(self, message: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
-            "md5OfBody": message.get("MD5OfBody"),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": REGION,
-        }
+        from inspector.local import lambda_record  # noqa: PLC0415 - imports boto3 and moto
+
+        return lambda_record(message, queue_arn=self.queue_arn, region=REGION)
 
     def acknowledge(self, event: Mapping[str, Any]) -> None:
         for record in event["Records"]:
@@ -215,15 +207,6 @@ class World:
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(str(item["Key"]) for item in page.get("Contents", []))
         return keys
-
-    def depth(self, queue_url: str | None = None) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=queue_url or self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
 
 
 @contextmanager

@@ -263,7 +263,14 @@ def _run(
     from inspector import function  # noqa: PLC0415
     from inspector.app import Clients, build  # noqa: PLC0415
     from inspector.aws import make_client  # noqa: PLC0415
-    from inspector.local import LocalAws, Poller, function_process, provision, read_mailbox  # noqa: PLC0415
+    from inspector.local import (  # noqa: PLC0415
+        LocalAws,
+        Poller,
+        function_process,
+        provision,
+        queue_depth,
+        read_mailbox,
+    )
     from inspector.observability import configure_logging  # noqa: PLC0415
 
     # The handler's JSON logs and EMF metric lines go to stdout, as in Lambda: kept here instead, so that
@@ -315,7 +322,7 @@ def _run(
                 function.reset()  # stops the function's worker threads
         result.batches = poller.stats.batches
         result.queue = poller.depth()
-        result.dlq = _depth(sqs, provisioned.dlq_url)
+        result.dlq = queue_depth(sqs, provisioned.dlq_url)
         result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
         result.emails = read_mailbox(sqs, provisioned.mailbox_url)
         result.layout = _keys(s3, provisioned.bucket)
@@ -343,12 +350,6 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     else:
         reason = "every rule met"
     return ImageResult(key, record.verdict.value, record.destination, reason)
-
-
-def _depth(sqs: Any, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return sum(int(attributes[name]) for name in names)
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:

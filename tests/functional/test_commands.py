@@ -26,6 +26,7 @@ from inspector.criteria import Criteria
 from inspector.engine import evaluate
 from inspector.events import Inspect, ObjectRef, parse_body
 from inspector.local import LocalAws
+from inspector.local import queue_depth as depth
 from inspector.records import ResultRecord
 from inspector.testing import labels
 
@@ -85,16 +86,6 @@ def bucket(s3: Any) -> str:
 
 def new_queue(sqs: Any, stem: str) -> str:
     return str(sqs.create_queue(QueueName=f"{stem}-{uuid4().hex[:8]}")["QueueUrl"])
-
-
-def depth(sqs: Any, url: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
 
 
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from inspector.batch import BatchProcessor
 from inspector.criteria import Criteria
 from inspector.deployment import Deployment, Recipient
 from inspector.detectors import LabelDetector
-from inspector.local import Provisioned, provision
+from inspector.local import Provisioned, lambda_record, provision, queue_depth
 from inspector.records import ResultRecord
 from inspector.settings import Settings
 from inspector.testing import labels
@@ -203,22 +203,7 @@ class World:
 
     def lambda_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """The event an SQS event source mapping hands the function for these received messages."""
-        return {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.queue_arn,
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
+        return {"Records": [lambda_record(m, queue_arn=self.queue_arn, region=REGION) for m in messages]}
 
     def deliver(self) -> dict[str, Any]:
         """The Lambda event of what is on the queue now (up to 10 messages)."""
@@ -246,13 +231,7 @@ class World:
         return dict(response)
 
     def queued(self, queue_url: str | None = None) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=queue_url or self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return queue_depth(self.sqs, queue_url or self.queue_url)
 
     # --- SNS ---
 
