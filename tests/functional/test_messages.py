@@ -9,13 +9,23 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from inspector.batch import RecordStatus
+from inspector.batch import RecordOutcome, RecordStatus
 from inspector.engine import Verdict
 from inspector.errors import TransientError
 from inspector.pipeline import Status
 from inspector.testing import FakeDetector
 from tests.functional.world import BUCKET, PASS_LABELS, World, failures, jpeg
 from tests.support import load_event
+
+
+def run_one_record(world: World) -> tuple[RecordOutcome, dict[str, Any], FakeDetector]:
+    """The one record on the queue through a processor answering PASS: the record's outcome, then the
+    invocation's response as the event source mapping sees it (an acknowledged message is deleted)."""
+    detector = FakeDetector(default=PASS_LABELS)
+    processor = world.processor(detector)
+    event = world.deliver()
+    (outcome,) = processor.run(event)
+    return outcome, world.run(processor, event), detector
 
 
 def test_the_s3_test_event_moto_queued_is_acknowledged_and_does_nothing(world: World) -> None:
@@ -37,12 +47,8 @@ def test_the_s3_test_event_moto_queued_is_acknowledged_and_does_nothing(world: W
 
 def test_a_folder_marker_is_acknowledged_and_left_alone(world: World) -> None:
     world.upload("images/line-3/", b"", content_type="application/x-directory")
-    detector = FakeDetector(default=PASS_LABELS)
-    processor = world.processor(detector)
-    event = world.deliver()
 
-    (outcome,) = processor.run(event)
-    response = world.run(processor, event)
+    outcome, response, detector = run_one_record(world)
 
     assert RecordStatus.IGNORED == outcome.status
     assert "is a folder marker" in outcome.detail
@@ -64,12 +70,8 @@ def test_an_event_for_another_bucket_is_ignored_with_the_reason(world: World) ->
     )
     world.drain()  # moto's s3:TestEvent for the other bucket
     world.s3.put_object(Bucket=other, Key="images/w1.jpg", Body=jpeg())
-    detector = FakeDetector(default=PASS_LABELS)
-    processor = world.processor(detector)
-    event = world.deliver()
 
-    (outcome,) = processor.run(event)
-    response = world.run(processor, event)
+    outcome, response, detector = run_one_record(world)
 
     assert RecordStatus.IGNORED == outcome.status
     assert f"s3://{other}/images/w1.jpg is not in bucket {BUCKET}" == outcome.detail
@@ -83,12 +85,8 @@ def test_an_event_for_another_bucket_is_ignored_with_the_reason(world: World) ->
 def test_an_object_deleted_before_delivery_is_acknowledged_as_gone(world: World) -> None:
     world.upload("images/line-3/w1.jpg", jpeg())
     world.s3.delete_object(Bucket=BUCKET, Key="images/line-3/w1.jpg")
-    detector = FakeDetector(default=PASS_LABELS)
-    processor = world.processor(detector)
-    event = world.deliver()
 
-    (outcome,) = processor.run(event)
-    response = world.run(processor, event)
+    outcome, response, detector = run_one_record(world)
 
     assert RecordStatus.DONE == outcome.status
     (inspection,) = outcome.inspections
