@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO, TypeVar
 
 from inspector.errors import InspectorError
@@ -34,6 +34,18 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--region", metavar="REGION", help="AWS region (default: from your AWS configuration)"
     )
+
+
+def count_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type` for a whole number of `minimum` or more ("expected 1 or more, got 0")."""
+
+    def count(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
+        return value
+
+    return count
 
 
 def aws_client(args: argparse.Namespace, service: str) -> Any:

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, parse_s3_uri, progress
+from inspector.commands import (
+    EXIT_OK,
+    UserError,
+    add_aws_arguments,
+    aws_client,
+    count_at_least,
+    parse_s3_uri,
+    progress,
+)
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Verdict, evaluate
 from inspector.errors import RecordError
@@ -46,20 +54,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
         "--show",
-        type=_non_negative,
+        type=count_at_least(0),
         default=DEFAULT_SHOW,
         metavar="N",
         help=f"how many flipped images to list (default {DEFAULT_SHOW}; --json lists them all)",
     )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
+from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, count_at_least, progress
 from inspector.commands.enqueue import queue_url
 
 EXIT_PARTIAL = 1  # some messages could not be moved; the output says which and why
@@ -39,16 +39,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--dlq", required=True, metavar="URL", help="the dead-letter queue's URL (or name)")
     parser.add_argument("--queue", required=True, metavar="URL", help="the inspection queue's URL (or name)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--max", type=_positive, metavar="N", help="move at most N messages")
+    parser.add_argument("--max", type=count_at_least(1), metavar="N", help="move at most N messages")
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
 
 
 @dataclass
