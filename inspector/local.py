@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,9 @@ from inspector.deployment import DLQ_RETENTION_SECONDS, Deployment
 from inspector.errors import InspectorError
 
 LOCAL_REGION = "us-east-1"
+# socketserver names a request's thread after its target: "Thread-7 (process_request_thread)".
+REQUEST_THREAD = "(process_request_thread)"
+REQUEST_THREAD_PATIENCE_SECONDS = 2.0
 # moto accepts any credentials; these fixed ones make sure a real key never travels, even to loopback.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -42,11 +46,13 @@ class LocalAws:
         self._port = port
         self._server: ThreadedMotoServer | None = None
         self._session: boto3.session.Session | None = None
+        self._threads_before: set[int | None] = set()
         self.endpoint_url = ""
 
     def __enter__(self) -> LocalAws:
         _check_port(self._port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+        self._threads_before = {thread.ident for thread in threading.enumerate()}
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -62,6 +68,12 @@ class LocalAws:
                 self._reset()
             self._server.stop()
             self._server = None
+            # The server answers each connection in a daemon thread, which moto's stop() does not wait for:
+            # wait for the ones it started here (each is finishing a response), so that nothing of this
+            # endpoint still runs once the with-block is left.
+            for thread in threading.enumerate():
+                if thread.ident not in self._threads_before and thread.name.endswith(REQUEST_THREAD):
+                    thread.join(timeout=REQUEST_THREAD_PATIENCE_SECONDS)
 
     def _reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")  # noqa: S310
