@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -188,6 +188,27 @@ class Analysis(_Part):
     @property
     def quality(self) -> ImageQuality | None:
         return self.image_properties.quality if self.image_properties else None
+
+
+def merge(parts: Sequence[tuple[str, Analysis]]) -> Analysis:
+    """One analysis from several detectors' answers on the same image, in the line's detector order.
+
+    - labels and custom labels: all of them, in detector order. Two detectors reporting the same name
+      both stay; a rule takes the most confident match (`inspector.engine`), so neither hides the other.
+    - image properties: the first detector's that reports any, whole (quality and colours are never mixed
+      from two detectors, whose scales differ); later ones are ignored for properties.
+    - model version: `name=version` of each detector that reports one, joined by `; `.
+    """
+    if len(parts) == 1:
+        return parts[0][1]
+    properties = next((a.image_properties for _, a in parts if a.image_properties is not None), None)
+    versions = [f"{name}={a.model_version}" for name, a in parts if a.model_version]
+    return Analysis(
+        labels=tuple(label for _, a in parts for label in a.labels),
+        custom_labels=tuple(label for _, a in parts for label in a.custom_labels),
+        image_properties=properties,
+        model_version="; ".join(versions) or None,
+    )
 
 
 def _require_mapping(document: Any, what: str) -> None:

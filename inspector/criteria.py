@@ -379,6 +379,31 @@ class DetectionRequest(BaseModel):
         )
         return self.labels if fits else ()
 
+    def covers(self, other: DetectionRequest) -> bool:
+        """Whether an analysis made for this request holds everything `other` asks for.
+
+        Then criteria that compile to `other` can be judged from that analysis without a new recognition:
+        every label `other` names was asked for (by name, or because every label was), at a confidence
+        floor no higher than `other`'s, and the image properties `other` needs were asked for too, with at
+        least as many dominant colours.
+        """
+        if other.labels:
+            if not self.labels:
+                return False  # general labels were not asked for at all
+            asked = {name.casefold() for name in self.inclusion_filter}
+            if asked and not {name.casefold() for name in other.labels} <= asked:
+                return False
+            floor = self.min_confidence if self.min_confidence is not None else 0.0
+            if other.min_confidence is not None and floor > other.min_confidence:
+                return False
+        if other.image_properties:
+            if not self.image_properties:
+                return False
+            # Rekognition's default is 10 dominant colours when none is asked for.
+            if (other.max_dominant_colors or 10) > (self.max_dominant_colors or 10):
+                return False
+        return True
+
     def detect_labels_params(self) -> dict[str, Any]:
         """Keyword arguments for boto3 `detect_labels`, without `Image`. Never sets MaxLabels."""
         features: list[str] = []

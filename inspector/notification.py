@@ -54,24 +54,33 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
         lines += ["", "Findings:"] + [f"  {_MARKS[f.outcome]}{f.describe()}" for f in record.findings]
         if record.analysis is not None:
             lines += ["", *_analysis_lines(record.analysis)]
+    if record.rejudged_from:
+        lines += ["", f"Judged again under new criteria (was {record.rejudged_from}), from the stored analysis."]
     lines += [
         "",
+        f"Line: {record.line}",
         f"Criteria fingerprint: {record.criteria}",
         f"Detector: {record.detector or 'unknown'}; inspected at {record.inspected_at.isoformat()}",
     ]
     return Notification(
-        subject=subject(record.verdict, image.key),
+        subject=subject(record.verdict, image.key, line=record.line),
         body="\n".join(lines) + "\n",
-        attributes={"verdict": record.verdict.value, "criteria": record.criteria},
+        attributes={"verdict": record.verdict.value, "criteria": record.criteria, "line": record.line},
     )
 
 
-def subject(verdict: Verdict, key: str) -> str:
-    """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds."""
+def subject(verdict: Verdict, key: str, *, line: str = "default") -> str:
+    """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds.
+
+    An image of a line other than the default one names its line first: `QC FAIL [line-1]: w1.jpg`.
+    """
     parts = key.rstrip("/").split("/")
     name = _ascii(parts[-1]) or "image"
     folder = _ascii(parts[-2]) if len(parts) > 2 else ""
-    text = f"QC {verdict}: {name}" + (f" ({folder})" if folder else "")
+    tag = f" [{line}]" if line != "default" else ""
+    if folder == line:
+        folder = ""  # the line's own folder says nothing more
+    text = f"QC {verdict}{tag}: {name}" + (f" ({folder})" if folder else "")
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 3].rstrip() + "..."
     return text

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 EMF_MAX_VALUES = 100
@@ -58,12 +59,22 @@ class Metrics:
         self.service = service
         self._stream = stream
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, str], float] = defaultdict(float)
+        self._counts: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
         self._timings: dict[str, list[float]] = defaultdict(list)
 
-    def count(self, name: str, *, dimension: str, value: str, amount: float = 1) -> None:
+    def count(
+        self,
+        name: str,
+        *,
+        dimension: str,
+        value: str,
+        amount: float = 1,
+        also: Mapping[str, str] | None = None,
+    ) -> None:
+        """Count `name` by `dimension`; with `also` (e.g. `{"Line": "line-1"}`), by those dimensions and
+        `dimension` together as well (one EMF document, two dimension sets)."""
         with self._lock:
-            self._counts[(name, dimension, value)] += amount
+            self._counts[(name, dimension, value, tuple(sorted((also or {}).items())))] += amount
 
     def timing(self, name: str, milliseconds: float) -> None:
         with self._lock:
@@ -76,7 +87,10 @@ class Metrics:
             timings, self._timings = self._timings, defaultdict(list)
         now = int(time.time() * 1000)
         documents: list[dict[str, Any]] = []
-        for (name, dimension, value), amount in sorted(counts.items()):
+        for (name, dimension, value, also), amount in sorted(counts.items()):
+            dimensions = [["Service", dimension]]
+            if also:
+                dimensions.append(["Service", *(extra for extra, _ in also), dimension])
             documents.append(
                 {
                     "_aws": {
@@ -84,12 +98,13 @@ class Metrics:
                         "CloudWatchMetrics": [
                             {
                                 "Namespace": self.namespace,
-                                "Dimensions": [["Service", dimension]],
+                                "Dimensions": dimensions,
                                 "Metrics": [{"Name": name, "Unit": "Count"}],
                             }
                         ],
                     },
                     "Service": self.service,
+                    **dict(also),
                     dimension: value,
                     name: amount,
                 }

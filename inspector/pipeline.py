@@ -19,6 +19,12 @@ The containers meet at the result record, whose every write names the ETag its w
 (`If-Match`, or `If-None-Match: *` for the first): the one that loses (`RecordConflict`, transient) stops
 and is retried, resuming from the winner's record. So a second container neither recognizes the image
 again nor overwrites a finished record with an unfinished one.
+
+Each image belongs to a product line (`inspector.lines`, by its key below the images prefix), judged by
+that line's detectors under that line's current criteria. A record of this very version judged under other
+criteria is judged again (`rejudged`): from its stored analysis when that analysis holds everything the
+new criteria ask for (`DetectionRequest.covers`, same detectors), else with a new recognition; then it is
+notified and filed as a first inspection would be, in the same order.
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ from enum import StrEnum
 from typing import Protocol
 
 from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
+from inspector.criteria import Criteria, DetectionRequest
 from inspector.detectors import LabelDetector
 from inspector.engine import Verdict, evaluate
 from inspector.errors import ImageRejected
 from inspector.events import ObjectRef
 from inspector.formats import SNIFF_BYTES, require_image
+from inspector.lines import Line
 from inspector.notification import Notification, compose
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
@@ -64,9 +72,25 @@ class Notifier(Protocol):
     def publish(self, notification: Notification) -> str: ...
 
 
+class CriteriaSource(Protocol):
+    """Where a line's current criteria come from: fixed in the settings, or the live store's cache."""
+
+    def current(self, line: Line) -> Criteria: ...
+
+
+class SettingsCriteria:
+    """Each line's criteria as the settings fix them (`INSPECTOR_CRITERIA`, `INSPECTOR_LINES`)."""
+
+    def current(self, line: Line) -> Criteria:
+        if line.criteria is None:
+            raise ValueError(f"line {line.name!r} has no criteria in the settings, and no criteria source was given")
+        return line.criteria
+
+
 class Status(StrEnum):
     INSPECTED = "inspected"  # judged now, filed and notified
     RESUMED = "resumed"  # this version had a result record: only what was left was done
+    REJUDGED = "rejudged"  # this version had a record under other criteria: judged again from its analysis
     GONE = "gone"  # the object no longer exists: nothing to do
 
 
@@ -81,6 +105,7 @@ class Inspection:
     record_key: str
     notified: bool = False  # a notification was published by this call
     original_deleted: bool = False
+    line: str = "default"
 
 
 class KeyedLocks:
@@ -120,20 +145,29 @@ class Inspector:
         settings: Settings,
         *,
         store: Store,
-        detector: LabelDetector,
+        detector: LabelDetector | Callable[[Line], LabelDetector],
         notifier: Notifier,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] | None = None,
+        criteria: CriteriaSource | None = None,
     ) -> None:
+        """`detector` judges every line, or is a function giving each line's (built once per line by the
+        caller); `criteria` gives each line's current criteria (default: the settings' own, fixed)."""
         self.settings = settings
         self.store = store
         self.detector = detector
         self.notifier = notifier
         self.metrics = metrics
+        self.criteria: CriteriaSource = criteria or SettingsCriteria()
+        self.lines = settings.line_table
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._request = settings.criteria.detection_request()
-        self._fingerprint = settings.criteria.fingerprint
         self._keys = KeyedLocks()
+
+    def detector_for(self, line: Line) -> LabelDetector:
+        """The detector (several merged, or one) that judges the line's images."""
+        if isinstance(self.detector, LabelDetector):
+            return self.detector
+        return self.detector(line)
 
     def inspect(self, ref: ObjectRef) -> Inspection:
         """Bring one object to its terminal place. Raises `TransientError` when a step must be retried."""
@@ -143,6 +177,7 @@ class Inspector:
     def _inspect(self, ref: ObjectRef) -> Inspection:
         key = ref.key
         record_key = self.settings.record_key(key)
+        line = self.lines.for_key(self.settings.relative(key))
         info = self.store.head(key)
         stored = self.store.load_record(record_key)
         # The record's ETag: each write of the record names the one it replaces (see the module's docstring).
@@ -152,14 +187,19 @@ class Inspector:
                 "object is gone; nothing to do",
                 extra={"key": key, "result_exists": etag is not None, "record_key": record_key},
             )
-            return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key)
+            return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key, line=line.name)
 
+        criteria = self.criteria.current(line)
         if record is not None and record.image.key == key and _bare(record.image.etag) == _bare(info.etag):
-            status = Status.RESUMED
-            log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
+            if record.verdict is Verdict.REJECTED or record.criteria == criteria.fingerprint:
+                status = Status.RESUMED
+                log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
+            else:
+                record, status = self._rejudge(ref, info, record, line, criteria)
+                etag = self.store.save_record(record_key, record, replacing=etag)
         else:
             status = Status.INSPECTED
-            record = self._judge(ref, info)
+            record = self._judge(ref, info, line, criteria)
             # Replaces any earlier record (another version's, or one this version cannot read) only if it
             # is still the one read above.
             etag = self.store.save_record(record_key, record, replacing=etag)
@@ -188,15 +228,55 @@ class Inspector:
                 "original was replaced or removed during the inspection; left as it is",
                 extra={"key": key, "verdict": record.verdict},
             )
-        if self.metrics is not None and status is Status.INSPECTED:
-            self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
+        if self.metrics is not None and status is not Status.RESUMED:
+            self.metrics.count(
+                "Images", dimension="Verdict", value=record.verdict.value, also={"Line": line.name}
+            )
         log.info(
             "inspected",
-            extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
+            extra={
+                "key": key,
+                "verdict": record.verdict,
+                "destination": destination,
+                "status": status,
+                "line": line.name,
+            },
         )
-        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
+        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted, line.name)
 
-    def _judge(self, ref: ObjectRef, info: ObjectInfo) -> ResultRecord:
+    def _rejudge(
+        self, ref: ObjectRef, info: ObjectInfo, record: ResultRecord, line: Line, criteria: Criteria
+    ) -> tuple[ResultRecord, Status]:
+        """This version, judged before under other criteria, judged under `criteria`: from the stored
+        analysis when it answers everything they ask, else with a new recognition."""
+        request = criteria.detection_request()
+        detector = self.detector_for(line)
+        answers = (
+            record.analysis is not None
+            and record.request is not None
+            and record.detector == detector.name
+            and record.request.covers(request)
+        )
+        log.info(
+            "judging again under new criteria",
+            extra={"key": ref.key, "line": line.name, "was": record.criteria, "now": criteria.fingerprint,
+                   "from_stored_analysis": answers},
+        )  # fmt: skip
+        if not answers or record.analysis is None:
+            return self._judge(ref, info, line, criteria), Status.INSPECTED
+        evaluation = evaluate(record.analysis, criteria)
+        judged = ResultRecord.judged(
+            record.image,
+            record.analysis,
+            evaluation,
+            inspected_at=self._clock(),
+            detector=record.detector,
+            line=line.name,
+            request=record.request,
+        )
+        return judged.model_copy(update={"rejudged_from": record.criteria}), Status.REJUDGED
+
+    def _judge(self, ref: ObjectRef, info: ObjectInfo, line: Line, criteria: Criteria) -> ResultRecord:
         image = ref.model_copy(
             update={
                 "etag": _bare(info.etag),
@@ -205,19 +285,28 @@ class Inspector:
             }
         )
         now = self._clock()
+        detector = self.detector_for(line)
+        request: DetectionRequest = criteria.detection_request()
         try:
             self._check(ref.key, info)
             started = time.perf_counter()
-            analysis = self.detector.detect(image, self._request)
+            analysis = detector.detect(image, request)
             if self.metrics is not None:
                 self.metrics.timing("RecognitionLatency", (time.perf_counter() - started) * 1000)
         except ImageRejected as exc:
-            log.info("rejected", extra={"key": ref.key, "reason": exc.reason})
+            log.info("rejected", extra={"key": ref.key, "reason": exc.reason, "line": line.name})
             return ResultRecord.rejected(
-                image, exc.reason, criteria=self._fingerprint, inspected_at=now, detector=self.detector.name
+                image,
+                exc.reason,
+                criteria=criteria.fingerprint,
+                inspected_at=now,
+                detector=detector.name,
+                line=line.name,
             )
-        evaluation = evaluate(analysis, self.settings.criteria)
-        return ResultRecord.judged(image, analysis, evaluation, inspected_at=now, detector=self.detector.name)
+        evaluation = evaluate(analysis, criteria)
+        return ResultRecord.judged(
+            image, analysis, evaluation, inspected_at=now, detector=detector.name, line=line.name, request=request
+        )
 
     def _check(self, key: str, info: ObjectInfo) -> None:
         """Refuse what recognition would refuse, before paying for it."""

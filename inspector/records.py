@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, mode
 
 from inspector._validation import describe
 from inspector.analysis import Analysis
+from inspector.criteria import DetectionRequest
 from inspector.engine import Evaluation, Finding, Verdict
 from inspector.errors import RecordError
 from inspector.events import ObjectRef
@@ -35,6 +36,11 @@ class ResultRecord(BaseModel):
     destination: str | None = None  # where the image goes, once it was notified
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
+    line: str = "default"  # the product line the image belongs to (inspector.lines)
+    # What the detectors were asked for: the analysis holds nothing else. None in records written before.
+    request: DetectionRequest | None = None
+    # Judged again from the stored analysis, under new criteria: the fingerprint of the criteria before.
+    rejudged_from: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ResultRecord:
@@ -53,6 +59,8 @@ class ResultRecord(BaseModel):
         *,
         inspected_at: datetime,
         detector: str | None = None,
+        line: str = "default",
+        request: DetectionRequest | None = None,
     ) -> ResultRecord:
         """The record of an image that was analysed and judged."""
         return cls(
@@ -63,6 +71,8 @@ class ResultRecord(BaseModel):
             analysis=analysis,
             detector=detector,
             inspected_at=inspected_at,
+            line=line,
+            request=request,
         )
 
     @classmethod
@@ -74,6 +84,7 @@ class ResultRecord(BaseModel):
         criteria: str,
         inspected_at: datetime,
         detector: str | None = None,
+        line: str = "default",
     ) -> ResultRecord:
         """The record of an image that could not be analysed."""
         return cls(
@@ -83,6 +94,7 @@ class ResultRecord(BaseModel):
             rejection=reason,
             detector=detector,
             inspected_at=inspected_at,
+            line=line,
         )
 
     def evaluation(self) -> Evaluation:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -21,12 +21,16 @@ from inspector import constants as c
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.errors import CriteriaError, SettingsError
+from inspector.lines import DEFAULT_LINE, DetectorName, Line, Lines
 
+DetectorKind = DetectorName  # the name this module gave detectors before lines had several
 
-class DetectorKind(StrEnum):
-    REKOGNITION = "rekognition"
-    CUSTOM_LABELS = "custom-labels"
-    LOCAL = "local"
+# Lambda refuses a function whose environment variables, names and values together, exceed 4 KB.
+LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+# How often the function looks for newly published criteria (a conditional GET per line, per container).
+DEFAULT_CRITERIA_REFRESH_SECONDS = 60
+MIN_CRITERIA_REFRESH_SECONDS = 5
+MAX_CRITERIA_REFRESH_SECONDS = 900
 
 
 def _prefix(value: str) -> str:
@@ -44,10 +48,20 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     topic_arn: str = Field(min_length=1)
-    criteria: Criteria
+    # The default line's criteria, fixed for the container's life; None when criteria are live (below).
+    criteria: Criteria | None = None
     bucket: str = Field(min_length=3, max_length=63)
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
+    # The lines with a prefix (the default line is made of the settings above), without recipients; each
+    # carries its criteria only when criteria are not live.
+    lines: tuple[Line, ...] = ()
+    # Live criteria: published under s3://<bucket>/<criteria_prefix><line>/ and read back at most every
+    # criteria_refresh_seconds (see inspector.livecriteria); None: the criteria above, fixed.
+    criteria_prefix: Prefix | None = None
+    criteria_refresh_seconds: int = Field(
+        default=DEFAULT_CRITERIA_REFRESH_SECONDS, ge=MIN_CRITERIA_REFRESH_SECONDS, le=MAX_CRITERIA_REFRESH_SECONDS
+    )
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
@@ -77,6 +91,8 @@ class Settings(BaseModel):
             "rejected_prefix": self.rejected_prefix,
             "results_prefix": self.results_prefix,
         }
+        if self.criteria_prefix is not None:
+            prefixes["criteria_prefix"] = self.criteria_prefix
         names = list(prefixes)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -85,9 +101,30 @@ class Settings(BaseModel):
                         f"{ENV_NAMES[a]} ({prefixes[a]!r}) and {ENV_NAMES[b]} ({prefixes[b]!r}) overlap: "
                         "each prefix must be separate, or moved images would be inspected again"
                     )
-        request = self.criteria.detection_request()
+        if self.criteria_prefix is None and self.criteria is None:
+            raise ValueError(f"{c.ENV_CRITERIA} is required (or {c.ENV_CRITERIA_PREFIX}, for live criteria)")
+        if self.criteria_prefix is not None and self.criteria is not None:
+            raise ValueError(
+                f"{c.ENV_CRITERIA} and {c.ENV_CRITERIA_PREFIX}: give one (fixed criteria, or live ones)"
+            )
         if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
             raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
+        if self.criteria is not None:
+            self._coherent_criteria(self.criteria)
+        for line in self.lines:
+            if line.name == DEFAULT_LINE:
+                raise ValueError(f"{c.ENV_LINES}: the default line is made of the {c.ENV_CRITERIA}, "
+                                 f"{c.ENV_DETECTOR}... settings; name the others otherwise")  # fmt: skip
+            if self.criteria_prefix is None and line.criteria is None:
+                raise ValueError(f"{c.ENV_LINES}: line {line.name!r} has no criteria, and criteria are not live")
+        try:
+            self.line_table  # noqa: B018 - validates the lines together: names and prefixes
+        except ValueError as exc:
+            raise ValueError(f"{c.ENV_LINES}: {_first_message(exc)}") from None
+        return self
+
+    def _coherent_criteria(self, criteria: Criteria) -> None:
+        request = criteria.detection_request()
         if self.detector is DetectorKind.LOCAL and request.labels:
             raise ValueError(
                 f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
@@ -97,8 +134,8 @@ class Settings(BaseModel):
             kinds = [
                 kind
                 for kind, present in (
-                    ("quality", self.criteria.quality is not None),
-                    ("colors", self.criteria.colors),
+                    ("quality", criteria.quality is not None),
+                    ("colors", criteria.colors),
                 )
                 if present
             ]
@@ -106,7 +143,22 @@ class Settings(BaseModel):
                 f"{c.ENV_DETECTOR}=custom-labels reports no image properties, but the criteria have "
                 f"{' and '.join(kinds)} rules: remove them, or use the rekognition or local detector"
             )
-        return self
+
+    @property
+    def line_table(self) -> Lines:
+        """Every line: the default one (this model's criteria and detector) and `lines`."""
+        default = Line(
+            name=DEFAULT_LINE,
+            criteria=self.criteria,
+            detectors=(self.detector,),
+            custom_labels_arn=self.custom_labels_arn,
+        )
+        return Lines(default=default, others=self.lines)
+
+    @property
+    def live(self) -> bool:
+        """Whether criteria are read from the criteria store rather than fixed in the settings."""
+        return self.criteria_prefix is not None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -122,13 +174,25 @@ class Settings(BaseModel):
                     document[field] = Criteria.from_json(value)
                 except CriteriaError as exc:
                     criteria_problem = f"{variable}: {exc}"
+            elif field == "lines":
+                try:
+                    document[field] = json.loads(value)
+                except ValueError as exc:
+                    criteria_problem = f"{variable}: not JSON: {exc}"
             else:
                 document[field] = value
         problems: list[str] = []
+        if "criteria" not in document and "criteria_prefix" not in document and criteria_problem is None:
+            # Checked here too, so that it is named beside the other missing variables.
+            problems.append(f"{c.ENV_CRITERIA} is required")
         try:
             settings = cls.model_validate(document)
         except ValidationError as exc:
-            problems = [_name_variable(line) for line in describe(exc)]
+            problems = problems or [_name_variable(line) for line in describe(exc)]
+            if problems and problems[0] == f"{c.ENV_CRITERIA} is required":
+                problems += [
+                    _name_variable(line) for line in describe(exc) if not line.startswith(c.ENV_CRITERIA)
+                ]
         if criteria_problem is not None:
             # Reported first, in place of the "required" line its absence from the document caused.
             problems = [criteria_problem] + [p for p in problems if not p.startswith(f"{c.ENV_CRITERIA} ")]
@@ -146,6 +210,13 @@ class Settings(BaseModel):
                 continue
             if isinstance(value, Criteria):
                 env[variable] = value.model_dump_json(by_alias=True, exclude_defaults=True)
+            elif field == "lines":
+                if value:
+                    env[variable] = json.dumps(
+                        [line.runtime().model_dump(mode="json", by_alias=True, exclude_defaults=True)
+                         for line in value],
+                        separators=(",", ":"),
+                    )  # fmt: skip
             else:
                 env[variable] = str(value)
         return env
@@ -193,6 +264,9 @@ ENV_NAMES: dict[str, str] = {
     "bucket": c.ENV_BUCKET,
     "detector": c.ENV_DETECTOR,
     "custom_labels_arn": c.ENV_CUSTOM_LABELS_ARN,
+    "lines": c.ENV_LINES,
+    "criteria_prefix": c.ENV_CRITERIA_PREFIX,
+    "criteria_refresh_seconds": c.ENV_CRITERIA_REFRESH_SECONDS,
     "images_prefix": c.ENV_IMAGES_PREFIX,
     "analyzed_prefix": c.ENV_ANALYZED_PREFIX,
     "rejected_prefix": c.ENV_REJECTED_PREFIX,
@@ -205,6 +279,17 @@ ENV_NAMES: dict[str, str] = {
 }
 
 
+def environment_size(env: Mapping[str, str]) -> int:
+    """The bytes Lambda counts against its 4 KB environment limit: every name and value, UTF-8."""
+    return sum(len(name.encode()) + len(value.encode()) for name, value in env.items())
+
+
+def _first_message(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(describe(exc))
+    return str(exc)
+
+
 def _name_variable(line: str) -> str:
     # describe() gives "field: message" (or a whole-model message that already names its variables).
     field, sep, message = line.partition(": ")
@@ -212,4 +297,7 @@ def _name_variable(line: str) -> str:
         if message == "Field required":
             return f"{ENV_NAMES[field]} is required"
         return f"{ENV_NAMES[field]}: {message}"
+    head = field.split("[", 1)[0].split(".", 1)[0]
+    if sep and head in ENV_NAMES and head != field:
+        return f"{ENV_NAMES[head]}{field[len(head):]}: {message}"
     return line

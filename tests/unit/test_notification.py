@@ -190,14 +190,17 @@ def test_the_body_opens_with_the_verdict_the_image_where_it_was_filed_and_the_li
 
 
 @pytest.mark.parametrize("verdict", ALL_VERDICTS, ids=VERDICT_IDS)
-def test_the_body_closes_with_the_criteria_fingerprint_the_detector_and_the_time(verdict: Verdict) -> None:
+def test_the_body_closes_with_the_line_the_criteria_fingerprint_the_detector_and_the_time(
+    verdict: Verdict,
+) -> None:
     lines = body_lines(verdict)
 
     assert [
         "",
+        "Line: default",
         f"Criteria fingerprint: {CRITERIA.fingerprint}",
         "Detector: rekognition; inspected at 2026-11-03T09:14:30+00:00",
-    ] == lines[-3:]
+    ] == lines[-4:]
 
 
 def test_a_fail_says_why_with_the_failing_findings_only() -> None:
@@ -369,10 +372,12 @@ def test_the_body_ends_with_one_line_break() -> None:
 
 
 @pytest.mark.parametrize("verdict", ALL_VERDICTS, ids=VERDICT_IDS)
-def test_the_attributes_carry_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
+def test_the_attributes_carry_the_verdict_the_criteria_fingerprint_and_the_line(verdict: Verdict) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
-    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint} == notification.attributes
+    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint, "line": "default"} == (
+        notification.attributes
+    )
     assert all(type(value) is str for value in notification.attributes.values())
 
 

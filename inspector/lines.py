@@ -1,0 +1,212 @@
+"""Product lines: named key prefixes under the images prefix, each with its own criteria, detectors and people."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+from inspector.criteria import Criteria
+from inspector.engine import Verdict
+
+DEFAULT_LINE = "default"
+LINE_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
+
+
+class DetectorName(StrEnum):
+    """The detectors a line may run; several run on one image and their analyses merge."""
+
+    REKOGNITION = "rekognition"  # DetectLabels
+    CUSTOM_LABELS = "custom-labels"  # DetectCustomLabels with the line's model
+    LOCAL = "local"  # image properties from the pixels with Pillow (local mode only)
+    REFERENCE = "reference"  # the variation model trained on the line's good images
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _line_prefix(value: str) -> str:
+    if not value.endswith("/") or value.startswith("/") or "//" in value:
+        raise ValueError(f"{value!r} must end with '/', not start with one, and have no empty folder, e.g. 'line-1/'")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+LineName = Annotated[str, StringConstraints(pattern=f"^{LINE_NAME_PATTERN}$")]
+LinePrefix = Annotated[str, StringConstraints(min_length=2, max_length=200), AfterValidator(_line_prefix)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Recipient(_Spec):
+    """An email subscription of the QC group's topic.
+
+    `only` filters on the verdict (all when left out); `lines` on the line (all when left out).
+    """
+
+    email: Email
+    only: list[Verdict] | None = Field(default=None, min_length=1)
+    lines: list[LineName] | None = Field(default=None, min_length=1)
+
+    def filter_policy(self) -> dict[str, list[str]] | None:
+        """The SNS subscription filter policy (on message attributes), None when it receives everything."""
+        policy: dict[str, list[str]] = {}
+        if self.only:
+            policy["verdict"] = [v.value for v in self.only]
+        if self.lines:
+            policy["line"] = list(self.lines)
+        return policy or None
+
+
+class Line(_Spec):
+    """One product line: a key prefix below the images prefix and what judging its images takes.
+
+    `criteria` is the line's first (seed) criteria; once criteria are live, the published ones replace it
+    (`inspector criteria publish`). The default line has no prefix: it takes every key under no line's.
+    """
+
+    name: LineName
+    prefix: LinePrefix | None = None
+    criteria: Criteria | None = None
+    detectors: tuple[DetectorName, ...] = Field(default=(DetectorName.REKOGNITION,), min_length=1)
+    reference_model: str | None = Field(default=None, min_length=1)
+    custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:")
+    notify: list[Recipient] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Line:
+        if (self.name == DEFAULT_LINE) != (self.prefix is None):
+            raise ValueError(
+                f"line {self.name!r}: "
+                + ("the default line takes the keys under no line's prefix: give it no prefix"
+                   if self.name == DEFAULT_LINE else "give it a prefix below the images prefix, e.g. 'line-1/'")
+            )  # fmt: skip
+        if len(set(self.detectors)) != len(self.detectors):
+            raise ValueError(f"line {self.name!r}: a detector is named twice in {list(self.detectors)}")
+        if DetectorName.CUSTOM_LABELS in self.detectors and not self.custom_labels_arn:
+            raise ValueError(f"line {self.name!r}: the custom-labels detector needs customLabelsArn")
+        if DetectorName.REFERENCE in self.detectors and not self.reference_model:
+            raise ValueError(f"line {self.name!r}: the reference detector needs referenceModel")
+        if self.criteria is not None:
+            problem = self.problem_with(self.criteria)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    def problem_with(self, criteria: Criteria) -> str | None:
+        """Why this line's detectors cannot judge `criteria`, or None when they can.
+
+        The live criteria store refuses a published document for the same reasons the stack refuses a seed.
+        """
+        request = criteria.detection_request()
+        names = set(self.detectors)
+        reports_labels = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS, DetectorName.REFERENCE}
+        reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
+        if request.labels and not reports_labels:
+            return (
+                f"line {self.name!r}: its detectors ({', '.join(self.detectors)}) report no labels, but the "
+                f"criteria name labels ({', '.join(request.labels[:5])}): use quality and colour rules only, "
+                "or add a detector that reports labels"
+            )
+        if request.image_properties and not reports_properties:
+            kinds = [k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on]
+            return (
+                f"line {self.name!r}: its detectors ({', '.join(self.detectors)}) report no image properties, "
+                f"but the criteria have {' and '.join(kinds)} rules: remove them, or add the rekognition, "
+                "reference or local detector"
+            )
+        return None
+
+    def owns(self, relative_key: str) -> bool:
+        """Whether a key below the images prefix is under this line's prefix (never true of the default)."""
+        return self.prefix is not None and relative_key.startswith(self.prefix)
+
+    def runtime(self) -> Line:
+        """This line as the function needs it: no recipients (SNS filters for them), criteria kept."""
+        return self.model_copy(update={"notify": []})
+
+
+class Lines(BaseModel):
+    """Every line of a deployment: the default one and those with a prefix, which never overlap."""
+
+    model_config = ConfigDict(frozen=True)
+
+    default: Line
+    others: tuple[Line, ...] = ()
+
+    @model_validator(mode="after")
+    def _separate(self) -> Lines:
+        if self.default.name != DEFAULT_LINE:
+            raise ValueError(f"the default line is named {DEFAULT_LINE!r}, not {self.default.name!r}")
+        seen: dict[str, Line] = {}
+        for line in self.others:
+            if line.name == DEFAULT_LINE:
+                raise ValueError(
+                    f"a line named {DEFAULT_LINE!r} is the default line: give the others another name"
+                )
+            if line.name in seen:
+                raise ValueError(f"two lines are named {line.name!r}")
+            seen[line.name] = line
+        for i, a in enumerate(self.others):
+            for b in self.others[i + 1 :]:
+                assert a.prefix is not None and b.prefix is not None  # noqa: S101 - Line guarantees it
+                if a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix):
+                    inner, outer = (a, b) if a.prefix.startswith(b.prefix) else (b, a)
+                    raise ValueError(
+                        f"lines {a.name!r} ({a.prefix!r}) and {b.name!r} ({b.prefix!r}) overlap: a key such "
+                        f"as {inner.prefix}w1.jpg would belong to both {inner.name!r} and {outer.name!r}"
+                    )
+        return self
+
+    @classmethod
+    def of(cls, lines: Sequence[Line]) -> Lines:
+        """From a list holding exactly one line named `default` and any number of others."""
+        defaults = [line for line in lines if line.name == DEFAULT_LINE]
+        if len(defaults) != 1:
+            raise ValueError(f"expected exactly one line named {DEFAULT_LINE!r}, found {len(defaults)}")
+        return cls(default=defaults[0], others=tuple(line for line in lines if line.name != DEFAULT_LINE))
+
+    def __iter__(self) -> Iterator[Line]:  # type: ignore[override] - iterate lines, not pydantic fields
+        yield self.default
+        yield from self.others
+
+    def __len__(self) -> int:
+        return 1 + len(self.others)
+
+    @property
+    def names(self) -> list[str]:
+        return [line.name for line in self]
+
+    def named(self, name: str) -> Line:
+        """The line called `name`; `KeyError` naming the lines there are."""
+        for line in self:
+            if line.name == name:
+                return line
+        raise KeyError(f"no line named {name!r} (lines: {', '.join(self.names)})")
+
+    def for_key(self, relative_key: str) -> Line:
+        """The line a key below the images prefix belongs to: `line-1/w1.jpg` -> line-1; else the default."""
+        for line in self.others:
+            if line.owns(relative_key):
+                return line
+        return self.default
+
+    def foreign_prefixes(self, line: Line) -> list[str]:
+        """The prefixes of the other lines: what `line`'s keys are not under (the default line's are all)."""
+        return [other.prefix for other in self.others if other.name != line.name and other.prefix is not None]
