@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from inspector.aws import make_client
 from inspector.batch import BatchProcessor
 from inspector.detectors import LabelDetector
+from inspector.detectors.combined import CombinedDetector
+from inspector.errors import SettingsError
+from inspector.lines import DetectorName, Line
 from inspector.notifier import SnsNotifier
 from inspector.observability import Metrics
-from inspector.pipeline import Inspector
-from inspector.settings import DetectorKind, Settings
+from inspector.pipeline import CriteriaSource, Inspector
+from inspector.settings import Settings
 from inspector.storage import S3Store
 
 
@@ -25,18 +29,85 @@ class Clients:
     rekognition: Any | None = None
 
 
+DetectorFactory = Callable[[Line, Settings, Clients], LabelDetector]
+
+
+def _rekognition(clients: Clients, settings: Settings) -> Any:
+    if clients.rekognition is None:
+        clients.rekognition = make_client("rekognition", endpoint_url=settings.endpoint_url)
+    return clients.rekognition
+
+
+def _rekognition_detector(line: Line, settings: Settings, clients: Clients) -> LabelDetector:
+    from inspector.detectors.rekognition import RekognitionDetector  # noqa: PLC0415
+
+    return RekognitionDetector(_rekognition(clients, settings))
+
+
+def _custom_labels_detector(line: Line, settings: Settings, clients: Clients) -> LabelDetector:
+    from inspector.detectors.rekognition import CustomLabelsDetector  # noqa: PLC0415
+
+    assert line.custom_labels_arn is not None  # noqa: S101 - guaranteed by Line validation
+    return CustomLabelsDetector(line.custom_labels_arn, _rekognition(clients, settings))
+
+
+def _local_detector(line: Line, settings: Settings, clients: Clients) -> LabelDetector:
+    from inspector.detectors.local import LocalDetector  # noqa: PLC0415 - needs Pillow: local mode only
+
+    return LocalDetector(s3_client=clients.s3)
+
+
+def _reference_detector(line: Line, settings: Settings, clients: Clients) -> LabelDetector:
+    raise SettingsError(f"line {line.name!r}: the reference detector is not part of this build")
+
+
+# Each detector name's factory: what a line's `detectors` are built with, once per line and container.
+DETECTOR_FACTORIES: dict[DetectorName, DetectorFactory] = {
+    DetectorName.REKOGNITION: _rekognition_detector,
+    DetectorName.CUSTOM_LABELS: _custom_labels_detector,
+    DetectorName.LOCAL: _local_detector,
+    DetectorName.REFERENCE: _reference_detector,
+}
+
+
+class LineDetectors:
+    """Each line's detector (its `detectors`, merged), built on the line's first image and kept: a model
+    a detector loads (the reference model from S3) is read once per container and line."""
+
+    def __init__(
+        self, settings: Settings, clients: Clients, factories: Mapping[DetectorName, DetectorFactory] | None = None
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.factories = dict(factories or DETECTOR_FACTORIES)
+        self._built: dict[str, LabelDetector] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, line: Line) -> LabelDetector:
+        with self._lock:
+            detector = self._built.get(line.name)
+            if detector is None:
+                parts = [self.factories[name](line, self.settings, self.clients) for name in line.detectors]
+                detector = parts[0] if len(parts) == 1 else CombinedDetector(parts)
+                self._built[line.name] = detector
+            return detector
+
+
 def build_detector(settings: Settings, clients: Clients) -> LabelDetector:
-    if settings.detector is DetectorKind.LOCAL:
-        from inspector.detectors.local import LocalDetector  # noqa: PLC0415 - needs Pillow: local mode only
+    """The default line's detector for these settings."""
+    return LineDetectors(settings, clients)(settings.line_table.default)
 
-        return LocalDetector(s3_client=clients.s3)
-    rekognition = clients.rekognition or make_client("rekognition", endpoint_url=settings.endpoint_url)
-    from inspector.detectors.rekognition import CustomLabelsDetector, RekognitionDetector  # noqa: PLC0415
 
-    if settings.detector is DetectorKind.CUSTOM_LABELS:
-        assert settings.custom_labels_arn is not None  # noqa: S101 - guaranteed by Settings validation
-        return CustomLabelsDetector(settings.custom_labels_arn, rekognition)
-    return RekognitionDetector(rekognition)
+def criteria_source(settings: Settings, clients: Clients, metrics: Metrics | None) -> CriteriaSource | None:
+    """The live criteria store's cache when criteria are live; None: the settings' own criteria."""
+    if settings.criteria_prefix is None:
+        return None
+    from inspector.livecriteria.cache import LiveCriteria  # noqa: PLC0415
+    from inspector.livecriteria.documents import Layout  # noqa: PLC0415
+    from inspector.livecriteria.store import CriteriaStore  # noqa: PLC0415
+
+    store = CriteriaStore(settings.bucket, clients.s3, layout=Layout(settings.criteria_prefix))
+    return LiveCriteria(store, refresh_seconds=settings.criteria_refresh_seconds, metrics=metrics)
 
 
 def build(
@@ -54,9 +125,10 @@ def build(
     inspector = Inspector(
         settings,
         store=S3Store(settings.bucket, clients.s3),
-        detector=detector or build_detector(settings, clients),
+        detector=detector or LineDetectors(settings, clients),
         notifier=SnsNotifier(settings.topic_arn, clients.sns),
         metrics=metrics,
+        criteria=criteria_source(settings, clients, metrics),
     )
     return BatchProcessor(inspector, max_workers=settings.max_workers, metrics=metrics)
 

@@ -8,17 +8,29 @@ only.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from inspector import constants
 from inspector._validation import describe
 from inspector.criteria import Criteria
-from inspector.engine import Verdict
 from inspector.errors import SettingsError
-from inspector.settings import ENV_NAMES, DetectorKind, Settings
+from inspector.lines import DEFAULT_LINE, Email, Line, Lines, Recipient
+from inspector.livecriteria.documents import CriteriaVersion, LineTable, seed_version
+from inspector.settings import (
+    DEFAULT_CRITERIA_REFRESH_SECONDS,
+    ENV_NAMES,
+    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+    MAX_CRITERIA_REFRESH_SECONDS,
+    MIN_CRITERIA_REFRESH_SECONDS,
+    DetectorKind,
+    Settings,
+    environment_size,
+)
+
+__all__ = ["Deployment", "Email", "Recipient"]
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -31,33 +43,22 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time for a person to look before messages expire
 
 
-def _email(value: str) -> str:
-    if len(value) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise ValueError(f"{value!r} is not an email address")
-    return value
-
-
-Email = Annotated[str, AfterValidator(_email)]
-
-
 class _Spec(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid", frozen=True
     )
 
 
-class Recipient(_Spec):
-    """An email subscription of the QC group's topic; `only` filters on the verdict (all when left out)."""
-
-    email: Email
-    only: list[Verdict] | None = Field(default=None, min_length=1)
-
-
 class Deployment(_Spec):
     """Every setting of one deployed pipeline, with its default (the README's settings reference)."""
 
-    criteria: Criteria
+    criteria: Criteria  # the default line's first criteria (its seed in the live store)
     notify: list[Recipient] = Field(default_factory=list)
+    lines: list[Line] = Field(default_factory=list)  # the lines with a prefix; the default one is above
+    criteria_prefix: str = constants.DEFAULT_CRITERIA_PREFIX
+    criteria_refresh_seconds: int = Field(
+        default=DEFAULT_CRITERIA_REFRESH_SECONDS, ge=MIN_CRITERIA_REFRESH_SECONDS, le=MAX_CRITERIA_REFRESH_SECONDS
+    )
     ops_notify: list[Email] = Field(default_factory=list)
     # The local detector reads pixels with Pillow, which the function's bundle lacks: local mode only.
     detector: Literal["rekognition", "custom-labels", "local"] = "rekognition"
@@ -88,11 +89,70 @@ class Deployment(_Spec):
                 f"logRetentionDays: {self.log_retention_days} is not a CloudWatch retention period "
                 f"(one of {', '.join(map(str, LOG_RETENTION_DAYS))})"
             )
+        for i, line in enumerate(self.lines):
+            if line.criteria is None:
+                raise ValueError(f"lines[{i}] ({line.name}): give the line its first criteria")
         try:
-            self.settings(topic_arn="arn:aws:sns:us-east-1:000000000000:placeholder", bucket="placeholder")
+            table = self.line_table
+        except ValueError as exc:
+            raise ValueError(_first(exc)) from None
+        for i, recipient in enumerate(self.notify):
+            unknown = [name for name in recipient.lines or [] if name not in table.names]
+            if unknown:
+                raise ValueError(
+                    f"notify[{i}]: no line named {', '.join(map(repr, unknown))} (lines: {', '.join(table.names)})"
+                )
+        for line in self.lines:
+            for j, recipient in enumerate(line.notify):
+                if recipient.lines:
+                    raise ValueError(
+                        f"line {line.name!r}: notify[{j}] names lines: a line's recipients get that line's "
+                        "images only (use the top-level notify for several lines)"
+                    )
+        try:
+            env = self.settings(topic_arn=PLACEHOLDER_TOPIC_ARN, bucket=PLACEHOLDER_BUCKET).to_env()
         except SettingsError as exc:
             raise ValueError(_field_names(str(exc))) from None
+        size = environment_size(env) + RUNTIME_ENVIRONMENT_ALLOWANCE
+        if size > LAMBDA_ENVIRONMENT_LIMIT_BYTES:
+            raise ValueError(
+                f"lines: the function's environment would take about {size:,} bytes, over Lambda's "
+                f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES:,}: use fewer lines or shorter names, prefixes and model keys"
+            )
         return self
+
+    @property
+    def line_table(self) -> Lines:
+        """Every line with its seed criteria and recipients: the default line from the top-level keys."""
+        default = Line(
+            name=DEFAULT_LINE,
+            criteria=self.criteria,
+            detectors=(DetectorKind(self.detector),),
+            custom_labels_arn=self.custom_labels_arn,
+        )
+        return Lines(default=default, others=tuple(self.lines))
+
+    def seeds(self, *, stack: str) -> list[CriteriaVersion]:
+        """Each line's seed (version 0) for the criteria store: its criteria from this config."""
+        return [seed_version(line, stack=stack) for line in self.line_table]
+
+    def criteria_table(self) -> LineTable:
+        """`lines.json` of the criteria store: the lines and the bucket's prefixes, for the commands."""
+        return LineTable.of(
+            self.line_table,
+            images_prefix=self.images_prefix,
+            results_prefix=self.results_prefix,
+            analyzed_prefix=self.analyzed_prefix,
+            rejected_prefix=self.rejected_prefix,
+        )
+
+    def subscriptions(self) -> list[Recipient]:
+        """Every email subscription of the verdict topic: the top-level recipients (every line, or the
+        lines they name), then each line's, filtered on that line."""
+        found = list(self.notify)
+        for line in self.lines:
+            found += [r.model_copy(update={"lines": [line.name]}) for r in line.notify]
+        return found
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -108,7 +168,13 @@ class Deployment(_Spec):
         document = {
             "topic_arn": topic_arn,
             "bucket": bucket,
-            "criteria": self.criteria,
+            # Criteria are live: the function reads each line's from the store, where the stack seeds them,
+            # and none ride in its environment (Lambda's 4 KB), so the lines go without theirs.
+            "criteria_prefix": self.criteria_prefix,
+            "criteria_refresh_seconds": self.criteria_refresh_seconds,
+            "lines": tuple(
+                line.model_copy(update={"criteria": None, "notify": []}) for line in self.lines
+            ),
             "detector": DetectorKind(self.detector),
             "custom_labels_arn": self.custom_labels_arn,
             "images_prefix": self.images_prefix,
@@ -124,6 +190,19 @@ class Deployment(_Spec):
             return Settings.model_validate(document)
         except ValidationError as exc:
             raise SettingsError("; ".join(describe(exc))) from None
+
+
+# What `_coherent` measures the function's environment with: the longest names AWS gives (an SNS topic ARN
+# is at most ~330 characters with a 256-character name; Pulumi's are far shorter), and room for the variables
+# the stack adds beside the settings (RUNTIME_ENVIRONMENT in infra/pipeline.py) and AWS_* ones Lambda sets
+# itself, which do not count.
+PLACEHOLDER_TOPIC_ARN = "arn:aws:sns:ap-southeast-2:000000000000:" + "t" * 80
+PLACEHOLDER_BUCKET = "b" * 63
+RUNTIME_ENVIRONMENT_ALLOWANCE = 128
+
+
+def _first(exc: ValueError) -> str:
+    return "; ".join(describe(exc)) if isinstance(exc, ValidationError) else str(exc)
 
 
 # The function's settings that a deployment sets under another name; the rest share the name, camelCased.

@@ -187,11 +187,11 @@ def provision(
     topic_arn = sns.create_topic(Name=f"{name}-verdicts")["TopicArn"]
     mailbox_url = sqs.create_queue(QueueName=f"{name}-mailbox")["QueueUrl"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, mailbox_url))
-    for recipient in deployment.notify:
-        attributes = {}
-        if recipient.only:
-            attributes["FilterPolicy"] = json.dumps({"verdict": [v.value for v in recipient.only]})
+    for recipient in deployment.subscriptions():
+        policy = recipient.filter_policy()
+        attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
         sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=recipient.email, Attributes=attributes)
+    seed_criteria(s3, bucket, deployment, stack=name)
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
@@ -207,6 +207,17 @@ def provision(
         },
     )
     return Provisioned(bucket, queue_url, queue_arn, dlq_url, dlq_arn, topic_arn, mailbox_url)
+
+
+def seed_criteria(s3: Any, bucket: str, deployment: Deployment, *, stack: str) -> None:
+    """Write what the stack writes to the criteria store: each line's seed and the line table."""
+    from inspector.livecriteria.documents import Layout  # noqa: PLC0415
+    from inspector.livecriteria.store import CriteriaStore  # noqa: PLC0415
+
+    store = CriteriaStore(bucket, s3, layout=Layout(deployment.criteria_prefix))
+    for seed in deployment.seeds(stack=stack):
+        store.write_seed(seed)
+    store.write_line_table(deployment.criteria_table())
 
 
 def _queue_arn(sqs: Any, url: str) -> str:

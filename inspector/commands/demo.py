@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from inspector.criteria import Criteria, DetectionRequest
     from inspector.deployment import Deployment
     from inspector.detectors import ImageSource
+    from inspector.lines import Line
     from inspector.local import Email
 
 # Not every upload reached a verdict (or something went to the DLQ): the demo ran, but did not show what
@@ -31,6 +32,9 @@ EXIT_INCOMPLETE = 1
 DETECTORS = ("local", "rekognition")
 VERDICT_ORDER = ("PASS", "FAIL", "REVIEW", "REJECTED")
 RECIPIENT = "qc-group@example.com"
+# The demo's product lines: two with a prefix (their own criteria, their own recipient), and the default
+# line for the rest of the samples (line-3/).
+DEMO_LINES = ("line-1", "line-2")
 # The samples take a few seconds; a failed message would only come back after the visibility timeout
 # (6 x the 10 s function timeout), so waiting longer than this would show nothing more.
 DRAIN_TIMEOUT_SECONDS = 45.0
@@ -73,10 +77,12 @@ class ImageResult:
     verdict: str | None  # None: no result record, the image was not inspected
     destination: str | None
     reason: str
+    line: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "line": self.line,
             "verdict": self.verdict,
             "destination": self.destination,
             "reason": self.reason,
@@ -100,6 +106,7 @@ class DemoRun:
     dlq: int = 0
     batches: int = 0
     logs: list[str] = field(default_factory=list)  # the function's warnings and errors, JSON lines
+    lines: list[str] = field(default_factory=list)  # each line: name, prefix, recipients
     elapsed_seconds: float = 0.0
 
     @property
@@ -164,11 +171,24 @@ def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
 
     from inspector._validation import describe  # noqa: PLC0415
     from inspector.deployment import Deployment, Recipient  # noqa: PLC0415
+    from inspector.lines import DetectorName, Line  # noqa: PLC0415
 
+    kind = "local" if detector == "local" else "rekognition"
     try:
+        lines = [
+            Line(
+                name=name,
+                prefix=f"{name}/",
+                criteria=criteria,
+                detectors=(DetectorName(kind),),
+                notify=[Recipient(email=f"{name}-lead@example.com")],
+            )
+            for name in DEMO_LINES
+        ]
         return Deployment(
             criteria=criteria,
-            detector="local" if detector == "local" else "rekognition",
+            lines=lines,
+            detector=kind,
             timeout_seconds=10,
             batch_size=10,
             max_receive_count=3,
@@ -289,6 +309,7 @@ def _run(
             endpoint=aws.endpoint_url,
             bucket=provisioned.bucket,
             images_prefix=deployment.images_prefix,
+            lines=[_describe_line(deployment, line) for line in deployment.line_table],
         )
         keys = [f"{deployment.images_prefix}{name}" for name in samples]
         env = {**aws.environment(), **settings.to_env()}
@@ -330,6 +351,12 @@ def _run(
     return result
 
 
+def _describe_line(deployment: Deployment, line: Line) -> str:
+    where = f"{deployment.images_prefix}{line.prefix}" if line.prefix else "every other key"
+    people = [r.email for r in deployment.subscriptions() if r.lines is None or line.name in r.lines]
+    return f"{line.name} ({where}): emails to {', '.join(people)}"
+
+
 def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     from inspector.records import ResultRecord  # noqa: PLC0415
 
@@ -349,7 +376,7 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
             reason += f" (+{len(reasons) - 1} more)"
     else:
         reason = "every rule met"
-    return ImageResult(key, record.verdict.value, record.destination, reason)
+    return ImageResult(key, record.verdict.value, record.destination, reason, record.line)
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:
@@ -377,6 +404,8 @@ def render(result: DemoRun) -> str:
         f"inspector demo: {len(result.images)} sample images through the whole pipeline on an embedded AWS "
         f"({result.endpoint})",
         f"criteria: {result.criteria} (fingerprint {result.fingerprint}); detector: {result.detector}",
+        "lines:",
+        *(f"  {line}" for line in result.lines),
         "",
         *_table(result),
         "",
@@ -406,19 +435,20 @@ def render(result: DemoRun) -> str:
 
 
 def _table(result: DemoRun) -> list[str]:
-    header = (f"IMAGE (under {result.images_prefix})", "VERDICT", "DESTINATION", "MAIN REASON")
+    header = (f"IMAGE (under {result.images_prefix})", "LINE", "VERDICT", "DESTINATION", "MAIN REASON")
     rows = [
         (
             image.key.removeprefix(result.images_prefix),
+            image.line or "-",
             image.verdict or "-",
             image.destination or f"still at {image.key}",
             image.reason,
         )
         for image in result.images
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     return [
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+        "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)) + f"  {row[4]}".rstrip()
         for row in [header, *rows]
     ]
 

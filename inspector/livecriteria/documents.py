@@ -25,7 +25,7 @@ from inspector import constants
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.errors import CriteriaError, InspectorError
-from inspector.lines import DetectorName, Line, LineName
+from inspector.lines import DetectorName, Line, LineName, Lines
 
 SEED_VERSION = 0
 VERSION_DIGITS = 6  # versions/000042.json: listed in order by S3's lexicographic listing
@@ -54,7 +54,9 @@ class CriteriaVersion(_Doc):
     fingerprint: str
     criteria: dict[str, Any]  # the criteria document as published (camelCase, validated on every read)
     published_by: str  # the publisher's AWS identity (STS caller ARN), or "stack <name>" for a seed
-    published_at: AwareDatetime
+    # None for a seed: the stack writes the same document on every deploy, so it shows no change (and no
+    # diff) while the config's criteria stay the same.
+    published_at: AwareDatetime | None = None
     note: str | None = None
     restored_from: int | None = Field(default=None, ge=0)  # a rollback: the version whose criteria these are
 
@@ -93,6 +95,24 @@ class LineTable(_Doc):
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
 
+    @classmethod
+    def of(cls, lines: Lines, **prefixes: str) -> LineTable:
+        """The table of `lines` (criteria and recipients left out); `prefixes` as this model's fields."""
+        entries = tuple(
+            LineEntry(
+                name=line.name,
+                prefix=line.prefix,
+                detectors=line.detectors,
+                custom_labels_arn=line.custom_labels_arn,
+                reference_model=line.reference_model,
+            )
+            for line in lines
+        )
+        return cls(lines=entries, **prefixes)
+
+    def table(self) -> Lines:
+        return Lines.of([entry.line() for entry in self.lines])
+
 
 class Layout:
     """The keys of the criteria store under one prefix."""
@@ -124,7 +144,7 @@ class Layout:
         return int(name) if name.isdigit() and key.endswith(".json") else None
 
 
-def seed_version(line: Line, *, stack: str, at: datetime) -> CriteriaVersion:
+def seed_version(line: Line, *, stack: str) -> CriteriaVersion:
     """Version 0 of a line: its criteria from the stack config (or the local mode's files)."""
     if line.criteria is None:
         raise ValueError(f"line {line.name!r} has no criteria to seed")
@@ -134,7 +154,7 @@ def seed_version(line: Line, *, stack: str, at: datetime) -> CriteriaVersion:
         fingerprint=line.criteria.fingerprint,
         criteria=line.criteria.canonical(),
         published_by=f"stack {stack}",
-        published_at=at,
+        published_at=None,
     )
 
 
