@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path, metavar="FILE")
     check.set_defaults(run=_criteria_check)
+    importlib.import_module("inspector.commands.criteria").register(criteria_commands)
     for name in COMMANDS:
         importlib.import_module(f"inspector.commands.{name}").register(commands)
     return parser

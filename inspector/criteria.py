@@ -303,7 +303,7 @@ class Criteria(_Spec):
             raise CriteriaError(f"criteria file {path} is not UTF-8 text") from None
         if path.suffix.lower() == ".json":
             return cls.from_json(text)
-        return cls.from_document(_load_yaml(text, path))
+        return cls.from_document(load_yaml(text, path))
 
     # --- what the rules mean -------------------------------------------------------------------
 
@@ -426,7 +426,7 @@ class DetectionRequest(BaseModel):
         return params
 
 
-def _load_yaml(text: str, path: Path) -> Any:
+def load_yaml(text: str, path: Path) -> Any:
     try:
         import yaml  # noqa: PLC0415 - optional dependency, only needed for YAML files
     except ImportError:

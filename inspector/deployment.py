@@ -144,6 +144,7 @@ class Deployment(_Spec):
             results_prefix=self.results_prefix,
             analyzed_prefix=self.analyzed_prefix,
             rejected_prefix=self.rejected_prefix,
+            refresh_seconds=self.criteria_refresh_seconds,
         )
 
     def subscriptions(self) -> list[Recipient]:

@@ -118,16 +118,17 @@ class Line(_Spec):
         names = set(self.detectors)
         reports_labels = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS, DetectorName.REFERENCE}
         reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
+        which = f"{' and '.join(self.detectors)} {'reports' if len(self.detectors) == 1 else 'report'}"
         if request.labels and not reports_labels:
             return (
-                f"line {self.name!r}: its detectors ({', '.join(self.detectors)}) report no labels, but the "
+                f"line {self.name!r}: {which} no labels, but the "
                 f"criteria name labels ({', '.join(request.labels[:5])}): use quality and colour rules only, "
                 "or add a detector that reports labels"
             )
         if request.image_properties and not reports_properties:
             kinds = [k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on]
             return (
-                f"line {self.name!r}: its detectors ({', '.join(self.detectors)}) report no image properties, "
+                f"line {self.name!r}: {which} no image properties, "
                 f"but the criteria have {' and '.join(kinds)} rules: remove them, or add the rekognition, "
                 "reference or local detector"
             )

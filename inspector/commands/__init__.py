@@ -48,6 +48,15 @@ def count_at_least(minimum: int) -> Callable[[str], int]:
     return count
 
 
+def confirm(question: str, out: TextIO, *, refusal: str) -> bool:
+    """Ask `question` on the terminal (y/N); without a terminal, refuse with `refusal` rather than guess."""
+    if not sys.stdin.isatty():
+        raise UserError(f"{refusal}: pass --yes to confirm (stdin is not a terminal)")
+    out.write(f"{question} [y/N] ")
+    out.flush()
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
 def aws_client(args: argparse.Namespace, service: str) -> Any:
     """A boto3 client for `service`, honouring --endpoint-url and --region."""
     from inspector.aws import make_client  # noqa: PLC0415 - boto3 only when a command needs AWS

@@ -261,14 +261,24 @@ def _from_folder(root: Path) -> Iterator[tuple[str, ResultRecord | str]]:
 
 def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tuple[str, ResultRecord | str]]:
     s3 = aws_client(args, "s3")
-    keys = [
-        item["Key"]
+    keys = [str(item["Key"]) for item in list_records(s3, bucket, prefix)]
+    if not keys:
+        raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
+    return progress(read_records(s3, bucket, keys), total=len(keys), description="backtest")
+
+
+def list_records(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """The ListObjectsV2 entries of the result records (*.json) under `prefix`, in key order."""
+    return [
+        item
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for item in page.get("Contents", [])
         if item["Key"].endswith(".json")
     ]
-    if not keys:
-        raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
+
+
+def read_records(s3: Any, bucket: str, keys: list[str]) -> Iterator[tuple[str, ResultRecord | str]]:
+    """(key, record or why it cannot be read) for each key, in order, fetched a few at a time."""
 
     def fetch(key: str) -> tuple[str, ResultRecord | str]:
         try:
@@ -277,10 +287,7 @@ def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tup
             return key, "deleted since it was listed"
         return key, _parse(data)
 
-    def fetched() -> Iterator[tuple[str, ResultRecord | str]]:
-        # boto3 clients are thread-safe; map keeps the listing's order. Any other failure (access denied)
-        # ends the command with one line: it would hit every record alike.
-        with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
-            yield from pool.map(fetch, keys)
-
-    return progress(fetched(), total=len(keys), description="backtest")
+    # boto3 clients are thread-safe; map keeps the listing's order. Any other failure (access denied) ends
+    # the command with one line: it would hit every record alike.
+    with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
+        yield from pool.map(fetch, keys)

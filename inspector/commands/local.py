@@ -70,6 +70,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="local: brightness, sharpness, contrast and colours measured with Pillow; no labels (default)",
     )
     parser.add_argument(
+        "--lines",
+        type=Path,
+        metavar="FILE",
+        help="product lines, YAML or JSON: a list shaped as the stack's inspector:lines (name, prefix, "
+        "criteria, detectors, notify); keys under no line's prefix belong to the default line",
+    )
+    parser.add_argument(
         "--json-lines", action="store_true", help="print one JSON object per line instead of text"
     )
     parser.set_defaults(run=_run)
@@ -78,9 +85,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     # Everything that can be wrong with the arguments is found before anything starts.
     criteria, source = load_criteria(args.criteria)
+    lines = load_lines(args.lines) if args.lines is not None else []
     watch = _watch_directory(args.watch)
     session = LocalSession(
-        local_deployment(criteria, detector=args.detector),
+        local_deployment(criteria, detector=args.detector, lines=lines),
         port=args.port,
         watch=watch,
         out=out,
@@ -119,20 +127,52 @@ def load_criteria(path: Path | None) -> tuple[Criteria, str]:
         return Criteria.load(demo), "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
 
 
-def local_deployment(criteria: Criteria, *, detector: Literal["local"] = "local") -> Deployment:
-    """The deployment the local mode provisions: short timeouts, so that a retry shows within a minute."""
+def load_lines(path: Path) -> list[Any]:
+    """The lines of a `--lines` file: a list of line documents (or `{"lines": [...]}`), not yet validated."""
+    from inspector.criteria import load_yaml  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read lines file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        document = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text, path)
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if isinstance(document, dict) and set(document) == {"lines"}:
+        document = document["lines"]
+    if not isinstance(document, list):
+        raise UserError(f"{path}: expected a list of lines (name, prefix, criteria, ...)")
+    return document
+
+
+def local_deployment(
+    criteria: Criteria, *, detector: Literal["local"] = "local", lines: list[Any] | None = None
+) -> Deployment:
+    """The deployment the local mode provisions: short timeouts, so that a retry shows within a minute,
+    and the shortest criteria refresh, so that a publication shows within seconds."""
     from pydantic import ValidationError  # noqa: PLC0415
 
     from inspector._validation import describe  # noqa: PLC0415
+    from inspector.settings import MIN_CRITERIA_REFRESH_SECONDS  # noqa: PLC0415
 
+    # Lines without their own detectors run the local one, like the default line.
+    documents = [
+        {"detectors": [detector], **line} if isinstance(line, dict) else line for line in lines or []
+    ]
     try:
-        return Deployment(
-            criteria=criteria,
-            detector=detector,
-            timeout_seconds=10,
-            batch_size=10,
-            max_receive_count=3,
-            log_level="ERROR",  # the handler's logs are not for this terminal; errors are shown on stderr
+        return Deployment.model_validate(
+            {
+                "criteria": criteria,
+                "lines": documents,
+                "detector": detector,
+                "criteria_refresh_seconds": MIN_CRITERIA_REFRESH_SECONDS,
+                "timeout_seconds": 10,
+                "batch_size": 10,
+                "max_receive_count": 3,
+                # The handler's logs are not for this terminal; errors are shown on stderr.
+                "log_level": "ERROR",
+            }
         )
     except ValidationError as exc:  # e.g. criteria naming labels, which the local detector never reports
         raise UserError("; ".join(describe(exc))) from None
@@ -351,7 +391,8 @@ class LocalSession:
                 "topic_arn": p.topic_arn,
                 "mailbox_url": p.mailbox_url,
                 "criteria": self.criteria_source,
-                "fingerprint": self.settings.criteria.fingerprint,
+                "fingerprint": self.deployment.criteria.fingerprint,
+                "lines": self._lines_documents(),
                 "detector": self.deployment.detector,
                 "watch": str(self.watch) if self.watch else None,
                 "environment": environment,
@@ -373,8 +414,15 @@ class LocalSession:
             f"  DLQ       {p.dlq_url}  (after {self.deployment.max_receive_count} failed receives)",
             f"  topic     {p.topic_arn}",
             f"  mailbox   {p.mailbox_url}  (the topic's emails, as an SQS queue)",
-            f"  criteria  {self.criteria_source}, fingerprint {self.settings.criteria.fingerprint}",
+            f"  criteria  {self.criteria_source}, fingerprint {self.deployment.criteria.fingerprint}; live: "
+            f"published under s3://{p.bucket}/{self.deployment.criteria_prefix}<line>/, taken up within "
+            f"{self.deployment.criteria_refresh_seconds} s",
             f"  detector  {self.deployment.detector} (image properties from the pixels; no labels)",
+            *(f"  line      {line['name']}: {line['uploads']}" for line in self._lines_documents()),
+            "",
+            "Change a line's criteria live (backtested first against its records):",
+            f"  inspector criteria publish new.yaml --line default --bucket {p.bucket} --endpoint-url {url}",
+            f"  inspector criteria history --line default --bucket {p.bucket} --endpoint-url {url}",
             "",
             "Upload with the AWS CLI (fake credentials moto accepts; without them the CLI would sign with",
             "your own):",
@@ -393,6 +441,16 @@ class LocalSession:
             lines.append(f"Watching {self.watch}: files dropped there go to {upload_to}<path below it>.")
         lines.append("Waiting for images; Ctrl-C stops (and everything above is gone).")
         self._write("\n".join(lines))
+
+    def _lines_documents(self) -> list[dict[str, str]]:
+        upload_to = f"s3://{self.provisioned.bucket}/{self.settings.images_prefix}"
+        return [
+            {
+                "name": line.name,
+                "uploads": f"{upload_to}{line.prefix}" if line.prefix else f"{upload_to} (under no line's prefix)",
+            }
+            for line in self.deployment.line_table
+        ]
 
     def say(self, event: str) -> None:
         """A one-word event (`stopped`), as text or as `{"event": ...}`."""

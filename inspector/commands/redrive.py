@@ -15,7 +15,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, count_at_least, progress
+from inspector.commands import (
+    EXIT_OK,
+    UserError,
+    add_aws_arguments,
+    aws_client,
+    count_at_least,
+    progress,
+)
+from inspector.commands import confirm as ask
 from inspector.commands.enqueue import queue_url
 
 EXIT_PARTIAL = 1  # some messages could not be moved; the output says which and why
@@ -83,11 +91,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 def confirm(what: str, out: TextIO) -> bool:
     """Ask on the terminal whether to move `what`; without a terminal, refuse rather than guess."""
-    if not sys.stdin.isatty():
-        raise UserError(f"not moving {what} unconfirmed: pass --yes to confirm (stdin is not a terminal)")
-    out.write(f"Move {what}? [y/N] ")
-    out.flush()
-    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+    return ask(f"Move {what}?", out, refusal=f"not moving {what} unconfirmed")
 
 
 def move(sqs: Any, dlq: str, queue: str, target: int, result: Moved) -> Iterator[str]:

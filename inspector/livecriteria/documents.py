@@ -91,6 +91,7 @@ class LineTable(_Doc):
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
+    refresh_seconds: int | None = None  # how soon the function takes up a publication
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)

@@ -49,6 +49,11 @@ class CriteriaStore:
         self.layout = layout or Layout()
         self._client = client if client is not None else make_client("s3")
 
+    @property
+    def client(self) -> Any:
+        """The S3 client it reads and writes with (the commands read result records with it too)."""
+        return self._client
+
     # --- reading ---
 
     def get(self, key: str, *, unless: str | None = None) -> Stored | NotModified | None:

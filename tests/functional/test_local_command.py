@@ -408,7 +408,11 @@ def test_each_session_starts_empty() -> None:
         session.s3.put_object(Bucket=session.provisioned.bucket, Key="images/w.jpg", Body=picture("JPEG"))
     # moto keeps its state in module globals, shared by every server in the process.
     with session_of() as (session, _, _):
-        assert [] == keys(session.s3, session.provisioned.bucket, "")
+        assert [] == keys(session.s3, session.provisioned.bucket, "images/")
+        # Only what provisioning writes: the criteria store's seed and line table.
+        assert ["criteria/default/seed.json", "criteria/lines.json"] == keys(
+            session.s3, session.provisioned.bucket, ""
+        )
         assert 1 == session.poller.depth()  # only the s3:TestEvent of this session's notification setup
 
 
