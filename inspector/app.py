@@ -75,7 +75,10 @@ class LineDetectors:
     a detector loads (the reference model from S3) is read once per container and line."""
 
     def __init__(
-        self, settings: Settings, clients: Clients, factories: Mapping[DetectorName, DetectorFactory] | None = None
+        self,
+        settings: Settings,
+        clients: Clients,
+        factories: Mapping[DetectorName, DetectorFactory] | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients

@@ -358,7 +358,7 @@ class DetectionRequest(BaseModel):
     labels: tuple[str, ...]
     min_confidence: float | None = Field(
         default=None,
-        description="Lowest confidence any rule can use (t - reviewMargin); None when no rule names a label."
+        description="Lowest confidence any rule can use (t - reviewMargin); None when no rule names a label.",
     )
     image_properties: bool
     max_dominant_colors: int | None = Field(

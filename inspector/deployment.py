@@ -57,7 +57,9 @@ class Deployment(_Spec):
     lines: list[Line] = Field(default_factory=list)  # the lines with a prefix; the default one is above
     criteria_prefix: str = constants.DEFAULT_CRITERIA_PREFIX
     criteria_refresh_seconds: int = Field(
-        default=DEFAULT_CRITERIA_REFRESH_SECONDS, ge=MIN_CRITERIA_REFRESH_SECONDS, le=MAX_CRITERIA_REFRESH_SECONDS
+        default=DEFAULT_CRITERIA_REFRESH_SECONDS,
+        ge=MIN_CRITERIA_REFRESH_SECONDS,
+        le=MAX_CRITERIA_REFRESH_SECONDS,
     )
     ops_notify: list[Email] = Field(default_factory=list)
     # The local detector reads pixels with Pillow, which the function's bundle lacks: local mode only.
@@ -100,7 +102,8 @@ class Deployment(_Spec):
             unknown = [name for name in recipient.lines or [] if name not in table.names]
             if unknown:
                 raise ValueError(
-                    f"notify[{i}]: no line named {', '.join(map(repr, unknown))} (lines: {', '.join(table.names)})"
+                    f"notify[{i}]: no line named {', '.join(map(repr, unknown))} "
+                    f"(lines: {', '.join(table.names)})"
                 )
         for line in self.lines:
             for j, recipient in enumerate(line.notify):
@@ -117,7 +120,7 @@ class Deployment(_Spec):
         if size > LAMBDA_ENVIRONMENT_LIMIT_BYTES:
             raise ValueError(
                 f"lines: the function's environment would take about {size:,} bytes, over Lambda's "
-                f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES:,}: use fewer lines or shorter names, prefixes and model keys"
+                f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES:,}: use fewer lines, or shorter names and prefixes"
             )
         return self
 
@@ -134,7 +137,7 @@ class Deployment(_Spec):
 
     def seeds(self, *, stack: str) -> list[CriteriaVersion]:
         """Each line's seed (version 0) for the criteria store: its criteria from this config."""
-        return [seed_version(line, stack=stack) for line in self.line_table]
+        return [seed_version(line, stack=stack) for line in self.line_table.all]
 
     def criteria_table(self) -> LineTable:
         """`lines.json` of the criteria store: the lines and the bucket's prefixes, for the commands."""
@@ -173,9 +176,7 @@ class Deployment(_Spec):
             # and none ride in its environment (Lambda's 4 KB), so the lines go without theirs.
             "criteria_prefix": self.criteria_prefix,
             "criteria_refresh_seconds": self.criteria_refresh_seconds,
-            "lines": tuple(
-                line.model_copy(update={"criteria": None, "notify": []}) for line in self.lines
-            ),
+            "lines": tuple(line.model_copy(update={"criteria": None, "notify": []}) for line in self.lines),
             "detector": DetectorKind(self.detector),
             "custom_labels_arn": self.custom_labels_arn,
             "images_prefix": self.images_prefix,

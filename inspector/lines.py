@@ -1,9 +1,9 @@
-"""Product lines: named key prefixes under the images prefix, each with its own criteria, detectors and people."""
+"""Product lines: key prefixes under the images prefix, each with its own criteria, detectors, people."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated
 
@@ -34,7 +34,9 @@ def _email(value: str) -> str:
 
 def _line_prefix(value: str) -> str:
     if not value.endswith("/") or value.startswith("/") or "//" in value:
-        raise ValueError(f"{value!r} must end with '/', not start with one, and have no empty folder, e.g. 'line-1/'")
+        raise ValueError(
+            f"{value!r} must end with '/', not start with one, and have no empty folder, e.g. 'line-1/'"
+        )
     return value
 
 
@@ -91,12 +93,10 @@ class Line(_Spec):
 
     @model_validator(mode="after")
     def _coherent(self) -> Line:
-        if (self.name == DEFAULT_LINE) != (self.prefix is None):
-            raise ValueError(
-                f"line {self.name!r}: "
-                + ("the default line takes the keys under no line's prefix: give it no prefix"
-                   if self.name == DEFAULT_LINE else "give it a prefix below the images prefix, e.g. 'line-1/'")
-            )  # fmt: skip
+        if self.name == DEFAULT_LINE and self.prefix is not None:
+            raise ValueError("the default line takes the keys under no line's prefix: give it no prefix")
+        if self.name != DEFAULT_LINE and self.prefix is None:
+            raise ValueError(f"line {self.name!r}: give it a prefix below the images prefix, e.g. 'line-1/'")
         if len(set(self.detectors)) != len(self.detectors):
             raise ValueError(f"line {self.name!r}: a detector is named twice in {list(self.detectors)}")
         if DetectorName.CUSTOM_LABELS in self.detectors and not self.custom_labels_arn:
@@ -116,7 +116,11 @@ class Line(_Spec):
         """
         request = criteria.detection_request()
         names = set(self.detectors)
-        reports_labels = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS, DetectorName.REFERENCE}
+        reports_labels = names & {
+            DetectorName.REKOGNITION,
+            DetectorName.CUSTOM_LABELS,
+            DetectorName.REFERENCE,
+        }
         reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
         which = f"{' and '.join(self.detectors)} {'reports' if len(self.detectors) == 1 else 'report'}"
         if request.labels and not reports_labels:
@@ -126,7 +130,9 @@ class Line(_Spec):
                 "or add a detector that reports labels"
             )
         if request.image_properties and not reports_properties:
-            kinds = [k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on]
+            kinds = [
+                k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on
+            ]
             return (
                 f"line {self.name!r}: {which} no image properties, "
                 f"but the criteria have {' and '.join(kinds)} rules: remove them, or add the rekognition, "
@@ -166,7 +172,8 @@ class Lines(BaseModel):
             seen[line.name] = line
         for i, a in enumerate(self.others):
             for b in self.others[i + 1 :]:
-                assert a.prefix is not None and b.prefix is not None  # noqa: S101 - Line guarantees it
+                assert a.prefix is not None  # noqa: S101 - Line guarantees it
+                assert b.prefix is not None  # noqa: S101
                 if a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix):
                     inner, outer = (a, b) if a.prefix.startswith(b.prefix) else (b, a)
                     raise ValueError(
@@ -183,20 +190,21 @@ class Lines(BaseModel):
             raise ValueError(f"expected exactly one line named {DEFAULT_LINE!r}, found {len(defaults)}")
         return cls(default=defaults[0], others=tuple(line for line in lines if line.name != DEFAULT_LINE))
 
-    def __iter__(self) -> Iterator[Line]:  # type: ignore[override] - iterate lines, not pydantic fields
-        yield self.default
-        yield from self.others
+    @property
+    def all(self) -> tuple[Line, ...]:
+        """Every line, the default one first."""
+        return (self.default, *self.others)
 
     def __len__(self) -> int:
         return 1 + len(self.others)
 
     @property
     def names(self) -> list[str]:
-        return [line.name for line in self]
+        return [line.name for line in self.all]
 
     def named(self, name: str) -> Line:
         """The line called `name`; `KeyError` naming the lines there are."""
-        for line in self:
+        for line in self.all:
             if line.name == name:
                 return line
         raise KeyError(f"no line named {name!r} (lines: {', '.join(self.names)})")

@@ -55,7 +55,10 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
         if record.analysis is not None:
             lines += ["", *_analysis_lines(record.analysis)]
     if record.rejudged_from:
-        lines += ["", f"Judged again under new criteria (was {record.rejudged_from}), from the stored analysis."]
+        lines += [
+            "",
+            f"Judged again under new criteria (was {record.rejudged_from}), from the stored analysis.",
+        ]
     lines += [
         "",
         f"Line: {record.line}",

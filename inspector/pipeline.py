@@ -83,7 +83,9 @@ class SettingsCriteria:
 
     def current(self, line: Line) -> Criteria:
         if line.criteria is None:
-            raise ValueError(f"line {line.name!r} has no criteria in the settings, and no criteria source was given")
+            raise ValueError(
+                f"line {line.name!r} has no criteria in the settings, and no criteria source was given"
+            )
         return line.criteria
 
 
@@ -187,7 +189,9 @@ class Inspector:
                 "object is gone; nothing to do",
                 extra={"key": key, "result_exists": etag is not None, "record_key": record_key},
             )
-            return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key, line=line.name)
+            return Inspection(
+                key, Status.GONE, record.verdict if record else None, None, record_key, line=line.name
+            )
 
         criteria = self.criteria.current(line)
         if record is not None and record.image.key == key and _bare(record.image.etag) == _bare(info.etag):
@@ -305,7 +309,13 @@ class Inspector:
             )
         evaluation = evaluate(analysis, criteria)
         return ResultRecord.judged(
-            image, analysis, evaluation, inspected_at=now, detector=detector.name, line=line.name, request=request
+            image,
+            analysis,
+            evaluation,
+            inspected_at=now,
+            detector=detector.name,
+            line=line.name,
+            request=request,
         )
 
     def _check(self, key: str, info: ObjectInfo) -> None:

@@ -60,7 +60,9 @@ class Settings(BaseModel):
     # criteria_refresh_seconds (see inspector.livecriteria); None: the criteria above, fixed.
     criteria_prefix: Prefix | None = None
     criteria_refresh_seconds: int = Field(
-        default=DEFAULT_CRITERIA_REFRESH_SECONDS, ge=MIN_CRITERIA_REFRESH_SECONDS, le=MAX_CRITERIA_REFRESH_SECONDS
+        default=DEFAULT_CRITERIA_REFRESH_SECONDS,
+        ge=MIN_CRITERIA_REFRESH_SECONDS,
+        le=MAX_CRITERIA_REFRESH_SECONDS,
     )
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
@@ -116,7 +118,9 @@ class Settings(BaseModel):
                 raise ValueError(f"{c.ENV_LINES}: the default line is made of the {c.ENV_CRITERIA}, "
                                  f"{c.ENV_DETECTOR}... settings; name the others otherwise")  # fmt: skip
             if self.criteria_prefix is None and line.criteria is None:
-                raise ValueError(f"{c.ENV_LINES}: line {line.name!r} has no criteria, and criteria are not live")
+                raise ValueError(
+                    f"{c.ENV_LINES}: line {line.name!r} has no criteria, and criteria are not live"
+                )
         try:
             self.line_table  # noqa: B018 - validates the lines together: names and prefixes
         except ValueError as exc:
@@ -299,5 +303,5 @@ def _name_variable(line: str) -> str:
         return f"{ENV_NAMES[field]}: {message}"
     head = field.split("[", 1)[0].split(".", 1)[0]
     if sep and head in ENV_NAMES and head != field:
-        return f"{ENV_NAMES[head]}{field[len(head):]}: {message}"
+        return f"{ENV_NAMES[head]}{field[len(head) :]}: {message}"
     return line

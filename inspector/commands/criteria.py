@@ -74,8 +74,15 @@ def register(commands: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--line", required=True, metavar="LINE", help="the line's name (default: keys under no line)")
-    parser.add_argument("--bucket", required=True, metavar="BUCKET", help="the stack's bucket (pulumi stack output bucketName)")
+    parser.add_argument(
+        "--line", required=True, metavar="LINE", help="the line's name (default: keys under no line)"
+    )
+    parser.add_argument(
+        "--bucket",
+        required=True,
+        metavar="BUCKET",
+        help="the stack's bucket (pulumi stack output bucketName)",
+    )
     parser.add_argument(
         "--criteria-prefix",
         default=constants.DEFAULT_CRITERIA_PREFIX,
@@ -117,7 +124,9 @@ def run_rollback(args: argparse.Namespace, out: TextIO) -> int:
     numbers = [0, *store.version_numbers(line.name)]
     target = args.to if args.to is not None else max((n for n in numbers if n < current.version), default=0)
     if target not in numbers:
-        raise UserError(f"line {line.name!r} has no version {target} (versions: {', '.join(map(str, numbers))})")
+        raise UserError(
+            f"line {line.name!r} has no version {target} (versions: {', '.join(map(str, numbers))})"
+        )
     if target == current.version:
         raise UserError(f"version {target} is the one in effect: nothing to roll back")
     key = store.layout.version_key(line.name, target)
@@ -129,9 +138,16 @@ def run_rollback(args: argparse.Namespace, out: TextIO) -> int:
         _, criteria = accept(body, line, where=key)
     except RefusedDocument as exc:
         raise UserError(f"version {target} cannot be restored: {exc}") from None
-    out.write(f"rolling line {line.name!r} back from version {current.version} to version {target}'s criteria\n")
+    out.write(
+        f"rolling line {line.name!r} back from version {current.version} to version {target}'s criteria\n"
+    )
     return _gate_and_publish(
-        args, out, criteria, note=f"rollback to version {target}", restored_from=target, opened=(store, table, line)
+        args,
+        out,
+        criteria,
+        note=f"rollback to version {target}",
+        restored_from=target,
+        opened=(store, table, line),
     )
 
 
@@ -144,10 +160,15 @@ def run_history(args: argparse.Namespace, out: TextIO) -> int:
         document = [
             {"version": e[0], "error": e[1]}
             if isinstance(e, tuple)
-            else {**json.loads(e.model_dump_json(exclude={"criteria"}, exclude_none=True)), "current": e.version == in_effect}
+            else {
+                **json.loads(e.model_dump_json(exclude={"criteria"}, exclude_none=True)),
+                "current": e.version == in_effect,
+            }
             for e in entries
         ]
-        out.write(json.dumps({"line": line.name, "current": in_effect, "versions": document}, indent=2) + "\n")
+        out.write(
+            json.dumps({"line": line.name, "current": in_effect, "versions": document}, indent=2) + "\n"
+        )
         return EXIT_OK
     out.write(f"criteria of line {line.name!r} in s3://{store.bucket}/{store.layout.prefix}{line.name}/\n")
     rows = [("", "VERSION", "FINGERPRINT", "PUBLISHED BY", "AT", "NOTE")]
@@ -165,7 +186,10 @@ def run_history(args: argparse.Namespace, out: TextIO) -> int:
         rows.append((mark, str(entry.version), entry.fingerprint, entry.published_by, at, note))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        out.write(("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + f"  {row[5]}").rstrip() + "\n")
+        out.write(
+            ("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)) + f"  {row[5]}").rstrip()
+            + "\n"
+        )
     if in_effect == 0 and len(entries) > 1:
         out.write("note: the seed is in effect although versions exist: current.json is missing\n")
     return EXIT_OK
@@ -229,7 +253,9 @@ def _gate_and_publish(
         return EXIT_OK
     keys = recent_records(store, table, line, args.records)
     if keys:
-        records = progress(read_records(store.client, store.bucket, keys), total=len(keys), description="backtest")
+        records = progress(
+            read_records(store.client, store.bucket, keys), total=len(keys), description="backtest"
+        )
         report = backtest(records, criteria)
         out.write(f"backtest against line {line.name!r}'s {len(keys)} most recent result records:\n")
         out.write(text(report, show=args.show))
@@ -237,7 +263,9 @@ def _gate_and_publish(
         out.write(f"line {line.name!r} has no result records yet: nothing to backtest against\n")
     was = f"version {current.version} ({current.fingerprint})" if current is not None else "nothing"
     question = f"Publish criteria {criteria.fingerprint} for line {line.name!r} (in effect now: {was})?"
-    if not args.yes and not confirm(question, out, refusal=f"not publishing criteria for line {line.name!r} unconfirmed"):
+    if not args.yes and not confirm(
+        question, out, refusal=f"not publishing criteria for line {line.name!r} unconfirmed"
+    ):
         out.write("nothing published\n")
         return EXIT_OK
     who = caller_identity(args)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from inspector.commands import EXIT_OK, UserError
 
@@ -173,7 +173,7 @@ def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
     from inspector.deployment import Deployment, Recipient  # noqa: PLC0415
     from inspector.lines import DetectorName, Line  # noqa: PLC0415
 
-    kind = "local" if detector == "local" else "rekognition"
+    kind: Literal["local", "rekognition"] = "local" if detector == "local" else "rekognition"
     try:
         lines = [
             Line(
@@ -309,7 +309,7 @@ def _run(
             endpoint=aws.endpoint_url,
             bucket=provisioned.bucket,
             images_prefix=deployment.images_prefix,
-            lines=[_describe_line(deployment, line) for line in deployment.line_table],
+            lines=[_describe_line(deployment, line) for line in deployment.line_table.all],
         )
         keys = [f"{deployment.images_prefix}{name}" for name in samples]
         env = {**aws.environment(), **settings.to_env()}
@@ -448,7 +448,8 @@ def _table(result: DemoRun) -> list[str]:
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     return [
-        "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)) + f"  {row[4]}".rstrip()
+        "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False))
+        + f"  {row[4]}".rstrip()
         for row in [header, *rows]
     ]
 

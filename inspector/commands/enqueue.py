@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from urllib.parse import quote_plus, unquote_plus
 
 from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, parse_s3_uri, progress
-from inspector.constants import DEFAULT_IMAGES_PREFIX
+from inspector.constants import DEFAULT_CRITERIA_PREFIX, DEFAULT_IMAGES_PREFIX
 
 EXIT_PARTIAL = 1  # some messages were not sent; the output names them
 SQS_BATCH = 10  # SendMessageBatch's most entries
@@ -39,11 +39,27 @@ def register(commands: Any) -> None:
         help="the prefix the function watches, to warn about keys it would ignore "
         f"(default {DEFAULT_IMAGES_PREFIX})",
     )
+    parser.add_argument(
+        "--rejudge",
+        metavar="LINE",
+        help="re-judge the line's images whose result records were judged under other criteria than the "
+        "line's current ones: filed images are returned under the images prefix (source: s3://BUCKET)",
+    )
+    parser.add_argument(
+        "--criteria-prefix",
+        default=DEFAULT_CRITERIA_PREFIX,
+        metavar="PREFIX",
+        help=f"with --rejudge: where the stack keeps criteria (default {DEFAULT_CRITERIA_PREFIX})",
+    )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rejudge is not None:
+        from inspector.commands.rejudge import rejudge  # noqa: PLC0415
+
+        return rejudge(args, out)
     bucket, prefix = parse_s3_uri(args.source)
     s3 = aws_client(args, "s3")
     objects, markers = list_objects(s3, bucket, prefix)

@@ -447,9 +447,11 @@ class LocalSession:
         return [
             {
                 "name": line.name,
-                "uploads": f"{upload_to}{line.prefix}" if line.prefix else f"{upload_to} (under no line's prefix)",
+                "uploads": f"{upload_to}{line.prefix}"
+                if line.prefix
+                else f"{upload_to} (under no line's prefix)",
             }
-            for line in self.deployment.line_table
+            for line in self.deployment.line_table.all
         ]
 
     def say(self, event: str) -> None:

@@ -1,4 +1,4 @@
-"""Live criteria: each line's criteria published to S3 as numbered versions, read by the function through a cache."""
+"""Live criteria: each line's criteria published to S3 as numbered versions, read through a cache."""
 
 from __future__ import annotations
 

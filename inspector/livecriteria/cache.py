@@ -115,7 +115,9 @@ class LiveCriteria:
             good = self._last_good(line)
             self._refused(line, reason, good[1] if good else None)
             if good is None:
-                raise TransientError(f"line {line.name!r}: {reason}; and no earlier version is good") from None
+                raise TransientError(
+                    f"line {line.name!r}: {reason}; and no earlier version is good"
+                ) from None
             return _Cached(good[0], good[1], found.key, found.etag, reason, now)
         if cached is None or cached.version != version.version or cached.criteria != criteria:
             log.info("criteria in effect", extra={"line": line.name, "version": version.version,
@@ -142,4 +144,3 @@ class LiveCriteria:
         )
         if self.metrics is not None:
             self.metrics.count("CriteriaRejected", dimension="Line", value=line.name)
-

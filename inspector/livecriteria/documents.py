@@ -97,7 +97,7 @@ class LineTable(_Doc):
         return self.model_dump_json(indent=2, exclude_none=True)
 
     @classmethod
-    def of(cls, lines: Lines, **prefixes: str) -> LineTable:
+    def of(cls, lines: Lines, **fields: Any) -> LineTable:
         """The table of `lines` (criteria and recipients left out); `prefixes` as this model's fields."""
         entries = tuple(
             LineEntry(
@@ -107,9 +107,9 @@ class LineTable(_Doc):
                 custom_labels_arn=line.custom_labels_arn,
                 reference_model=line.reference_model,
             )
-            for line in lines
+            for line in lines.all
         )
-        return cls(lines=entries, **prefixes)
+        return cls(lines=entries, **fields)
 
     def table(self) -> Lines:
         return Lines.of([entry.line() for entry in self.lines])
@@ -191,7 +191,9 @@ def parse(data: bytes | str, *, where: str) -> CriteriaVersion:
         return CriteriaVersion.model_validate_json(data)
     except ValidationError as exc:
         problems = describe(exc)
-        raise RefusedDocument(f"{where}: not a criteria version document: {'; '.join(problems[:3])}") from None
+        raise RefusedDocument(
+            f"{where}: not a criteria version document: {'; '.join(problems[:3])}"
+        ) from None
 
 
 def accept(data: bytes | str, line: Line, *, where: str) -> tuple[CriteriaVersion, Criteria]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,7 +76,9 @@ class CriteriaStore:
         prefix = self.layout.versions_prefix(line)
         numbers: list[int] = []
         try:
-            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
                 for item in page.get("Contents", []):
                     number = self.layout.version_of(str(item["Key"]))
                     if number is not None:
@@ -154,10 +157,8 @@ class CriteriaStore:
         expected = found.etag if isinstance(found, Stored) else None
         number = max([0, *self.version_numbers(line.name)]) + 1
         if isinstance(found, Stored):
-            try:
+            with contextlib.suppress(RefusedDocument):  # a damaged current.json is replaced by this one
                 number = max(number, parse(found.body, where=current_key).version + 1)
-            except RefusedDocument:
-                pass  # a damaged current.json is replaced by this publication
         version = new_version(
             line,
             criteria,
