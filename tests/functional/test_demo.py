@@ -171,7 +171,12 @@ def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run) -> Non
     assert "IMAGE (under images/)  " in out
     assert "line-2/fail-blurry.jpg " in out
     assert "quality.minSharpness" in out
-    assert "Subject: QC PASS: pass-blue-widget-1.jpg (line-1)" in out
+    # Two lines and the default one, each with its own recipients; the subject names a line's.
+    assert "  line-1 (images/line-1/): emails to qc-group@example.com, line-1-lead@example.com" in out
+    assert "  default (every other key): emails to qc-group@example.com" in out
+    assert "line-1/pass-blue-widget-1.jpg     line-1   PASS" in out
+    assert "line-3/rejected-animation.gif     default  REJECTED" in out
+    assert "Subject: QC PASS [line-1]: pass-blue-widget-1.jpg" in out
     assert "Subject: QC REJECTED: rejected-animation.gif (line-3)" in out
     assert "  | Verdict: REVIEW" in out
     assert "Bucket s3://inspector-local-images at the end:" in out

@@ -15,6 +15,7 @@ from moto.sns.models import sns_backends
 from PIL import Image
 
 from inspector.app import Clients, build
+from inspector.constants import DEFAULT_CRITERIA_PREFIX
 from inspector.batch import BatchProcessor
 from inspector.criteria import Criteria
 from inspector.deployment import Deployment, Recipient
@@ -175,8 +176,10 @@ class World:
         return str(response["ETag"]).strip('"')
 
     def keys(self) -> list[str]:
+        """Every key in the bucket but the criteria store's (`criteria/`, which provisioning seeds)."""
         listing = self.s3.list_objects_v2(Bucket=self.bucket)
-        return sorted(str(item["Key"]) for item in listing.get("Contents", []))
+        keys = (str(item["Key"]) for item in listing.get("Contents", []))
+        return sorted(key for key in keys if not key.startswith(DEFAULT_CRITERIA_PREFIX))
 
     def exists(self, key: str) -> bool:
         return key in self.keys()
