@@ -21,8 +21,9 @@ from inspector.lines import Line
 from inspector.livecriteria.cache import LiveCriteria
 from inspector.livecriteria.documents import Layout
 from inspector.livecriteria.store import CriteriaStore
-from inspector.local import provision
+from inspector.local import provision, seed_criteria
 from inspector.observability import Metrics
+from inspector.records import ResultRecord
 from inspector.testing import FakeDetector, labels
 from tests.functional.world import REGION, World, jpeg
 
@@ -111,9 +112,7 @@ def line(name: str) -> Line:
     return deployment().line_table.named(name)
 
 
-def record(world: World, key: str) -> Any:
-    from inspector.records import ResultRecord
-
+def record(world: World, key: str) -> ResultRecord:
     return ResultRecord.from_json(world.body("results/" + key.removeprefix("images/") + ".json"))
 
 
@@ -222,37 +221,24 @@ def test_a_publication_takes_effect_within_the_refresh_interval_without_a_restar
     assert strict.fingerprint == record(lined, "images/line-2/c.jpg").criteria
 
 
+def _version(line: str, criteria: dict[str, Any], fingerprint: str | None = None) -> bytes:
+    document = {
+        "line": line,
+        "version": 9,
+        "fingerprint": fingerprint or Criteria.from_document(criteria).fingerprint,
+        "criteria": criteria,
+        "publishedBy": "someone",
+    }
+    return json.dumps(document).encode()
+
+
 @pytest.mark.parametrize(
     "body",
     [
         b"{not json",
-        json.dumps(
-            {
-                "line": "line-2",
-                "version": 9,
-                "fingerprint": "x",
-                "criteria": {"require": []},
-                "publishedBy": "someone",
-            }
-        ).encode(),  # fmt: skip
-        json.dumps(
-            {
-                "line": "line-2",
-                "version": 9,
-                "fingerprint": "0000000000000000",
-                "criteria": {"forbid": [{"label": "Scratch"}]},
-                "publishedBy": "someone",
-            }
-        ).encode(),  # fmt: skip
-        json.dumps(
-            {
-                "line": "line-1",
-                "version": 9,
-                "fingerprint": Criteria.from_document(LINE_1).fingerprint,
-                "criteria": LINE_1,
-                "publishedBy": "someone",
-            }
-        ).encode(),  # fmt: skip
+        _version("line-2", {"require": []}, fingerprint="x"),
+        _version("line-2", {"forbid": [{"label": "Scratch"}]}, fingerprint="0000000000000000"),
+        _version("line-1", LINE_1),
     ],
     ids=["not-json", "invalid-criteria", "wrong-fingerprint", "another-lines-document"],
 )
@@ -300,8 +286,6 @@ def test_a_later_deploy_rewrites_the_seed_but_never_a_publication(lined: World, 
     changed = deployment().model_copy(
         update={"criteria": Criteria.from_document({"require": [{"label": "Bolt"}]})}
     )
-
-    from inspector.local import seed_criteria
 
     seed_criteria(lined.s3, lined.bucket, changed, stack=NAME)  # what `pulumi up` writes
 
@@ -549,7 +533,11 @@ def test_an_identical_reupload_is_rejudged_when_the_criteria_changed_since(lined
     again = record(lined, "images/line-1/a.jpg")
     assert (Verdict.PASS, relaxed.fingerprint) == (again.verdict, again.criteria)
     assert 1 == len(detector.calls)
-    assert "analyzed/passed/line-1/a.jpg" in lined.keys()
+    # The function never deletes a filed copy: the first one stays where it was filed (enqueue --rejudge
+    # returns filed images instead, so that each is filed once).
+    assert ["analyzed/failed/line-1/a.jpg", "analyzed/passed/line-1/a.jpg", "results/line-1/a.jpg.json"] == (
+        lined.keys()
+    )
 
 
 def test_the_deployment_subscribes_each_lines_recipients_with_its_filter() -> None:
