@@ -66,7 +66,8 @@ def _config_key(line: str) -> str:
     """Name config keys as a stack does: `inspector:imagesPrefix`."""
     head, sep, rest = line.partition(": ")
     if sep and re.fullmatch(r"[A-Za-z]\w*([.\[].*)?", head):
-        return f"{NAMESPACE}:{head}: {_keys_in_text(rest)}"
+        # A line's own fields (lines[0]: ... customLabelsArn) are the line's, not top-level keys.
+        return f"{NAMESPACE}:{head}: {rest if head.startswith('lines') else _keys_in_text(rest)}"
     return _keys_in_text(line)
 
 

@@ -10,6 +10,8 @@ import pulumi_aws as aws
 
 from infra import policies
 from inspector.deployment import DLQ_RETENTION_SECONDS, Deployment
+from inspector.livecriteria.documents import Layout
+from inspector.settings import Settings
 
 HANDLER = "handler.lambda_handler"
 # pydantic looks for plugins through importlib.metadata at import, ~13 ms of every cold start; the
@@ -35,6 +37,7 @@ class InspectionPipeline(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     ops_topic_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
+    criteria_publisher_policy_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: InspectionPipelineArgs, opts: pulumi.ResourceOptions | None = None
@@ -135,16 +138,17 @@ class InspectionPipeline(pulumi.ComponentResource):
 
         # --- notifications ----------------------------------------------------------------------
         topic = aws.sns.Topic(f"{name}-verdicts", kms_master_key_id="alias/aws/sns", tags=tags, opts=child)
-        for i, recipient in enumerate(cfg.notify):
+        # The top-level recipients first (their names unchanged by adding lines), then each line's: a line's
+        # recipients filter on its name (the message attribute `line`), and on verdicts when they say so.
+        for i, recipient in enumerate(cfg.subscriptions()):
+            policy = recipient.filter_policy()
             aws.sns.TopicSubscription(
                 f"{name}-notify-{i}",
                 topic=topic.arn,
                 protocol="email",
                 endpoint=recipient.email,
-                filter_policy=(
-                    json.dumps({"verdict": [v.value for v in recipient.only]}) if recipient.only else None
-                ),
-                filter_policy_scope="MessageAttributes" if recipient.only else None,
+                filter_policy=json.dumps(policy) if policy else None,
+                filter_policy_scope="MessageAttributes" if policy else None,
                 opts=child,
             )
         # Not encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key, and
@@ -154,6 +158,43 @@ class InspectionPipeline(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"{name}-ops-{i}", topic=ops_topic.arn, protocol="email", endpoint=email, opts=child
             )
+
+        # --- live criteria ----------------------------------------------------------------------
+        # Each line's seed (version 0) and the line table. A later `pulumi up` rewrites these two kinds of
+        # object only: a seed is in effect only while nothing was published for its line, so a deploy
+        # never undoes a publication (and the publisher policy cannot write them).
+        layout = Layout(cfg.criteria_prefix)
+        for seed in cfg.seeds(stack=pulumi.get_stack()):
+            aws.s3.BucketObjectv2(
+                f"{name}-criteria-seed-{seed.line}",
+                bucket=bucket.id,
+                key=layout.seed_key(seed.line),
+                content=seed.to_json(),
+                content_type="application/json",
+                tags=tags,
+                opts=child,
+            )
+        aws.s3.BucketObjectv2(
+            f"{name}-criteria-lines",
+            bucket=bucket.id,
+            key=layout.lines_key,
+            content=cfg.criteria_table().to_json(),
+            content_type="application/json",
+            tags=tags,
+            opts=child,
+        )
+        publisher = aws.iam.Policy(
+            f"{name}-criteria-publisher",
+            description="Publish, list and roll back the inspection pipeline's live criteria; read result "
+            "records to backtest them (inspector criteria publish|history|rollback).",
+            policy=bucket.arn.apply(
+                lambda arn: policies.criteria_publisher_policy(
+                    bucket_arn=arn, criteria_prefix=cfg.criteria_prefix, results_prefix=cfg.results_prefix
+                )
+            ),
+            tags=tags,
+            opts=child,
+        )
 
         # --- function ---------------------------------------------------------------------------
         log_group = aws.cloudwatch.LogGroup(
@@ -180,6 +221,8 @@ class InspectionPipeline(pulumi.ComponentResource):
                     topic_arn=a[2],
                     log_group_arn=a[3],
                     custom_labels_arn=cfg.custom_labels_arn,
+                    criteria_prefix=cfg.criteria_prefix,
+                    custom_labels_arns=[line.custom_labels_arn for line in cfg.lines if line.custom_labels_arn],
                 )
             ),
             opts=child,
@@ -259,6 +302,18 @@ class InspectionPipeline(pulumi.ComponentResource):
             "Maximum",
             cfg.oldest_message_alarm_seconds,
         )
+        for line in cfg.line_table.all:
+            alarm(
+                f"criteria-rejected-{line.name}",
+                f"Criteria published for line {line.name} were refused by the function (invalid, or not "
+                "judgeable by the line's detectors); the last good criteria stay in effect. See the "
+                "function's log ('published criteria refused') and `inspector criteria history`.",
+                Settings.model_fields["metrics_namespace"].default,
+                "CriteriaRejected",
+                {"Service": "inspector", "Line": line.name},
+                "Sum",
+                0,
+            )
         for metric in ("Errors", "Throttles"):
             alarm(
                 f"function-{metric.lower()}",
@@ -277,6 +332,7 @@ class InspectionPipeline(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.ops_topic_arn = ops_topic.arn
         self.function_name = function.name
+        self.criteria_publisher_policy_arn = publisher.arn
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
@@ -286,5 +342,6 @@ class InspectionPipeline(pulumi.ComponentResource):
                 "topic_arn": self.topic_arn,
                 "ops_topic_arn": self.ops_topic_arn,
                 "function_name": self.function_name,
+                "criteria_publisher_policy_arn": self.criteria_publisher_policy_arn,
             }
         )

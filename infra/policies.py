@@ -58,6 +58,8 @@ def function_policy(
     topic_arn: str,
     log_group_arn: str,
     custom_labels_arn: str | None = None,
+    criteria_prefix: str | None = None,
+    custom_labels_arns: list[str] | None = None,
 ) -> str:
     """What the function needs and nothing more.
 
@@ -126,16 +128,60 @@ def function_policy(
             "Resource": "*",
         },
     ]
-    if custom_labels_arn:
+    if criteria_prefix:
+        # Live criteria: read only. Publishing needs the publisher policy, which the function never has.
+        statements.append(
+            {
+                "Sid": "ReadLiveCriteria",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{bucket_arn}/{criteria_prefix}*"],
+            }
+        )
+    models = sorted({arn for arn in [custom_labels_arn, *(custom_labels_arns or [])] if arn})
+    if models:
         statements.append(
             {
                 "Sid": "DetectCustomLabels",
                 "Effect": "Allow",
                 "Action": ["rekognition:DetectCustomLabels"],
-                "Resource": [custom_labels_arn],
+                "Resource": models,
             }
         )
     return document(*statements)
+
+
+def criteria_publisher_policy(*, bucket_arn: str, criteria_prefix: str, results_prefix: str) -> str:
+    """What `inspector criteria publish|history|rollback` need, and nothing more.
+
+    Write only a line's new versions and its `current.json` (never the stack's seeds or line table, and
+    never a delete: history is append-only); read the criteria and the result records (the backtest);
+    list those two prefixes. Who published is read with sts:GetCallerIdentity, which needs no permission.
+    """
+    return document(
+        {
+            "Sid": "PublishCriteriaVersions",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [
+                f"{bucket_arn}/{criteria_prefix}*/versions/*",
+                f"{bucket_arn}/{criteria_prefix}*/current.json",
+            ],
+        },
+        {
+            "Sid": "ReadCriteriaAndResults",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{bucket_arn}/{criteria_prefix}*", f"{bucket_arn}/{results_prefix}*"],
+        },
+        {
+            "Sid": "ListCriteriaAndResults",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{criteria_prefix}*", f"{results_prefix}*"]}},
+        },
+    )
 
 
 def wildcard_actions(policy: str) -> list[str]:

@@ -95,6 +95,10 @@ class Deployment(_Spec):
             if line.criteria is None:
                 raise ValueError(f"lines[{i}] ({line.name}): give the line its first criteria")
         try:
+            env = self.settings(topic_arn=PLACEHOLDER_TOPIC_ARN, bucket=PLACEHOLDER_BUCKET).to_env()
+        except SettingsError as exc:
+            raise ValueError(_field_names(str(exc))) from None
+        try:
             table = self.line_table
         except ValueError as exc:
             raise ValueError(_first(exc)) from None
@@ -112,10 +116,6 @@ class Deployment(_Spec):
                         f"line {line.name!r}: notify[{j}] names lines: a line's recipients get that line's "
                         "images only (use the top-level notify for several lines)"
                     )
-        try:
-            env = self.settings(topic_arn=PLACEHOLDER_TOPIC_ARN, bucket=PLACEHOLDER_BUCKET).to_env()
-        except SettingsError as exc:
-            raise ValueError(_field_names(str(exc))) from None
         size = environment_size(env) + RUNTIME_ENVIRONMENT_ALLOWANCE
         if size > LAMBDA_ENVIRONMENT_LIMIT_BYTES:
             raise ValueError(

@@ -207,7 +207,13 @@ def test_function_environment_is_the_settings_contract_and_reads_back_as_setting
     assert "__all__" == variables["PYDANTIC_DISABLE_PLUGINS"]
     assert "inspector-bucket-0a1b2c3" == settings.bucket
     assert settings.topic_arn.endswith("inspector-verdicts-0a1b2c3")
-    assert load(CONFIG).criteria.fingerprint == settings.criteria.fingerprint
+    # Criteria are live: none ride in the environment; the default line's seed is in the store.
+    assert (None, "criteria/") == (settings.criteria, settings.criteria_prefix)
+    assert "INSPECTOR_CRITERIA" not in variables
+    seed = json.loads(
+        stack.one("aws:s3/bucketObjectv2:BucketObjectv2", "inspector-criteria-seed-default").inputs["content"]
+    )
+    assert load(CONFIG).criteria.fingerprint == seed["fingerprint"]
     assert 8 == settings.max_workers
 
 
@@ -272,7 +278,7 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
     } == set(grants)
     assert {f"{bucket}/images/*"} == grants["s3:DeleteObject"]  # never a filed copy or a record
     assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
-    assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected")} == grants[
+    assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected", "criteria")} == grants[
         "s3:GetObject"
     ]
     assert {bucket} == grants["s3:ListBucket"]

@@ -24,6 +24,9 @@ EXPORTS = {
     "opsTopicArn",
     "functionName",
     "criteriaFingerprint",
+    "lines",
+    "criteriaPrefix",
+    "criteriaPublisherPolicyArn",
 }
 
 
