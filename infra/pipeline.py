@@ -222,7 +222,7 @@ class InspectionPipeline(pulumi.ComponentResource):
                     log_group_arn=a[3],
                     custom_labels_arn=cfg.custom_labels_arn,
                     criteria_prefix=cfg.criteria_prefix,
-                    custom_labels_arns=[line.custom_labels_arn for line in cfg.lines if line.custom_labels_arn],
+                    custom_labels_arns=[x.custom_labels_arn for x in cfg.lines if x.custom_labels_arn],
                 )
             ),
             opts=child,

@@ -15,8 +15,8 @@ from moto.sns.models import sns_backends
 from PIL import Image
 
 from inspector.app import Clients, build
-from inspector.constants import DEFAULT_CRITERIA_PREFIX
 from inspector.batch import BatchProcessor
+from inspector.constants import DEFAULT_CRITERIA_PREFIX
 from inspector.criteria import Criteria
 from inspector.deployment import Deployment, Recipient
 from inspector.detectors import LabelDetector

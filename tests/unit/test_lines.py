@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from inspector.criteria import Criteria
+from inspector.engine import Verdict
 from inspector.lines import DEFAULT_LINE, DetectorName, Line, Lines, Recipient
 
 WIDGET = Criteria.from_document({"require": [{"label": "Widget"}]})
@@ -112,9 +113,13 @@ def test_a_bad_line_is_refused(fields: dict[str, Any], message: str) -> None:
 def test_a_line_says_whether_its_detectors_can_judge_criteria(
     detectors: list[str], criteria: Criteria, problem: str | None
 ) -> None:
-    found = Line(
-        name="a", prefix="a/", detectors=detectors, custom_labels_arn="arn:aws:rekognition:x"
-    ).problem_with(criteria)
+    document = {
+        "name": "a",
+        "prefix": "a/",
+        "detectors": detectors,
+        "customLabelsArn": "arn:aws:rekognition:x",
+    }
+    found = Line.model_validate(document).problem_with(criteria)
 
     assert (problem is None) == (found is None)
     if problem is not None:
@@ -124,7 +129,7 @@ def test_a_line_says_whether_its_detectors_can_judge_criteria(
 
 def test_a_line_with_seed_criteria_its_detectors_cannot_judge_is_refused() -> None:
     with pytest.raises(ValidationError, match="local reports no labels"):
-        Line(name="a", prefix="a/", detectors=[DetectorName.LOCAL], criteria=WIDGET)
+        Line(name="a", prefix="a/", detectors=(DetectorName.LOCAL,), criteria=WIDGET)
 
 
 def test_lines_of_a_list_needs_exactly_one_default() -> None:
@@ -147,10 +152,10 @@ def test_the_default_lines_foreign_prefixes_are_every_other_lines() -> None:
     ("recipient", "policy"),
     [
         (Recipient(email="a@example.com"), None),
-        (Recipient(email="a@example.com", only=["FAIL"]), {"verdict": ["FAIL"]}),
+        (Recipient(email="a@example.com", only=[Verdict.FAIL]), {"verdict": ["FAIL"]}),
         (Recipient(email="a@example.com", lines=["line-1"]), {"line": ["line-1"]}),
         (
-            Recipient(email="a@example.com", only=["FAIL", "REVIEW"], lines=["a", "b"]),
+            Recipient(email="a@example.com", only=[Verdict.FAIL, Verdict.REVIEW], lines=["a", "b"]),
             {"verdict": ["FAIL", "REVIEW"], "line": ["a", "b"]},
         ),
     ],

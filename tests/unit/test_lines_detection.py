@@ -130,7 +130,7 @@ def test_a_combined_detector_rejects_naming_the_detector_and_passes_transient_fa
     refusing.name = "reference"
     failing = FakeDetector(default=TransientError("throttled"))
 
-    with pytest.raises(ImageRejected, match="^reference: image is 100x90 px"):
+    with pytest.raises(ImageRejected, match=r"^reference: image is 100x90 px"):
         CombinedDetector([fine, refusing]).detect(b"x", request())
     with pytest.raises(TransientError):
         CombinedDetector([fine, failing]).detect(b"x", request())

@@ -11,7 +11,7 @@ from inspector import constants as c
 from inspector.criteria import Criteria
 from inspector.deployment import Deployment
 from inspector.errors import SettingsError
-from inspector.lines import Line
+from inspector.lines import DetectorName, Line
 from inspector.settings import Settings, environment_size
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:verdicts"
@@ -43,7 +43,7 @@ def refusal(environ: dict[str, str]) -> str:
         live(
             lines=(
                 Line(name="a", prefix="a/"),
-                Line(name="b", prefix="cams/b/", detectors=["rekognition", "local"]),
+                Line(name="b", prefix="cams/b/", detectors=(DetectorName.REKOGNITION, DetectorName.LOCAL)),
             )
         ),
         live(criteria_refresh_seconds=5),
