@@ -45,7 +45,10 @@ LineName = Annotated[str, StringConstraints(pattern=f"^{LINE_NAME_PATTERN}$")]
 LinePrefix = Annotated[str, StringConstraints(min_length=2, max_length=200), AfterValidator(_line_prefix)]
 
 
-class _Spec(BaseModel):
+class Spec(BaseModel):
+    """Documents people write (stack config, published criteria): camelCase, snake_case accepted, unknown
+    keys refused, frozen."""
+
     model_config = ConfigDict(
         alias_generator=to_camel,
         validate_by_name=True,
@@ -56,7 +59,7 @@ class _Spec(BaseModel):
     )
 
 
-class Recipient(_Spec):
+class Recipient(Spec):
     """An email subscription of the QC group's topic.
 
     `only` filters on the verdict (all when left out); `lines` on the line (all when left out).
@@ -76,7 +79,7 @@ class Recipient(_Spec):
         return policy or None
 
 
-class Line(_Spec):
+class Line(Spec):
     """One product line: a key prefix below the images prefix and what judging its images takes.
 
     `criteria` is the line's first (seed) criteria; once criteria are live, the published ones replace it

@@ -18,14 +18,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import AwareDatetime, Field, ValidationError
 
 from inspector import constants
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.errors import CriteriaError, InspectorError
-from inspector.lines import DetectorName, Line, LineName, Lines
+from inspector.lines import DetectorName, Line, LineName, Lines, Spec
 
 SEED_VERSION = 0
 VERSION_DIGITS = 6  # versions/000042.json: listed in order by S3's lexicographic listing
@@ -35,18 +34,7 @@ class RefusedDocument(InspectorError):
     """A criteria document in the store that must not take effect; the message says why."""
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
-
-
-class CriteriaVersion(_Doc):
+class CriteriaVersion(Spec):
     """One version of one line's criteria, as stored: the criteria document and who made it when."""
 
     line: LineName
@@ -64,7 +52,7 @@ class CriteriaVersion(_Doc):
         return self.model_dump_json(indent=2, exclude_none=True)
 
 
-class LineEntry(_Doc):
+class LineEntry(Spec):
     """What the commands need of a line: where its images and records are, which detectors judge it."""
 
     name: LineName
@@ -83,7 +71,7 @@ class LineEntry(_Doc):
         )
 
 
-class LineTable(_Doc):
+class LineTable(Spec):
     """`criteria/lines.json`: the deployment's lines and the bucket's layout."""
 
     lines: tuple[LineEntry, ...]

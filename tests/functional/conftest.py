@@ -16,6 +16,7 @@ from tests.functional.world import (
     World,
     enforce_copy_source_if_match,
     provision_stack,
+    world_on,
 )
 
 
@@ -82,25 +83,7 @@ def world(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition:
     receives) -> topic with the QC group's email subscription; the s3:TestEvent taken off the queue."""
     provisioned = provision_stack(boto_session, max_receive_count=MAX_RECEIVE_COUNT)
     enforce_copy_source_if_match(s3)
-    queue_url, queue_arn = provisioned.queue_url, provisioned.queue_arn
-    dlq_url, topic_arn = provisioned.dlq_url, provisioned.topic_arn
-    (test_event,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"], MaxNumberOfMessages=10)[
-        "Messages"
-    ]
-    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=test_event["ReceiptHandle"])
-
-    world = World(
-        session=boto_session,
-        s3=s3,
-        sqs=sqs,
-        sns=sns,
-        rekognition=rekognition,
-        queue_url=queue_url,
-        queue_arn=queue_arn,
-        dlq_url=dlq_url,
-        topic_arn=topic_arn,
-        test_event=test_event,
-    )
+    world = world_on(provisioned, boto_session, s3=s3, sqs=sqs, sns=sns, rekognition=rekognition)
     yield world
     # A record still running at an invocation's deadline goes on in the pool: let it end inside the mock,
     # never against real AWS.

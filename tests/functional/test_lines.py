@@ -25,7 +25,7 @@ from inspector.local import provision, seed_criteria
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
 from inspector.testing import FakeDetector, labels
-from tests.functional.world import REGION, World, jpeg
+from tests.functional.world import REGION, World, jpeg, world_on
 
 NAME = "lined-factory"
 BUCKET = f"{NAME}-images"
@@ -69,21 +69,7 @@ class Clock:
 @pytest.fixture
 def lined(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
     provisioned = provision(boto_session, deployment(), name=NAME, visibility_timeout_seconds=0)
-    (test_event,) = sqs.receive_message(QueueUrl=provisioned.queue_url, MaxNumberOfMessages=10)["Messages"]
-    sqs.delete_message(QueueUrl=provisioned.queue_url, ReceiptHandle=test_event["ReceiptHandle"])
-    world = World(
-        session=boto_session,
-        s3=s3,
-        sqs=sqs,
-        sns=sns,
-        rekognition=rekognition,
-        queue_url=provisioned.queue_url,
-        queue_arn=provisioned.queue_arn,
-        dlq_url=provisioned.dlq_url,
-        topic_arn=provisioned.topic_arn,
-        test_event=test_event,
-        bucket=provisioned.bucket,
-    )
+    world = world_on(provisioned, boto_session, s3=s3, sqs=sqs, sns=sns, rekognition=rekognition)
     yield world
     for processor in world.processors:
         processor.close()
@@ -118,6 +104,10 @@ def record(world: World, key: str) -> ResultRecord:
 
 def cli(*args: str) -> int:
     return main([*args, "--bucket", BUCKET, "--region", REGION])
+
+
+def rejudge(world: World, line: str, *options: str) -> int:
+    return main(["enqueue", f"s3://{world.bucket}", "--rejudge", line, "--queue", world.queue_url, *options])
 
 
 # --- lines ---------------------------------------------------------------------------------------
@@ -442,18 +432,7 @@ def test_reenqueued_filed_images_are_rejudged_from_the_stored_analysis(
     assert 0 == cli("criteria", "publish", str(narrower), "--line", "line-2", "--yes")
     processor = live_processor(lined, detector, Clock())  # a new container: no cache to wait out
 
-    status = main(
-        [
-            "enqueue",
-            f"s3://{lined.bucket}",
-            "--rejudge",
-            "line-2",
-            "--queue",
-            lined.queue_url,
-            "--region",
-            REGION,
-        ]
-    )
+    status = rejudge(lined, "line-2")
     lined.run(processor)
 
     assert 0 == status
@@ -477,18 +456,7 @@ def test_rejudging_asks_for_a_new_recognition_when_the_analysis_cannot_answer(
     assert 0 == cli("criteria", "publish", str(criteria_file), "--line", "line-2", "--yes")  # names Scratch
     processor = live_processor(lined, detector, Clock())
 
-    main(
-        [
-            "enqueue",
-            f"s3://{lined.bucket}",
-            "--rejudge",
-            "line-2",
-            "--queue",
-            lined.queue_url,
-            "--region",
-            REGION,
-        ]
-    )
+    rejudge(lined, "line-2")
     lined.run(processor)
 
     assert 2 == len(detector.calls)
@@ -505,10 +473,7 @@ def test_rejudge_dry_run_moves_nothing(lined: World, criteria_file: Any, capsys:
     capsys.readouterr()
     before = lined.keys()
 
-    assert 0 == main(
-        ["enqueue", f"s3://{lined.bucket}", "--rejudge", "line-2", "--queue", lined.queue_url, "--dry-run",
-         "--region", REGION]
-    )  # fmt: skip
+    assert 0 == rejudge(lined, "line-2", "--dry-run")
 
     assert before == lined.keys()
     assert "1 filed images to return" in capsys.readouterr().out

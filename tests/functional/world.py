@@ -252,6 +252,29 @@ class World:
         ]
 
 
+def world_on(
+    provisioned: Provisioned, session: Any, *, s3: Any, sqs: Any, sns: Any, rekognition: Any
+) -> World:
+    """The `World` of a provisioned stack, with the s3:TestEvent its notification set-up queued taken off."""
+    (test_event,) = sqs.receive_message(
+        QueueUrl=provisioned.queue_url, AttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    sqs.delete_message(QueueUrl=provisioned.queue_url, ReceiptHandle=test_event["ReceiptHandle"])
+    return World(
+        session=session,
+        s3=s3,
+        sqs=sqs,
+        sns=sns,
+        rekognition=rekognition,
+        queue_url=provisioned.queue_url,
+        queue_arn=provisioned.queue_arn,
+        dlq_url=provisioned.dlq_url,
+        topic_arn=provisioned.topic_arn,
+        test_event=test_event,
+        bucket=provisioned.bucket,
+    )
+
+
 def bodies(event: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The parsed message bodies of a Lambda SQS event."""
     return [json.loads(record["body"]) for record in event["Records"]]
