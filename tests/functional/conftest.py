@@ -10,6 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from inspector.local import provision
+from tests.functional.lined import NAME as LINED
+from tests.functional.lined import deployment as lined_deployment
 from tests.functional.world import (
     MAX_RECEIVE_COUNT,
     REGION,
@@ -75,6 +78,16 @@ def sns(aws: None, boto_session: boto3.Session) -> Any:
 @pytest.fixture
 def rekognition(aws: None, boto_session: boto3.Session) -> Any:
     return boto_session.client("rekognition")
+
+
+@pytest.fixture
+def lined(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
+    """The stack of `tests.functional.lined.deployment()`: two lines and the default one, criteria seeded."""
+    provisioned = provision(boto_session, lined_deployment(), name=LINED, visibility_timeout_seconds=0)
+    world = world_on(provisioned, boto_session, s3=s3, sqs=sqs, sns=sns, rekognition=rekognition)
+    yield world
+    for processor in world.processors:
+        processor.close()
 
 
 @pytest.fixture

@@ -5,55 +5,26 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from inspector.app import Clients, build
 from inspector.batch import BatchProcessor
 from inspector.cli import main
 from inspector.criteria import Criteria
-from inspector.deployment import Deployment, Recipient
+from inspector.deployment import Recipient
 from inspector.engine import Verdict
 from inspector.lines import Line
 from inspector.livecriteria.cache import LiveCriteria
 from inspector.livecriteria.documents import Layout
 from inspector.livecriteria.store import CriteriaStore
-from inspector.local import provision, seed_criteria
+from inspector.local import seed_criteria
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
-from inspector.testing import FakeDetector, labels
-from tests.functional.world import REGION, World, jpeg, world_on
-
-NAME = "lined-factory"
-BUCKET = f"{NAME}-images"
-REFRESH = 30
-# The default line needs a widget; line-1 also forbids scratches; line-2 needs a sharp picture.
-DEFAULT = {"minConfidence": 90, "require": [{"label": "Widget"}]}
-LINE_1 = {"minConfidence": 90, "require": [{"label": "Widget"}], "forbid": [{"label": "Scratch"}]}
-LINE_2 = {"minConfidence": 90, "require": [{"label": "Widget"}], "quality": {"minSharpness": 50}}
-SCRATCHED = labels(("Widget", 97.0), ("Scratch", 93.0), quality={"Sharpness": 80})
-
-
-def deployment() -> Deployment:
-    return Deployment.model_validate(
-        {
-            "criteria": DEFAULT,
-            "notify": [{"email": "audit@example.com"}],
-            "lines": [
-                {
-                    "name": "line-1",
-                    "prefix": "line-1/",
-                    "criteria": LINE_1,
-                    "notify": [{"email": "line-1-lead@example.com", "only": ["FAIL"]}],
-                },
-                {"name": "line-2", "prefix": "line-2/", "criteria": LINE_2},
-            ],
-            "criteriaRefreshSeconds": REFRESH,
-        }
-    )
+from inspector.testing import FakeDetector
+from tests.functional.lined import BUCKET, LINE_1, LINE_2, NAME, REFRESH, SCRATCHED, deployment
+from tests.functional.world import REGION, World, jpeg
 
 
 class Clock:
@@ -64,15 +35,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def lined(boto_session: boto3.Session, s3: Any, sqs: Any, sns: Any, rekognition: Any) -> Iterator[World]:
-    provisioned = provision(boto_session, deployment(), name=NAME, visibility_timeout_seconds=0)
-    world = world_on(provisioned, boto_session, s3=s3, sqs=sqs, sns=sns, rekognition=rekognition)
-    yield world
-    for processor in world.processors:
-        processor.close()
 
 
 def live_processor(

@@ -1,5 +1,5 @@
 """The criteria publisher policy and the function's policy, enforced by moto's IAM: a publisher can publish,
-list and roll back but never touch a seed or delete history; the function can read criteria, not write them."""
+list and roll back, but never touch a seed or delete history; the function reads criteria, never writes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from moto.core import enable_iam_authentication
 
 from infra import policies
 from inspector.cli import main
-from tests.functional.test_lines import BUCKET, lined  # noqa: F401 - the fixture
+from tests.functional.lined import BUCKET
 from tests.functional.world import REGION, World
 
 TRUST = json.dumps(
@@ -40,7 +40,7 @@ def assumed(session: Any, name: str, policy: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def publisher(lined: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: F811
+def publisher(lined: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     bucket_arn = f"arn:aws:s3:::{lined.bucket}"
     document = policies.criteria_publisher_policy(
         bucket_arn=bucket_arn, criteria_prefix="criteria/", results_prefix="results/"
@@ -79,18 +79,18 @@ def test_a_publisher_may_publish_list_and_roll_back(publisher: Any, tmp_path: An
 def test_a_publisher_may_not_write_what_a_deploy_or_the_function_owns(
     publisher: Any, operation: str, key: str
 ) -> None:
+    call = publisher.put_object if operation == "put" else publisher.delete_object
+    body = {"Body": b"{}"} if operation == "put" else {}
+
     with pytest.raises(ClientError) as denied:
-        if operation == "put":
-            publisher.put_object(Bucket=BUCKET, Key=key, Body=b"{}")
-        else:
-            publisher.delete_object(Bucket=BUCKET, Key=key)
+        call(Bucket=BUCKET, Key=key, **body)
 
     assert "AccessDenied" == denied.value.response["Error"]["Code"]
 
 
 def test_the_function_reads_criteria_and_cannot_publish(
     lined: World, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: F811
+) -> None:
     bucket_arn = f"arn:aws:s3:::{lined.bucket}"
     document = policies.function_policy(
         bucket_arn=bucket_arn,
