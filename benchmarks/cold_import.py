@@ -119,12 +119,17 @@ def runtime_environment() -> dict[str, str]:
 def function_environment() -> dict[str, str]:
     """The variables Lambda and the stack give the function (fake account and names)."""
     from inspector.criteria import Criteria  # noqa: PLC0415
-    from inspector.settings import Settings  # noqa: PLC0415
+    from inspector.deployment import Deployment  # noqa: PLC0415
 
-    settings = Settings(
-        topic_arn="arn:aws:sns:us-east-1:123456789012:inspector-verdicts",
-        criteria=Criteria.from_document(CRITERIA_DOCUMENT),
-        bucket="inspector-images",
+    # As the stack sets it: live criteria (read from S3 at the first image, not at import) and one line.
+    deployment = Deployment.model_validate(
+        {
+            "criteria": Criteria.from_document(CRITERIA_DOCUMENT),
+            "lines": [{"name": "line-1", "prefix": "line-1/", "criteria": CRITERIA_DOCUMENT}],
+        }
+    )
+    settings = deployment.settings(
+        topic_arn="arn:aws:sns:us-east-1:123456789012:inspector-verdicts", bucket="inspector-images"
     )
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

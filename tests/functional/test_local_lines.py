@@ -144,3 +144,27 @@ def _record_if(session: LocalSession, name: str, condition: Any) -> ResultRecord
 def _keys(session: LocalSession, prefix: str = "") -> list[str]:
     listing = session.s3.list_objects_v2(Bucket=session.provisioned.bucket, Prefix=prefix)
     return [item["Key"] for item in listing.get("Contents", [])]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name: line-1\n", "expected a list of lines"),
+        ("- {name: a, prefix: cam/, criteria: {quality: {minSharpness: 1}}}\n"
+         "- {name: b, prefix: cam/b/, criteria: {quality: {minSharpness: 1}}}\n", "overlap"),
+        ("- {name: a, prefix: a/, criteria: {require: [{label: Widget}]}}\n", "local reports no labels"),
+        ("- {name: a, prefix: a/, critera: {}}\n", "unknown key"),
+        ("- [unclosed\n", "lines.yaml"),
+    ],
+    ids=["not-a-list", "overlap", "labels-under-local-detector", "typo", "not-yaml"],
+)  # fmt: skip
+def test_bad_lines_files_exit_2_with_one_line_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    lines = tmp_path / "lines.yaml"
+    lines.write_text(content)
+
+    assert 2 == main(["local", "--lines", str(lines)])
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert message in line
