@@ -77,6 +77,10 @@ class CriteriaSource(Protocol):
 
     def current(self, line: Line) -> Criteria: ...
 
+    def version(self, line: Line) -> int | None:
+        """The version of the line's criteria in effect here (None when they are not versioned)."""
+        ...
+
 
 class SettingsCriteria:
     """Each line's criteria as the settings fix them (`INSPECTOR_CRITERIA`, `INSPECTOR_LINES`)."""
@@ -87,6 +91,9 @@ class SettingsCriteria:
                 f"line {line.name!r} has no criteria in the settings, and no criteria source was given"
             )
         return line.criteria
+
+    def version(self, line: Line) -> int | None:
+        return None
 
 
 class Status(StrEnum):
@@ -195,7 +202,7 @@ class Inspector:
 
         criteria = self.criteria.current(line)
         if record is not None and record.image.key == key and _bare(record.image.etag) == _bare(info.etag):
-            if record.verdict is Verdict.REJECTED or record.criteria == criteria.fingerprint:
+            if record.verdict is Verdict.REJECTED or not self._judged_before(record, line, criteria):
                 status = Status.RESUMED
                 log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
             else:
@@ -248,6 +255,22 @@ class Inspector:
         )
         return Inspection(key, status, record.verdict, destination, record_key, notified, deleted, line.name)
 
+    def _judged_before(self, record: ResultRecord, line: Line, criteria: Criteria) -> bool:
+        """Whether the record was judged under criteria older than the line's current ones.
+
+        Not when this container's criteria are the older ones: during a refresh interval another container
+        may already judge by a newer version, and judging its record back would flip it to and fro.
+        """
+        if record.criteria == criteria.fingerprint:
+            return False
+        mine = self.criteria.version(line)
+        return (
+            record.line != line.name
+            or record.criteria_version is None
+            or mine is None
+            or (record.criteria_version < mine)
+        )
+
     def _rejudge(
         self, ref: ObjectRef, info: ObjectInfo, record: ResultRecord, line: Line, criteria: Criteria
     ) -> tuple[ResultRecord, Status]:
@@ -278,7 +301,8 @@ class Inspector:
             line=line.name,
             request=record.request,
         )
-        return judged.model_copy(update={"rejudged_from": record.criteria}), Status.REJUDGED
+        update = {"rejudged_from": record.criteria, "criteria_version": self.criteria.version(line)}
+        return judged.model_copy(update=update), Status.REJUDGED
 
     def _judge(self, ref: ObjectRef, info: ObjectInfo, line: Line, criteria: Criteria) -> ResultRecord:
         image = ref.model_copy(
@@ -299,7 +323,7 @@ class Inspector:
                 self.metrics.timing("RecognitionLatency", (time.perf_counter() - started) * 1000)
         except ImageRejected as exc:
             log.info("rejected", extra={"key": ref.key, "reason": exc.reason, "line": line.name})
-            return ResultRecord.rejected(
+            rejected = ResultRecord.rejected(
                 image,
                 exc.reason,
                 criteria=criteria.fingerprint,
@@ -307,8 +331,9 @@ class Inspector:
                 detector=detector.name,
                 line=line.name,
             )
+            return rejected.model_copy(update={"criteria_version": self.criteria.version(line)})
         evaluation = evaluate(analysis, criteria)
-        return ResultRecord.judged(
+        judged = ResultRecord.judged(
             image,
             analysis,
             evaluation,
@@ -317,6 +342,7 @@ class Inspector:
             line=line.name,
             request=request,
         )
+        return judged.model_copy(update={"criteria_version": self.criteria.version(line)})
 
     def _check(self, key: str, info: ObjectInfo) -> None:
         """Refuse what recognition would refuse, before paying for it."""

@@ -37,6 +37,7 @@ class ResultRecord(BaseModel):
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
     line: str = "default"  # the product line the image belongs to (inspector.lines)
+    criteria_version: int | None = None  # the version of the line's live criteria (0: the stack's seed)
     # What the detectors were asked for: the analysis holds nothing else. None in records written before.
     request: DetectionRequest | None = None
     # Judged again from the stored analysis, under new criteria: the fingerprint of the criteria before.

@@ -228,7 +228,7 @@ def test_a_new_container_on_a_refused_document_takes_the_last_good_version(lined
         record(lined, "images/line-2/a.jpg").criteria,
         record(lined, "images/line-2/a.jpg").verdict,
     )
-    assert published.version == processor.inspector.criteria.version(line("line-2"))  # type: ignore[attr-defined]
+    assert published.version == processor.inspector.criteria.version(line("line-2"))
     assert "CriteriaRejected" in stream.getvalue()
 
 
@@ -475,3 +475,30 @@ def test_the_deployment_subscribes_each_lines_recipients_with_its_filter() -> No
         "line-1-lead@example.com": {"verdict": ["FAIL"], "line": ["line-1"]},
     } == policies
     assert Recipient(email="x@example.com", lines=["line-2"]).filter_policy() == {"line": ["line-2"]}
+
+
+def test_a_container_whose_criteria_are_older_never_judges_a_newer_record_back(lined: World) -> None:
+    detector = FakeDetector(default=SCRATCHED)
+    stale = live_processor(lined, detector, Clock())
+    lined.upload("images/line-2/first.jpg", jpeg())
+    lined.run(stale)  # this container now holds the seed of line-2 for REFRESH seconds
+    strict = Criteria.from_document({**LINE_2, "forbid": [{"label": "Scratch"}]})
+    store(lined).publish(line("line-2"), strict, who="arn:aws:iam::123456789012:user/qc")
+    fresh = live_processor(lined, detector, Clock())
+    data = jpeg()
+    lined.upload("images/line-2/x.jpg", data)
+    lined.run(fresh)
+    assert (Verdict.FAIL, 1) == (
+        record(lined, "images/line-2/x.jpg").verdict,
+        record(lined, "images/line-2/x.jpg").criteria_version,
+    )
+
+    lined.upload("images/line-2/x.jpg", data)  # S3 announces the same version again
+    lined.run(stale)
+
+    assert (Verdict.FAIL, strict.fingerprint) == (
+        record(lined, "images/line-2/x.jpg").verdict,
+        record(lined, "images/line-2/x.jpg").criteria,
+    )
+    assert 2 == len(detector.calls)
+    assert not any(key.startswith("images/") for key in lined.keys())
