@@ -28,6 +28,7 @@ from inspector.app import Clients, build
 from inspector.aws import client_config
 from inspector.batch import BatchProcessor, RecordOutcome, RecordStatus
 from inspector.commands.redrive import Moved, move
+from inspector.constants import DEFAULT_CRITERIA_PREFIX
 from inspector.engine import Verdict
 from inspector.events import Inspect, parse_body
 from inspector.local import Poller
@@ -191,7 +192,9 @@ class Inventory:
 def take_inventory(stage: Stage, settings: Settings, images: list[Upload]) -> Inventory:
     objects: set[str] = set()
     for page in stage.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-        objects.update(str(item["Key"]) for item in page.get("Contents", []))
+        keys = (str(item["Key"]) for item in page.get("Contents", []))
+        # The criteria store provisioning seeded is no image's place.
+        objects.update(key for key in keys if not key.startswith(DEFAULT_CRITERIA_PREFIX))
     records = {}
     for upload in images:
         record_key = settings.record_key(upload.key)
