@@ -14,6 +14,7 @@ from inspector.criteria import Criteria
 from inspector.engine import Verdict
 
 DEFAULT_LINE = "default"
+REFERENCE_LABEL = "Anomaly"  # the one label the reference detector reports (inspector.reference)
 LINE_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
 
 
@@ -119,19 +120,21 @@ class Line(Spec):
         """
         request = criteria.detection_request()
         names = set(self.detectors)
-        reports_labels = names & {
-            DetectorName.REKOGNITION,
-            DetectorName.CUSTOM_LABELS,
-            DetectorName.REFERENCE,
-        }
+        reports_any_label = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS}
         reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
         which = f"{' and '.join(self.detectors)} {'reports' if len(self.detectors) == 1 else 'report'}"
-        if request.labels and not reports_labels:
-            return (
-                f"line {self.name!r}: {which} no labels, but the "
-                f"criteria name labels ({', '.join(request.labels[:5])}): use quality and colour rules only, "
-                "or add a detector that reports labels"
-            )
+        if request.labels and not reports_any_label:
+            # The reference detector reports one label, its anomaly; the local one none.
+            known = {REFERENCE_LABEL.casefold()} if DetectorName.REFERENCE in names else set()
+            others = [name for name in request.labels if name.casefold() not in known]
+            if others:
+                only = f"only the label {REFERENCE_LABEL}" if known else "no labels"
+                return (
+                    f"line {self.name!r}: {which} {only}, but the criteria name labels "
+                    f"({', '.join(others[:5])}): use quality and colour rules"
+                    + (f" and {REFERENCE_LABEL}" if known else "")
+                    + " only, or add a detector that reports labels"
+                )
         if request.image_properties and not reports_properties:
             kinds = [
                 k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on

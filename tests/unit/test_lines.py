@@ -103,12 +103,32 @@ def test_a_bad_line_is_refused(fields: dict[str, Any], message: str) -> None:
     ("detectors", "criteria", "problem"),
     [
         (["local"], WIDGET, "local reports no labels"),
+        (
+            ["reference"],
+            WIDGET,
+            "reference reports only the label Anomaly, but the criteria name labels (Widget)",
+        ),
+        (
+            ["reference"],
+            Criteria.from_document({"forbid": [{"label": "anomaly", "minConfidence": 50}]}),
+            None,
+        ),
+        (["reference", "rekognition"], WIDGET, None),
         (["custom-labels"], SHARP, "custom-labels reports no image properties"),
         (["local", "custom-labels"], WIDGET, None),
         (["rekognition"], SHARP, None),
         (["rekognition", "local"], WIDGET, None),
     ],
-    ids=["local-labels", "custom-quality", "merged-covers-labels", "rekognition-quality", "merged"],
+    ids=[
+        "local-labels",
+        "reference-other-label",
+        "reference-anomaly",
+        "reference-and-rekognition",
+        "custom-quality",
+        "merged-covers-labels",
+        "rekognition-quality",
+        "merged",
+    ],
 )
 def test_a_line_says_whether_its_detectors_can_judge_criteria(
     detectors: list[str], criteria: Criteria, problem: str | None
