@@ -138,6 +138,7 @@ def test_a_line_says_whether_its_detectors_can_judge_criteria(
         "prefix": "a/",
         "detectors": detectors,
         "customLabelsArn": "arn:aws:rekognition:x",
+        "referenceModel": "models/a.npz",
     }
     found = Line.model_validate(document).problem_with(criteria)
 
