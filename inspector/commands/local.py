@@ -420,10 +420,6 @@ class LocalSession:
             f"  detector  {self.deployment.detector} (image properties from the pixels; no labels)",
             *(f"  line      {line['name']}: {line['uploads']}" for line in self._lines_documents()),
             "",
-            "Change a line's criteria live (backtested first against its records):",
-            f"  inspector criteria publish new.yaml --line default --bucket {p.bucket} --endpoint-url {url}",
-            f"  inspector criteria history --line default --bucket {p.bucket} --endpoint-url {url}",
-            "",
             "Upload with the AWS CLI (fake credentials moto accepts; without them the CLI would sign with",
             "your own):",
             f"  export {exports}",
@@ -435,6 +431,10 @@ class LocalSession:
             f'  s3 = boto3.client("s3", endpoint_url="{url}", region_name="{region}",',
             '                    aws_access_key_id="testing", aws_secret_access_key="testing")',
             f'  s3.upload_file("w.jpg", "{p.bucket}", "{self.settings.images_prefix}w.jpg")',
+            "",
+            "Change a line's criteria live, with the same exports (backtested first against its records):",
+            f"  inspector criteria publish new.yaml --line default --bucket {p.bucket} --endpoint-url {url}",
+            f"  inspector criteria history --line default --bucket {p.bucket} --endpoint-url {url}",
             "",
         ]
         if self.watch is not None:
