@@ -503,3 +503,28 @@ def test_a_container_whose_criteria_are_older_never_judges_a_newer_record_back(l
     assert 2 == len(detector.calls)
     remaining = lined.keys()
     assert not [key for key in remaining if key.startswith("images/")]
+
+
+def test_criteria_are_read_once_per_line_and_refresh_interval_not_per_image(lined: World) -> None:
+    reads: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        if "/criteria/" in params["url_path"]:
+            reads.append(params["url_path"].split("/criteria/", 1)[1])
+
+    lined.s3.meta.events.register("before-call.s3.GetObject", count)
+    clock = Clock()
+    processor = live_processor(lined, FakeDetector(default=SCRATCHED), clock)
+    for i in range(20):
+        lined.upload(f"images/line-1/w{i}.jpg", jpeg())
+        lined.upload(f"images/other/w{i}.jpg", jpeg())
+    while lined.queued():
+        lined.run(processor)
+    first = sorted(reads)
+    clock.now += REFRESH
+    lined.upload("images/line-1/later.jpg", jpeg())
+    lined.run(processor)
+
+    # Nothing published: current.json is missing (404), then the seed is read; once per line for 40 images.
+    assert ["default/current.json", "default/seed.json", "line-1/current.json", "line-1/seed.json"] == first
+    assert ["line-1/current.json", "line-1/seed.json"] == sorted(reads[len(first) :])
