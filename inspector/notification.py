@@ -62,7 +62,7 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     return Notification(
         subject=subject(record.verdict, image.key),
         body="\n".join(lines) + "\n",
-        attributes={"verdict": record.verdict.value, "criteria": record.criteria},
+        attributes={"kind": "inspection", "verdict": record.verdict.value, "criteria": record.criteria},
     )
 
 

@@ -123,9 +123,13 @@ def enforce_copy_source_if_match(s3: Any) -> None:
         expected = headers.get("x-amz-copy-source-if-match")
         if expected is None:
             return None
-        bucket, key = unquote(str(headers["x-amz-copy-source"])).lstrip("/").split("/", 1)
+        source, _, version = unquote(str(headers["x-amz-copy-source"])).partition("?versionId=")
+        bucket, key = source.lstrip("/").split("/", 1)
         try:
-            current = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+            if version:
+                current = str(s3.head_object(Bucket=bucket, Key=key, VersionId=version)["ETag"])
+            else:
+                current = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
         except s3.exceptions.ClientError:
             return None  # moto answers for a missing source itself
         if current.strip('"') == str(expected).strip('"'):
