@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inspector.aws import error_code, is_conflict, is_not_found, is_precondition_failed, make_client, translate
+from inspector.aws import (
+    error_code,
+    is_conflict,
+    is_not_found,
+    is_precondition_failed,
+    make_client,
+    translate,
+)
 from inspector.errors import RecordConflict, RecordError
 from inspector.records import ResultRecord
 
@@ -177,7 +184,7 @@ class S3Store:
             status = self._client.get_bucket_versioning(Bucket=self.bucket).get("Status")
         except Exception as exc:
             raise translate(exc, f"S3 GetBucketVersioning {self.bucket}") from exc
-        return status == "Enabled"
+        return bool(status == "Enabled")
 
     def record_versions(self, key: str) -> list[RecordVersion]:
         """Every stored version of the result record at `key`, oldest first (delete markers left out).

@@ -54,7 +54,9 @@ def register(commands: Any) -> None:
     )
     _common(serve, topic=True, json_output=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
     serve.set_defaults(run=_serve)
 
     history = commands.add_parser(
@@ -94,7 +96,9 @@ def _desk(args: argparse.Namespace) -> ReviewDesk:
         raise UserError(f"which bucket? pass --bucket NAME or set {c.ENV_BUCKET}")
     topic = getattr(args, "topic_arn", None)
     if hasattr(args, "topic_arn") and not topic:
-        raise UserError(f"decisions are announced on the verdict topic: pass --topic-arn ARN or set {c.ENV_TOPIC_ARN}")
+        raise UserError(
+            f"decisions are announced on the verdict topic: pass --topic-arn ARN or set {c.ENV_TOPIC_ARN}"
+        )
     return aws.desk(
         layout(),
         bucket=args.bucket,
@@ -148,7 +152,9 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     ]  # fmt: skip
     widths = [max(len(r[i]) for r in [("LINE", "INSPECTED", "IMAGE", ""), *rows]) for i in range(3)]
     for row in [("LINE", "INSPECTED", "IMAGE", "WHY"), *rows]:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + f"  {row[3]}\n")
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + f"  {row[3]}\n"
+        )
     per_line: dict[str, int] = {}
     for p in pending:
         per_line[p.record.line] = per_line.get(p.record.line, 0) + 1

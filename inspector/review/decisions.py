@@ -35,10 +35,17 @@ def decide(
             "upload a usable image instead"
         )
     if record.notified_at is None or record.destination is None:
-        raise DecisionRefused(f"{printable(record.image.key)} is still being inspected; decide once it is filed")
+        raise DecisionRefused(
+            f"{printable(record.image.key)} is still being inspected; decide once it is filed"
+        )
     moved_from = record.destination if record.destination != destination else None
     decision = Decision(
-        who=who, at=at, before=record.effective_verdict, after=verdict, note=note.strip(), moved_from=moved_from
+        who=who,
+        at=at,
+        before=record.effective_verdict,
+        after=verdict,
+        note=note.strip(),
+        moved_from=moved_from,
     )
     return record.model_copy(update={"decisions": (*record.decisions, decision), "destination": destination})
 

@@ -18,6 +18,7 @@ noncurrent version anyway. A crash after the record's write leaves a decision wh
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ class ReviewDesk:
         with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
             stored = list(pool.map(self.store.load_record, record_keys))
         found = {
-            s.record.image.key: Pending(s.record, s.etag) for s in stored if s is not None and s.record is not None
+            s.record.image.key: Pending(s.record, s.etag)
+            for s in stored
+            if s is not None and s.record is not None
         }
         ordered = decisions.pending((p.record for p in found.values()), line=line)
         return [found[r.image.key] for r in ordered]
@@ -130,7 +133,9 @@ class ReviewDesk:
         """The image's latest record and its ETag; `DecisionRefused` when there is none."""
         stored = self.store.load_record(self._record_key(key))
         if stored is None:
-            raise DecisionRefused(f"no result record for {key}: was it uploaded under {self.layout.images_prefix}?")
+            raise DecisionRefused(
+                f"no result record for {key}: was it uploaded under {self.layout.images_prefix}?"
+            )
         if stored.record is None:
             raise DecisionRefused(f"the result record of {key} cannot be read by this version of inspector")
         return Pending(stored.record, stored.etag)
@@ -197,12 +202,10 @@ class ReviewDesk:
             link = self.store.presign(destination or "", expires_in=self.link_expiry_seconds)
             self.notifier.publish(decisions.notification(record, link=link))
             record = decisions.notified(record, self._clock())
-            try:
+            # A conflict: changed meanwhile by the next decision, which read this one as not announced (at
+            # worst it is announced twice, never lost). The decision itself stands.
+            with contextlib.suppress(RecordConflict):
                 etag = self.store.save_record(record_key, record, replacing=etag)
-            except RecordConflict:
-                # Changed meanwhile (the next decision, which keeps this one's notification state as we
-                # read it: at worst it is announced twice, never lost). The decision itself stands.
-                pass
         return record, etag
 
     def _move(self, source: str, destination: str, decision: Decision) -> None:

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]  # ships no hints
 from werkzeug.wrappers import Response
 
 from inspector.engine import Finding, Outcome, Verdict
@@ -126,9 +126,7 @@ def create_app(desk: ReviewDesk, *, secret_key: str | None = None, hosts: list[s
             return render_template("message.html", title="Already decided", message=str(exc), key=key), 409
         except DecisionRefused as exc:
             return render_template("message.html", title="Refused", message=str(exc), key=key), 400
-        flash(
-            f"{key}: {outcome.decision.before} -> {outcome.decision.after}, filed at {outcome.destination}"
-        )
+        flash(f"{key}: {outcome.decision.before} -> {outcome.decision.after}, filed at {outcome.destination}")
         target = url_for("image", key=following) if following else url_for("queue")
         return redirect(target, code=303)
 

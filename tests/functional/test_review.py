@@ -40,7 +40,12 @@ def inspected(world: World, key: str, answer: Any, data: bytes | None = None) ->
 
 def desk_of(world: World, store: S3Store | None = None) -> ReviewDesk:
     desk = make_desk(
-        Layout(), bucket=BUCKET, topic_arn=world.topic_arn, s3=world.s3, sns=world.sns, sts=world.session.client("sts")
+        Layout(),
+        bucket=BUCKET,
+        topic_arn=world.topic_arn,
+        s3=world.s3,
+        sns=world.sns,
+        sts=world.session.client("sts"),
     )
     if store is not None:
         desk.store = store
@@ -64,7 +69,8 @@ def test_a_review_image_is_listed_decided_refiled_announced_and_in_its_history(w
     assert ["analyzed/passed/line-1/w1.jpg", "results/line-1/w1.jpg.json"] == world.keys()
     assert data == world.body("analyzed/passed/line-1/w1.jpg")
     assert "PASS" == world.metadata("analyzed/passed/line-1/w1.jpg")["inspector-verdict"]
-    assert outcome.moved and outcome.notified
+    assert outcome.moved
+    assert outcome.notified
     record = world.record(KEY)
     (decision,) = record.decisions
     assert (REVIEWER, Verdict.REVIEW, Verdict.PASS) == (decision.who, decision.before, decision.after)
@@ -78,7 +84,9 @@ def test_a_review_image_is_listed_decided_refiled_announced_and_in_its_history(w
     assert REVIEWER in email.body
     assert [] == desk.queue()
     events = desk.history(KEY)
-    assert [("inspection", Verdict.REVIEW), ("decision", Verdict.PASS)] == [(e.kind, e.verdict) for e in events]
+    assert [("inspection", Verdict.REVIEW), ("decision", Verdict.PASS)] == [
+        (e.kind, e.verdict) for e in events
+    ]
     assert REVIEWER == events[1].who
     assert "analyzed/review/line-1/w1.jpg" == events[0].filed
     assert "analyzed/passed/line-1/w1.jpg" == events[1].filed
@@ -207,7 +215,9 @@ class CrashingDeskStore(S3Store):
 
 
 @pytest.mark.parametrize("at", ["before copy", "after copy"])
-def test_a_decision_interrupted_by_a_crash_is_finished_by_the_next_one_on_the_key(world: World, at: str) -> None:
+def test_a_decision_interrupted_by_a_crash_is_finished_by_the_next_one_on_the_key(
+    world: World, at: str
+) -> None:
     data = inspected(world, KEY, REVIEW_LABELS)
 
     with pytest.raises(RuntimeError, match="injected"):
@@ -252,7 +262,12 @@ def test_review_list_decide_and_history_commands(world: World, capsys: pytest.Ca
     )  # fmt: skip
     assert 0 == status
     decided = json.loads(out)
-    assert ("REVIEW", "FAIL", REVIEWER, True) == (decided["before"], decided["after"], decided["who"], decided["moved"])
+    assert ("REVIEW", "FAIL", REVIEWER, True) == (
+        decided["before"],
+        decided["after"],
+        decided["who"],
+        decided["moved"],
+    )
     assert world.exists("analyzed/failed/line-1/w1.jpg")
 
     status, out, _ = cli(capsys, "history", KEY, "--bucket", BUCKET, "--json")
@@ -269,14 +284,25 @@ def test_review_list_decide_and_history_commands(world: World, capsys: pytest.Ca
 
 def test_review_decide_on_an_unknown_key_is_one_line_and_exit_2(world: World, capsys: Any) -> None:
     status, out, err = cli(
-        capsys, "review", "decide", "images/x.jpg", "--verdict", "PASS", "--bucket", BUCKET, "--topic-arn", world.topic_arn
+        capsys,
+        "review",
+        "decide",
+        "images/x.jpg",
+        "--verdict",
+        "PASS",
+        "--bucket",
+        BUCKET,
+        "--topic-arn",
+        world.topic_arn,
     )
     assert (2, "") == (status, out)
     assert err.startswith("inspector: error: no result record for images/x.jpg")
     assert 1 == len(err.splitlines())
 
 
-def test_review_decide_without_a_topic_says_how_to_name_it(world: World, capsys: Any, monkeypatch: Any) -> None:
+def test_review_decide_without_a_topic_says_how_to_name_it(
+    world: World, capsys: Any, monkeypatch: Any
+) -> None:
     monkeypatch.delenv("INSPECTOR_TOPIC_ARN", raising=False)
     status, _, err = cli(capsys, "review", "decide", KEY, "--verdict", "PASS", "--bucket", BUCKET)
     assert 2 == status

@@ -123,7 +123,7 @@ def enforce_copy_source_if_match(s3: Any) -> None:
         expected = headers.get("x-amz-copy-source-if-match")
         if expected is None:
             return None
-        source, _, version = unquote(str(headers["x-amz-copy-source"])).partition("?versionId=")
+        source, _sep, version = unquote(str(headers["x-amz-copy-source"])).partition("?versionId=")
         bucket, key = source.lstrip("/").split("/", 1)
         try:
             if version:
