@@ -129,7 +129,10 @@ class ResultRecord(BaseModel):
         return Evaluation(verdict=self.verdict, findings=self.findings, criteria=self.criteria)
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        # No decisions yet: left out, as every unset field is, so that undecided records read as before.
+        return self.model_dump_json(
+            indent=2, exclude_none=True, exclude=None if self.decisions else {"decisions"}
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ResultRecord:

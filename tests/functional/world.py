@@ -189,6 +189,10 @@ class World:
         data: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data
 
+    def version(self, key: str) -> str:
+        """The S3 version of the object now at `key` (the bucket is versioned)."""
+        return str(self.s3.head_object(Bucket=self.bucket, Key=key)["VersionId"])
+
     def metadata(self, key: str) -> dict[str, str]:
         return dict(self.s3.head_object(Bucket=self.bucket, Key=key)["Metadata"])
 

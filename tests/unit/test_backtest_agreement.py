@@ -22,7 +22,9 @@ def record(name: str, confidence: float, line: str, person: Verdict | None = Non
     key = f"images/{line}/{name}"
     ref = ObjectRef(bucket="widgets", key=key, raw_key=key, etag="e")
     judged = ResultRecord.judged(ref, analysis, evaluate(analysis, IN_FORCE), inspected_at=AT)
-    decisions = () if person is None else (Decision(who="arn:qc", at=AT, before=judged.verdict, after=person),)
+    decisions = (
+        () if person is None else (Decision(who="arn:qc", at=AT, before=judged.verdict, after=person),)
+    )
     return judged.model_copy(update={"line": line, "decisions": decisions})
 
 
