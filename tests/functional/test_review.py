@@ -307,3 +307,23 @@ def test_review_decide_without_a_topic_says_how_to_name_it(
     status, _, err = cli(capsys, "review", "decide", KEY, "--verdict", "PASS", "--bucket", BUCKET)
     assert 2 == status
     assert "--topic-arn" in err
+
+
+def test_a_subscription_can_filter_decisions_out_by_their_kind_attribute(world: World) -> None:
+    inbox = world.sqs.create_queue(QueueName="verdicts-only")["QueueUrl"]
+    arn = world.sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    world.sns.subscribe(
+        TopicArn=world.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"kind": [{"anything-but": "decision"}]})},
+    )
+    inspected(world, KEY, REVIEW_LABELS)
+
+    desk_of(world).decide(KEY, Verdict.PASS)
+
+    received = world.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+    assert ["QC REVIEW: w1.jpg (line-1)"] == [json.loads(m["Body"])["Subject"] for m in received]
+    assert 1 == len(decisions_announced(world))  # it was published, and filtered out of this inbox
