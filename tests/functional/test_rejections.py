@@ -124,7 +124,7 @@ def test_a_jpeg_under_80_px_is_rejected_when_rekognition_refuses_it(world: World
             service_message="Request has invalid parameters",
             http_status_code=400,
             expected_params={
-                # The very version inspected (the bucket is versioned): a newer upload cannot be judged for it.
+                # The very version inspected (the bucket is versioned), never a newer upload.
                 "Image": {
                     "S3Object": {
                         "Bucket": BUCKET,
