@@ -327,3 +327,39 @@ def test_a_subscription_can_filter_decisions_out_by_their_kind_attribute(world: 
     received = world.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
     assert ["QC REVIEW: w1.jpg (line-1)"] == [json.loads(m["Body"])["Subject"] for m in received]
     assert 1 == len(decisions_announced(world))  # it was published, and filtered out of this inbox
+
+
+class ServerStub:
+    """What `inspector review serve` gets from `serve`: records where it would listen, serves nothing."""
+
+    server_port = 8765
+
+    def __init__(self, calls: list[tuple[str, int]], host: str, port: int) -> None:
+        calls.append((host, port))
+
+    def serve_forever(self) -> None:
+        return None
+
+    def server_close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [pytest.param("127.0.0.1", False, id="loopback"), pytest.param("0.0.0.0", True, id="all-interfaces")],  # noqa: S104
+)
+def test_review_serve_listens_on_loopback_by_default_and_warns_otherwise(
+    world: World, capsys: Any, monkeypatch: pytest.MonkeyPatch, host: str, warned: bool
+) -> None:
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr("inspector.review.web.serve", lambda app, host, port: ServerStub(calls, host, port))
+    extra = [] if host == "127.0.0.1" else ["--host", host]
+
+    status, out, err = cli(
+        capsys, "review", "serve", "--bucket", BUCKET, "--topic-arn", world.topic_arn, *extra
+    )
+
+    assert 0 == status
+    assert [(host, 8765)] == calls
+    assert f"review page: http://{host}:8765/  (deciding as {REVIEWER}; Ctrl-C stops)\n" == out
+    assert warned == ("anyone who reaches it decides with your AWS credentials" in err)
