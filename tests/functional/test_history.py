@@ -8,9 +8,6 @@ from typing import Any
 import pytest
 
 from inspector.engine import Verdict
-from inspector.review import ReviewDesk
-from inspector.review.aws import desk as make_desk
-from inspector.settings import Layout
 from inspector.testing import FakeDetector
 from tests.functional.test_resilience import CrashingNotifier, CrashingStore, CrashOnce
 from tests.functional.world import (
@@ -26,11 +23,6 @@ from tests.functional.world import (
 KEY = "images/line-3/w1.jpg"
 RECORD = "results/line-3/w1.jpg.json"
 PASSED, FAILED, REVIEW = (f"analyzed/{v}/line-3/w1.jpg" for v in ("passed", "failed", "review"))
-
-
-def desk_of(world: World) -> ReviewDesk:
-    sts = world.session.client("sts")
-    return make_desk(Layout(), bucket=BUCKET, topic_arn=world.topic_arn, s3=world.s3, sns=world.sns, sts=sts)
 
 
 def upload_and_inspect(world: World, data: bytes, answer: Any) -> FakeDetector:
@@ -71,7 +63,7 @@ def test_new_bytes_under_an_old_key_keep_both_inspections_and_one_agreeing_filed
     # Every version keeps its own filed copy: the first one's is a noncurrent version of its place.
     assert [first] == versions(world, PASSED)
     assert [second] == versions(world, FAILED)
-    events = desk_of(world).history(KEY)
+    events = world.desk().history(KEY)
     assert [("inspection", Verdict.PASS, PASSED), ("inspection", Verdict.FAIL, FAILED)] == [
         (e.kind, e.verdict, e.filed) for e in events
     ]
@@ -85,7 +77,7 @@ def test_a_re_upload_with_the_same_verdict_keeps_the_earlier_copy_as_a_version(w
 
     assert [FAILED, RECORD] == world.keys()
     assert [first, second] == versions(world, FAILED)
-    assert 2 == len(desk_of(world).history(KEY))
+    assert 2 == len(world.desk().history(KEY))
 
 
 def test_the_same_bytes_uploaded_again_are_a_new_inspection_on_the_versioned_bucket(world: World) -> None:
@@ -95,14 +87,14 @@ def test_the_same_bytes_uploaded_again_are_a_new_inspection_on_the_versioned_buc
 
     assert 1 == len(detector.calls)  # inspected again: a new upload, not a duplicate event
     assert [PASSED, RECORD] == world.keys()
-    events = desk_of(world).history(KEY)
+    events = world.desk().history(KEY)
     assert 2 == len(events)
     assert events[0].version_id != events[1].version_id
 
 
 def test_a_decision_on_an_earlier_upload_stays_in_the_history_after_a_re_upload(world: World) -> None:
     upload_and_inspect(world, blue(), REVIEW_LABELS)
-    desk = desk_of(world)
+    desk = world.desk()
     desk.decide(KEY, Verdict.FAIL, note="bent")
     upload_and_inspect(world, red(), REVIEW_LABELS)
 
@@ -139,4 +131,4 @@ def test_a_crash_while_a_re_upload_is_filed_ends_in_one_agreeing_copy_after_rede
     assert [FAILED, RECORD] == world.keys()
     assert second == world.body(FAILED)
     assert [first] == versions(world, PASSED)
-    assert [Verdict.PASS, Verdict.FAIL] == [e.verdict for e in desk_of(world).history(KEY)]
+    assert [Verdict.PASS, Verdict.FAIL] == [e.verdict for e in world.desk().history(KEY)]

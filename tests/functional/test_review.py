@@ -11,9 +11,7 @@ import pytest
 from inspector.cli import main
 from inspector.engine import Verdict
 from inspector.records import ResultRecord
-from inspector.review import DecisionConflict, DecisionRefused, ReviewDesk
-from inspector.review.aws import desk as make_desk
-from inspector.settings import Layout
+from inspector.review import DecisionConflict, DecisionRefused
 from inspector.storage import S3Store
 from inspector.testing import FakeDetector
 from tests.functional.world import (
@@ -38,27 +36,13 @@ def inspected(world: World, key: str, answer: Any, data: bytes | None = None) ->
     return data
 
 
-def desk_of(world: World, store: S3Store | None = None) -> ReviewDesk:
-    desk = make_desk(
-        Layout(),
-        bucket=BUCKET,
-        topic_arn=world.topic_arn,
-        s3=world.s3,
-        sns=world.sns,
-        sts=world.session.client("sts"),
-    )
-    if store is not None:
-        desk.store = store
-    return desk
-
-
 def decisions_announced(world: World) -> list[Any]:
     return [e for e in world.emails() if e.attributes.get("kind") == "decision"]
 
 
 def test_a_review_image_is_listed_decided_refiled_announced_and_in_its_history(world: World) -> None:
     data = inspected(world, KEY, REVIEW_LABELS)
-    desk = desk_of(world)
+    desk = world.desk()
 
     (pending,) = desk.queue()
     assert KEY == pending.key
@@ -94,7 +78,7 @@ def test_a_review_image_is_listed_decided_refiled_announced_and_in_its_history(w
 
 def test_a_fail_is_overridden_and_overridden_again_keeping_every_decision(world: World) -> None:
     inspected(world, KEY, FAIL_LABELS)
-    desk = desk_of(world)
+    desk = world.desk()
 
     desk.decide(KEY, Verdict.PASS, note="the scratch is dust")
     desk.decide(KEY, Verdict.FAIL, note="customer sent it back")
@@ -115,7 +99,7 @@ def test_a_fail_is_overridden_and_overridden_again_keeping_every_decision(world:
 def test_a_confirming_decision_is_recorded_without_moving_the_image(world: World) -> None:
     inspected(world, KEY, PASS_LABELS)
 
-    outcome = desk_of(world).decide(KEY, Verdict.PASS)
+    outcome = world.desk().decide(KEY, Verdict.PASS)
 
     assert not outcome.moved
     assert ["analyzed/passed/line-1/w1.jpg", "results/line-1/w1.jpg.json"] == world.keys()
@@ -138,14 +122,14 @@ def test_a_decision_that_cannot_apply_is_refused_with_its_reason(
     before = world.keys()
 
     with pytest.raises(DecisionRefused, match=message):
-        desk_of(world).decide(key, Verdict.PASS)
+        world.desk().decide(key, Verdict.PASS)
 
     assert before == world.keys()
 
 
 def test_a_decision_from_a_page_that_is_out_of_date_changes_nothing(world: World) -> None:
     inspected(world, KEY, REVIEW_LABELS)
-    desk = desk_of(world)
+    desk = world.desk()
     (seen,) = desk.queue()
     desk.decide(KEY, Verdict.FAIL)  # someone else, a moment earlier
 
@@ -175,7 +159,7 @@ def test_two_reviewers_deciding_at_once_one_wins_and_the_other_is_told(world: Wo
     results: dict[str, Any] = {}
 
     def reviewer(verdict: Verdict) -> None:
-        desk = desk_of(world, MeetingStore(BUCKET, world.session.client("s3"), barrier))
+        desk = world.desk(MeetingStore(BUCKET, world.session.client("s3"), barrier))
         try:
             results[verdict] = desk.decide(KEY, verdict, note=f"I say {verdict}")
         except DecisionConflict as exc:
@@ -221,13 +205,13 @@ def test_a_decision_interrupted_by_a_crash_is_finished_by_the_next_one_on_the_ke
     data = inspected(world, KEY, REVIEW_LABELS)
 
     with pytest.raises(RuntimeError, match="injected"):
-        desk_of(world, CrashingDeskStore(BUCKET, world.s3, at)).decide(KEY, Verdict.PASS)
+        world.desk(CrashingDeskStore(BUCKET, world.s3, at)).decide(KEY, Verdict.PASS)
 
     # Never lost: the image is filed at least once, and the record already holds the decision.
     assert world.exists("analyzed/review/line-1/w1.jpg")
     assert [Verdict.PASS] == [d.after for d in world.record(KEY).decisions]
 
-    desk_of(world).settle(KEY)
+    world.desk().settle(KEY)
 
     assert ["analyzed/passed/line-1/w1.jpg", "results/line-1/w1.jpg.json"] == world.keys()
     assert data == world.body("analyzed/passed/line-1/w1.jpg")
@@ -322,7 +306,7 @@ def test_a_subscription_can_filter_decisions_out_by_their_kind_attribute(world: 
     )
     inspected(world, KEY, REVIEW_LABELS)
 
-    desk_of(world).decide(KEY, Verdict.PASS)
+    world.desk().decide(KEY, Verdict.PASS)
 
     received = world.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
     assert ["QC REVIEW: w1.jpg (line-1)"] == [json.loads(m["Body"])["Subject"] for m in received]

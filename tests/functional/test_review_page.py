@@ -16,9 +16,7 @@ import pytest
 from inspector.engine import Verdict
 from inspector.records import ResultRecord
 from inspector.review import ReviewDesk
-from inspector.review.aws import desk as make_desk
 from inspector.review.web import create_app, serve
-from inspector.settings import Layout
 from inspector.testing import FakeDetector
 from tests.functional.world import BUCKET, REVIEW_LABELS, World, image_bytes, png
 
@@ -68,8 +66,7 @@ def queue(world: World) -> World:
 
 @pytest.fixture
 def desk(queue: World) -> ReviewDesk:
-    sts = queue.session.client("sts")
-    return make_desk(Layout(), bucket=BUCKET, topic_arn=queue.topic_arn, s3=queue.s3, sns=queue.sns, sts=sts)
+    return queue.desk()
 
 
 @pytest.fixture

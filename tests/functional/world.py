@@ -21,7 +21,9 @@ from inspector.deployment import Deployment, Recipient
 from inspector.detectors import LabelDetector
 from inspector.local import Provisioned, lambda_record, provision, queue_depth
 from inspector.records import ResultRecord
-from inspector.settings import Settings
+from inspector.review import ReviewDesk
+from inspector.review.aws import desk as review_desk
+from inspector.settings import Layout, Settings
 from inspector.testing import labels
 
 REGION = "us-east-1"
@@ -170,6 +172,16 @@ class World:
         processor = build(self.settings(**settings), clients=clients, detector=detector)
         self.processors.append(processor)
         return processor
+
+    def desk(self, store: Any | None = None) -> ReviewDesk:
+        """The review desk on the world's clients (the reviewer is moto's caller identity)."""
+        sts = self.session.client("sts")
+        desk = review_desk(
+            Layout(), bucket=self.bucket, topic_arn=self.topic_arn, s3=self.s3, sns=self.sns, sts=sts
+        )
+        if store is not None:
+            desk.store = store
+        return desk
 
     # --- S3 ---
 
