@@ -31,8 +31,8 @@ is filed and before the original is deleted:
 so the filed images never keep two copies of one key that disagree with its record (a PASS beside a
 FAIL). A crash before the original's delete is finished by redelivery, which resumes and removes it; the
 removal is a delete marker on the versioned bucket, so the earlier version's copy stays as a noncurrent
-version beside its own record in the history. It is removed only if it is not this very version's copy
-(`inspector-etag` metadata) and only as it was just seen (`If-Match`).
+version beside its own record in the history. It is removed only if it is not this inspection's own copy
+(`inspector-inspected-at` metadata) and only as it was just seen (`If-Match`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ from inspector.settings import Settings
 from inspector.storage import ObjectInfo, StoredRecord
 
 log = logging.getLogger("inspector.pipeline")
-# The filed copy's metadata naming the inspected version's ETag (x-amz-meta-inspector-etag).
+# The filed copy's metadata naming the inspected upload's ETag and when it was judged (x-amz-meta-...).
 ETAG_METADATA = "inspector-etag"
+INSPECTED_AT_METADATA = "inspector-inspected-at"
 
 
 class Store(Protocol):
@@ -223,7 +224,9 @@ class Inspector:
         if earlier is None or earlier == destination:
             return  # none, or this version's copy replaced it in place (a noncurrent version now)
         found = self.store.head(earlier)
-        if found is None or found.metadata.get(ETAG_METADATA) == _bare(record.image.etag):
+        # This inspection's own copy (a decision may have moved it there) is identified by when it was
+        # judged: the same bytes uploaded again share the ETag, not the inspection.
+        if found is None or found.metadata.get(INSPECTED_AT_METADATA) == record.inspected_at.isoformat():
             return
         if self.store.delete(earlier, etag=found.etag):
             log.info("removed the superseded copy", extra={"key": record.image.key, "copy": earlier})
@@ -267,7 +270,7 @@ class Inspector:
         return {
             "inspector-verdict": record.verdict.value,
             "inspector-criteria": record.criteria,
-            "inspector-inspected-at": record.inspected_at.isoformat(),
+            INSPECTED_AT_METADATA: record.inspected_at.isoformat(),
             ETAG_METADATA: _bare(record.image.etag),
         }
 

@@ -132,3 +132,14 @@ def test_a_crash_while_a_re_upload_is_filed_ends_in_one_agreeing_copy_after_rede
     assert second == world.body(FAILED)
     assert [first] == versions(world, PASSED)
     assert [Verdict.PASS, Verdict.FAIL] == [e.verdict for e in world.desk().history(KEY)]
+
+
+def test_the_same_bytes_judged_otherwise_on_re_upload_leave_one_agreeing_copy(world: World) -> None:
+    """Same bytes, same ETag, a new S3 version judged under other criteria (here: another answer)."""
+    data = jpeg()
+    upload_and_inspect(world, data, PASS_LABELS)
+    upload_and_inspect(world, data, FAIL_LABELS)
+
+    assert [FAILED, RECORD] == world.keys()
+    assert [data] == versions(world, PASSED)
+    assert [Verdict.PASS, Verdict.FAIL] == [e.verdict for e in world.desk().history(KEY)]
