@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped
 from werkzeug.wrappers import Response
 
 from inspector.engine import Finding, Outcome, Verdict
+from inspector.errors import TransientError
 from inspector.formats import SNIFF_BYTES, sniff
 from inspector.review.decisions import DecisionConflict, DecisionRefused
 from inspector.review.desk import ReviewDesk
@@ -65,6 +66,12 @@ def create_app(desk: ReviewDesk, *, secret_key: str | None = None, hosts: list[s
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> tuple[str, int]:
         return render_template("message.html", title="Refused", message=f"Refused: {error.description}"), 400
+
+    @app.errorhandler(TransientError)
+    def _aws(error: TransientError) -> tuple[str, int]:
+        # S3, SNS or STS failed (throttling, an outage, expired credentials): say so; a retry may work.
+        message = f"AWS failed, nothing more was done: {error}. Reload to try again."
+        return render_template("message.html", title="AWS failed", message=message), 503
 
     @app.get("/")
     def queue() -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from inspector.engine import Verdict
+from inspector.errors import TransientError
 from inspector.records import ResultRecord
 from inspector.review import ReviewDesk
 from inspector.review.web import create_app, serve
@@ -236,3 +237,17 @@ def test_the_photo_route_serves_only_what_the_record_names(queue: World, desk: R
     response = client.get(f"/photo?key={FIRST}")
     assert ("image/jpeg", "nosniff") == (response.mimetype, response.headers["X-Content-Type-Options"])
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_an_aws_failure_is_a_page_that_says_so_not_a_traceback(
+    queue: World, desk: ReviewDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(*_: Any, **__: Any) -> None:
+        raise TransientError("S3 ListObjectsV2 analyzed/review/ failed: SlowDown: Please reduce your rate")
+
+    monkeypatch.setattr(desk.store, "keys", failing)
+
+    response = create_app(desk).test_client().get("/")
+
+    assert 503 == response.status_code
+    assert b"AWS failed, nothing more was done: S3 ListObjectsV2" in response.data
