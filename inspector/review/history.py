@@ -99,7 +99,7 @@ def text(key: str, events: list[Event], *, versioned: bool) -> str:
     """The history as lines a person reads."""
     lines = [f"history of {key}: {len(events)} event(s), oldest first"]
     for e in events:
-        version = f" version {e.version_id}" if e.version_id else ""
+        version = f", version {e.version_id}" if e.version_id else ""
         if e.kind == "inspection":
             why = f" ({e.rejection})" if e.rejection else ""
             lines.append(
