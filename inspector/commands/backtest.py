@@ -24,6 +24,7 @@ from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Verdict, evaluate
 from inspector.errors import RecordError
 from inspector.records import ResultRecord
+from inspector.review.history import latest_of_each_inspection
 
 DEFAULT_SHOW = 20
 S3_WORKERS = 8  # concurrent GETs: records are small, so listing a big prefix is latency-bound
@@ -58,6 +59,12 @@ def register(commands: Any) -> None:
         default=DEFAULT_SHOW,
         metavar="N",
         help=f"how many flipped images to list (default {DEFAULT_SHOW}; --json lists them all)",
+    )
+    parser.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="with s3://: every inspection of every upload, from the records' S3 versions (the history), "
+        "not only the latest record of each key; reads every version",
     )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
@@ -327,7 +334,11 @@ def _matrix_lines(matrix: Counter[tuple[Verdict, Verdict]]) -> list[str]:
 
 def _load(args: argparse.Namespace) -> Iterator[tuple[str, ResultRecord | str]]:
     if args.results.startswith("s3://"):
+        if args.all_versions:
+            return _every_inspection(args, *parse_s3_uri(args.results))
         return _from_s3(args, *parse_s3_uri(args.results))
+    if args.all_versions:
+        raise UserError("--all-versions reads the records' S3 versions: give s3://bucket/prefix")
     return _from_folder(Path(args.results))
 
 
@@ -382,3 +393,39 @@ def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tup
             yield from pool.map(fetch, keys)
 
     return progress(fetched(), total=len(keys), description="backtest")
+
+
+def _every_inspection(
+    args: argparse.Namespace, bucket: str, prefix: str
+) -> Iterator[tuple[str, ResultRecord | str]]:
+    """Each inspection's last state among every version of every record under the prefix (the history:
+    earlier uploads of a key, and the decisions on them, included)."""
+    s3 = aws_client(args, "s3")
+    versions: dict[str, list[str]] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Versions", []):
+            if item["Key"].endswith(".json"):
+                versions.setdefault(item["Key"], []).append(item["VersionId"])
+    if not versions:
+        raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
+    wanted = [(key, version) for key, listed in versions.items() for version in reversed(listed)]
+
+    def fetch(item: tuple[str, str]) -> ResultRecord | str:
+        key, version = item
+        try:
+            data: bytes = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return "deleted since it was listed"
+        return _parse(data)
+
+    with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
+        read = list(progress(pool.map(fetch, wanted), total=len(wanted), description="versions"))
+    by_key: dict[str, list[ResultRecord]] = {}
+    for (key, version), record in zip(wanted, read, strict=True):
+        if isinstance(record, str):
+            yield f"{key}?versionId={version}", record
+        else:
+            by_key.setdefault(key, []).append(record)  # oldest first: S3 lists a key's newest first
+    for key, snapshots in by_key.items():
+        for record in latest_of_each_inspection(snapshots):
+            yield f"{key}@{record.inspected_at.isoformat()}", record

@@ -16,6 +16,7 @@ from inspector.storage import S3Store
 from inspector.testing import FakeDetector
 from tests.functional.world import (
     BUCKET,
+    CRITERIA,
     FAIL_LABELS,
     PASS_LABELS,
     REVIEW_LABELS,
@@ -347,3 +348,27 @@ def test_review_serve_listens_on_loopback_by_default_and_warns_otherwise(
     assert [(host, 8765)] == calls
     assert f"review page: http://{host}:8765/  (deciding as {REVIEWER}; Ctrl-C stops)\n" == out
     assert warned == ("anyone who reaches it decides with your AWS credentials" in err)
+
+
+def test_backtest_of_every_version_counts_decisions_on_earlier_uploads(
+    world: World, capsys: Any, tmp_path: Any
+) -> None:
+    criteria = tmp_path / "criteria.json"
+    criteria.write_text(CRITERIA.model_dump_json(by_alias=True, exclude_defaults=True))
+    inspected(world, KEY, REVIEW_LABELS)
+    world.desk().decide(KEY, Verdict.FAIL, note="dented")
+    inspected(world, KEY, PASS_LABELS)  # a new upload: the decided record is history now
+    argv = ["backtest", "--json", "--criteria", str(criteria), f"s3://{BUCKET}/results/"]
+
+    _, latest, _ = cli(capsys, *argv)
+    _, every, _ = cli(capsys, *argv, "--all-versions")
+
+    assert (1, 0) == (
+        json.loads(latest)["records"],
+        json.loads(latest)["lines"]["default"]["in_force"]["decided"],
+    )
+    document = json.loads(every)
+    assert 2 == document["records"]
+    assert {"decided": 1, "agree": 0, "escapes": 0, "false_rejects": 0, "review": 1} == document["lines"][
+        "default"
+    ]["in_force"]
