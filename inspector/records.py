@@ -15,6 +15,7 @@ from inspector.events import ObjectRef
 
 SCHEMA_VERSION: Literal[1] = 1
 DECIDABLE = (Verdict.PASS, Verdict.FAIL)  # what a person can decide
+NOTE_MAX = 2000  # characters of a decision's note
 
 
 class Decision(BaseModel):
@@ -26,7 +27,7 @@ class Decision(BaseModel):
     at: AwareDatetime
     before: Verdict  # the effective verdict the decision replaced
     after: Verdict  # PASS or FAIL
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=NOTE_MAX)
     # Where the filed copy was before the decision moved it (None: it did not move). A re-filing that a
     # crash interrupted is finished from here (`inspector.review`).
     moved_from: str | None = None

@@ -8,7 +8,7 @@ from datetime import datetime
 from inspector.engine import Verdict
 from inspector.errors import InspectorError
 from inspector.notification import Notification, printable, subject
-from inspector.records import DECIDABLE, Decision, ResultRecord
+from inspector.records import DECIDABLE, NOTE_MAX, Decision, ResultRecord
 
 
 class DecisionRefused(InspectorError):
@@ -29,6 +29,8 @@ def decide(
     """
     if verdict not in DECIDABLE:
         raise DecisionRefused(f"a decision is PASS or FAIL, not {verdict}")
+    if len(note.strip()) > NOTE_MAX:
+        raise DecisionRefused(f"the note has {len(note.strip()):,} characters; {NOTE_MAX:,} at most")
     if record.verdict is Verdict.REJECTED:
         raise DecisionRefused(
             f"{printable(record.image.key)} was REJECTED (could not be analysed: {record.rejection}); "

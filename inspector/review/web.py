@@ -24,7 +24,6 @@ from inspector.review.desk import ReviewDesk
 
 _BYTES = "application/octet-stream"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
-NOTE_MAX = 2000
 SECURITY_HEADERS = {
     # Scripts and images from the app itself only; no framing; no referrer leaving the page.
     "Content-Security-Policy": (
@@ -128,7 +127,7 @@ def create_app(desk: ReviewDesk, *, secret_key: str | None = None, hosts: list[s
             return render_template("message.html", title="Refused", message="a decision is PASS or FAIL"), 400
         following = _following(desk, key)
         try:
-            outcome = desk.decide(key, Verdict(verdict), note=form.get("note", "")[:NOTE_MAX], expected=etag)
+            outcome = desk.decide(key, Verdict(verdict), note=form.get("note", ""), expected=etag)
         except DecisionConflict as exc:
             return render_template("message.html", title="Already decided", message=str(exc), key=key), 409
         except DecisionRefused as exc:

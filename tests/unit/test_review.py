@@ -50,6 +50,7 @@ def test_a_decision_is_appended_with_the_verdict_it_replaces_and_moves_the_copy(
     ("record", "verdict", "words"),
     [
         pytest.param(judged(85), Verdict.REVIEW, "PASS or FAIL, not REVIEW", id="decide-review"),
+        pytest.param(judged(85), Verdict.PASS, "2,001 characters; 2,000 at most", id="note-too-long"),
         pytest.param(
             judged(85).model_copy(update={"notified_at": None, "destination": None}),
             Verdict.PASS,
@@ -67,8 +68,9 @@ def test_a_decision_is_appended_with_the_verdict_it_replaces_and_moves_the_copy(
     ],
 )
 def test_a_decision_that_cannot_apply_is_refused(record: ResultRecord, verdict: Verdict, words: str) -> None:
+    note = "x" * 2001 if "characters" in words else ""
     with pytest.raises(DecisionRefused, match=words):
-        decide(record, verdict=verdict, who="arn:qc", at=T0, note="", destination="analyzed/passed/x")
+        decide(record, verdict=verdict, who="arn:qc", at=T0, note=note, destination="analyzed/passed/x")
 
 
 def test_a_decision_record_refuses_a_review_verdict_when_read() -> None:
