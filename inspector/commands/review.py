@@ -111,6 +111,9 @@ def _desk(args: argparse.Namespace) -> ReviewDesk:
 
 def layout() -> Layout:
     """The bucket's layout, from the function's own `INSPECTOR_*_PREFIX` variables when they are set."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from inspector._validation import describe  # noqa: PLC0415
     from inspector.errors import SettingsError  # noqa: PLC0415
     from inspector.settings import ENV_NAMES  # noqa: PLC0415
 
@@ -121,8 +124,12 @@ def layout() -> Layout:
     }
     try:
         return Layout.model_validate(document)
-    except ValueError as exc:
-        raise SettingsError(f"invalid prefix settings: {exc}") from None
+    except ValidationError as exc:
+        problems = []
+        for line in describe(exc):
+            field, _, message = line.partition(": ")
+            problems.append(f"{ENV_NAMES.get(field, field)}: {message}")
+        raise SettingsError("invalid prefix settings: " + "; ".join(problems)) from None
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:

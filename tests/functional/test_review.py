@@ -372,3 +372,15 @@ def test_backtest_of_every_version_counts_decisions_on_earlier_uploads(
     assert {"decided": 1, "agree": 0, "escapes": 0, "false_rejects": 0, "review": 1} == document["lines"][
         "default"
     ]["in_force"]
+
+
+def test_a_bad_prefix_setting_is_named_in_one_line(world: World, capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("INSPECTOR_RESULTS_PREFIX", "records")
+
+    status, _, err = cli(capsys, "history", KEY, "--bucket", BUCKET)
+
+    assert 2 == status
+    assert (
+        "inspector: error: invalid prefix settings: INSPECTOR_RESULTS_PREFIX: 'records' must end with '/'"
+        in err
+    )
