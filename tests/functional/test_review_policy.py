@@ -14,12 +14,22 @@ from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.sns.responses import SNSResponse
 
-from infra.policies import reviewer_policy
+from infra.policies import function_policy, reviewer_policy
 from inspector.engine import Verdict
+from inspector.notifier import SnsNotifier
 from inspector.review.aws import desk as make_desk
 from inspector.settings import Layout
 from inspector.testing import FakeDetector
-from tests.functional.world import BUCKET, REGION, REVIEW_LABELS, World, jpeg
+from tests.functional.world import (
+    BUCKET,
+    FAIL_LABELS,
+    PASS_LABELS,
+    REGION,
+    REVIEW_LABELS,
+    World,
+    image_bytes,
+    jpeg,
+)
 
 KEY = "images/line-1/w1.jpg"
 
@@ -128,3 +138,46 @@ def test_the_reviewer_cannot_announce_on_another_topic(world: World, reviewer: b
         reviewer.client("sns").publish(TopicArn=other, Message="x")
 
     assert "AccessDenied" == refused.value.response["Error"]["Code"]
+
+
+def test_the_functions_policy_is_enough_to_file_a_re_upload_and_retire_the_earlier_copy(world: World) -> None:
+    """The function's own policy (infra.policies), enforced: reading the inspected version, filing, and
+    removing the earlier upload's copy under analyzed/, which it may now delete (a delete marker)."""
+    iam = world.session.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName="inspector-function", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    policy = function_policy(
+        bucket_arn=f"arn:aws:s3:::{BUCKET}",
+        images_prefix="images/",
+        analyzed_prefix="analyzed/",
+        rejected_prefix="rejected/",
+        results_prefix="results/",
+        queue_arn=f"arn:aws:sqs:{REGION}:123456789012:{BUCKET.removesuffix('-images')}-queue",
+        topic_arn=world.topic_arn,
+        log_group_arn=f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/lambda/inspector",
+    )
+    iam.put_role_policy(RoleName="inspector-function", PolicyName="function", PolicyDocument=policy)
+    credentials = world.session.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="fn")[
+        "Credentials"
+    ]
+    function = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+    world.upload(KEY, image_bytes("JPEG", color=(40, 90, 200)))
+    world.run(world.processor(FakeDetector(default=PASS_LABELS)))
+    world.upload(KEY, image_bytes("JPEG", color=(200, 40, 40)))
+    processor = world.processor(FakeDetector(default=FAIL_LABELS), s3=function.client("s3"))
+    processor.inspector.notifier = SnsNotifier(world.topic_arn, function.client("sns"))
+    event = world.deliver()
+
+    with iam_enforced():
+        response = processor.process(event)
+
+    assert {"batchItemFailures": []} == response
+    assert ["analyzed/failed/line-1/w1.jpg", "results/line-1/w1.jpg.json"] == world.keys()
