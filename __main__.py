@@ -29,6 +29,7 @@ pulumi.export("dlqUrl", pipeline.dlq_url)
 pulumi.export("topicArn", pipeline.topic_arn)
 pulumi.export("opsTopicArn", pipeline.ops_topic_arn)
 pulumi.export("functionName", pipeline.function_name)
+pulumi.export("reviewerPolicyArn", pipeline.reviewer_policy_arn)
 pulumi.export("criteriaFingerprint", settings.criteria.fingerprint)  # the default line's seed
 pulumi.export("lines", {line.name: line.prefix or "" for line in settings.line_table.all})
 pulumi.export("criteriaPrefix", settings.criteria_prefix)

@@ -68,11 +68,16 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     return Notification(
         subject=subject(record.verdict, image.key, line=record.line),
         body="\n".join(lines) + "\n",
-        attributes={"verdict": record.verdict.value, "criteria": record.criteria, "line": record.line},
+        attributes={
+            "kind": "inspection",
+            "verdict": record.verdict.value,
+            "criteria": record.criteria,
+            "line": record.line,
+        },
     )
 
 
-def subject(verdict: Verdict, key: str, *, line: str = "default") -> str:
+def subject(verdict: Verdict, key: str, *, heading: str = "QC", line: str = "default") -> str:
     """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds.
 
     An image of a line other than the default one names its line first: `QC FAIL [line-1]: w1.jpg`.
@@ -83,7 +88,7 @@ def subject(verdict: Verdict, key: str, *, line: str = "default") -> str:
     tag = f" [{line}]" if line != "default" else ""
     if folder == line:
         folder = ""  # the line's own folder says nothing more
-    text = f"QC {verdict}{tag}: {name}" + (f" ({folder})" if folder else "")
+    text = f"{heading} {verdict}{tag}: {name}" + (f" ({folder})" if folder else "")
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 3].rstrip() + "..."
     return text

@@ -441,7 +441,7 @@ def test_rejudge_dry_run_moves_nothing(lined: World, criteria_file: Any, capsys:
     assert "1 filed images to return" in capsys.readouterr().out
 
 
-def test_an_identical_reupload_is_rejudged_when_the_criteria_changed_since(lined: World) -> None:
+def test_an_identical_reupload_is_a_new_inspection_under_the_current_criteria(lined: World) -> None:
     detector = FakeDetector(default=SCRATCHED)
     clock = Clock()
     processor = live_processor(lined, detector, clock)
@@ -457,14 +457,13 @@ def test_an_identical_reupload_is_rejudged_when_the_criteria_changed_since(lined
     lined.upload("images/line-1/a.jpg", data)
     lined.run(processor)
 
+    # On the versioned bucket the same bytes uploaded again are a new upload (a new S3 version): a new
+    # inspection, recognized again, which retires the first upload's filed copy. Re-judging a filed image
+    # without a new recognition is `enqueue --rejudge`'s (below).
     again = record(lined, "images/line-1/a.jpg")
-    assert (Verdict.PASS, relaxed.fingerprint) == (again.verdict, again.criteria)
-    assert 1 == len(detector.calls)
-    # The function never deletes a filed copy: the first one stays where it was filed (enqueue --rejudge
-    # returns filed images instead, so that each is filed once).
-    assert ["analyzed/failed/line-1/a.jpg", "analyzed/passed/line-1/a.jpg", "results/line-1/a.jpg.json"] == (
-        lined.keys()
-    )
+    assert (Verdict.PASS, relaxed.fingerprint, None) == (again.verdict, again.criteria, again.rejudged_from)
+    assert 2 == len(detector.calls)
+    assert ["analyzed/passed/line-1/a.jpg", "results/line-1/a.jpg.json"] == lined.keys()
 
 
 def test_the_deployment_subscribes_each_lines_recipients_with_its_filter() -> None:
@@ -493,7 +492,13 @@ def test_a_container_whose_criteria_are_older_never_judges_a_newer_record_back(l
         record(lined, "images/line-2/x.jpg").criteria_version,
     )
 
-    lined.upload("images/line-2/x.jpg", data)  # S3 announces the same version again
+    # The same upload comes back (its filed copy returned, as enqueue --rejudge does) to the stale one.
+    lined.s3.copy_object(
+        Bucket=lined.bucket,
+        Key="images/line-2/x.jpg",
+        CopySource={"Bucket": lined.bucket, "Key": "analyzed/failed/line-2/x.jpg"},
+        MetadataDirective="COPY",
+    )
     lined.run(stale)
 
     assert (Verdict.FAIL, strict.fingerprint) == (

@@ -375,9 +375,12 @@ def test_the_body_ends_with_one_line_break() -> None:
 def test_the_attributes_carry_the_verdict_the_criteria_fingerprint_and_the_line(verdict: Verdict) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
-    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint, "line": "default"} == (
-        notification.attributes
-    )
+    assert {
+        "kind": "inspection",
+        "verdict": verdict.value,
+        "criteria": CRITERIA.fingerprint,
+        "line": "default",
+    } == notification.attributes
     assert all(type(value) is str for value in notification.attributes.values())
 
 

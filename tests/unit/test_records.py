@@ -147,7 +147,7 @@ def test_finding_not_measured_round_trips_as_not_measured():
 def test_record_json_leaves_out_what_is_not_set():
     saved = json.loads(_rejected().to_json())
 
-    assert {
+    expected = {
         "schema_version",
         "image",
         "verdict",
@@ -156,7 +156,8 @@ def test_record_json_leaves_out_what_is_not_set():
         "rejection",
         "inspected_at",
         "line",
-    } == set(saved)
+    }
+    assert expected == set(saved)
 
 
 @pytest.mark.parametrize(
