@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -54,8 +56,8 @@ class Settings(BaseModel):
     results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
     # Presigned links live at most as long as the credentials that signed them (the function's role
     # session, a few hours), and SigV4 caps them at 7 days.
-    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
-    max_workers: int = Field(default=10, ge=1, le=64)
+    link_expiry_seconds: Annotated[int, Strict()] = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    max_workers: Annotated[int, Strict()] = Field(default=10, ge=1, le=64)
     log_level: str = "INFO"
     metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
     endpoint_url: str | None = None
@@ -88,6 +90,11 @@ class Settings(BaseModel):
         request = self.criteria.detection_request()
         if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
             raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
+        if self.custom_labels_arn and self.detector is not DetectorKind.CUSTOM_LABELS:
+            raise ValueError(
+                f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
+                f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
+            )
         if self.detector is DetectorKind.LOCAL and request.labels:
             raise ValueError(
                 f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
@@ -113,6 +120,7 @@ class Settings(BaseModel):
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
         criteria_problem: str | None = None
+        number_problems: list[str] = []
         for field, variable in ENV_NAMES.items():
             value = environ.get(variable)
             if value is None or value == "":
@@ -122,6 +130,13 @@ class Settings(BaseModel):
                     document[field] = Criteria.from_json(value)
                 except CriteriaError as exc:
                     criteria_problem = f"{variable}: {exc}"
+            elif field in _WHOLE_NUMBERS:
+                # Environment variables are text: parse whole numbers here, exactly, and let the model
+                # refuse anything else (`true`, `1e3`, `10.0`) as the strict number it is.
+                if re.fullmatch(r"[0-9]{1,12}", value):
+                    document[field] = int(value)
+                else:
+                    number_problems.append(f"{variable}: expected a whole number, got {value!r}")
             else:
                 document[field] = value
         problems: list[str] = []
@@ -129,6 +144,7 @@ class Settings(BaseModel):
             settings = cls.model_validate(document)
         except ValidationError as exc:
             problems = [_name_variable(line) for line in describe(exc)]
+        problems = number_problems + problems  # a refused number is left out of the document above
         if criteria_problem is not None:
             # Reported first, in place of the "required" line its absence from the document caused.
             problems = [criteria_problem] + [p for p in problems if not p.startswith(f"{c.ENV_CRITERIA} ")]
@@ -203,6 +219,9 @@ ENV_NAMES: dict[str, str] = {
     "metrics_namespace": c.ENV_METRICS_NAMESPACE,
     "endpoint_url": c.ENV_ENDPOINT_URL,
 }
+
+
+_WHOLE_NUMBERS = frozenset({"link_expiry_seconds", "max_workers"})
 
 
 def _name_variable(line: str) -> str:
