@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 
 def error_path(loc: tuple[int | str, ...]) -> str:
@@ -25,17 +26,12 @@ def error_path(loc: tuple[int | str, ...]) -> str:
 
 
 # Type errors whose input is worth showing: `true` where a number belongs is the usual YAML surprise.
-_TYPE_ERRORS = {
-    "float_type": "a number",
-    "int_type": "a whole number",
-    "bool_type": "true or false",
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "int_from_float": "a whole number",
-}
+_TYPE_ERRORS = frozenset({
+    "float_type", "int_type", "bool_type", "string_type", "list_type", "dict_type", "model_type",
+    "model_attributes_type", "int_from_float",
+})  # fmt: skip
+_NUMBER_ERRORS = frozenset({"float_type", "int_type", "int_from_float"})
+UNKNOWN_KEY = "unknown_key"  # the error type of `StrictSpec`'s key check; its context names the key
 
 
 def _kind(value: Any) -> str:  # noqa: PLR0911 - one answer per kind of value
@@ -60,15 +56,17 @@ def describe(error: ValidationError) -> list[str]:
     for item in error.errors(include_url=False):
         message = str(item["msg"])
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        loc = tuple(item["loc"])
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against the reference)"
+        elif item["type"] == UNKNOWN_KEY:
+            loc = (*loc, str(item.get("ctx", {}).get("key", "")))
         elif item["type"] in _TYPE_ERRORS:
-            wanted = _TYPE_ERRORS[item["type"]]
-            message = f"expected {wanted}, got {_kind(item.get('input'))}"
-            if wanted.startswith(("a number", "a whole")):
+            message = f"{message}, got {_kind(item.get('input'))}"
+            if item["type"] in _NUMBER_ERRORS and isinstance(item.get("input"), str):
                 message += " (write the number itself, unquoted)"
         # A whole-document check names its own paths in its message.
-        lines.append(f"{error_path(item['loc'])}: {message}" if item["loc"] else message)
+        lines.append(f"{error_path(loc)}: {message}" if loc else message)
     return lines
 
 
@@ -99,24 +97,29 @@ class StrictSpec(BaseModel):
         for name, info in cls.model_fields.items():
             spellings[name] = name
             spellings[info.alias or name] = name
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []  # (key, what is wrong with it)
         seen: dict[str, str] = {}
         for key in data:
             if not isinstance(key, str):
-                problems.append(f"{key!r} is not a key name (keys are text, e.g. {next(iter(spellings))})")
-                continue
-            if key in cls._misplaced:
-                problems.append(f"`{key}` does not belong here: {cls._misplaced[key]}")
-                continue
-            field = spellings.get(key)
-            if field is None:
-                problems.append(f"unknown key `{key}`{cls._suggest(key, spellings)}")
-                continue
-            if field in seen:
-                problems.append(f"`{seen[field]}` and `{key}` are two spellings of one setting: give it once")
-            seen[field] = key
+                problems.append((repr(key), "not a key name (keys are text)"))
+            elif key in cls._misplaced:
+                problems.append((key, f"does not belong here: {cls._misplaced[key]}"))
+            elif key not in spellings:
+                problems.append((key, f"unknown key{cls._suggest(key, spellings)}"))
+            elif spellings[key] in seen:
+                first = seen[spellings[key]]
+                problems.append(
+                    (key, f"`{first}` and `{key}` are two spellings of one setting: give it once")
+                )
+            else:
+                seen[spellings[key]] = key
+        hints = cls._missing_hint(data)
         if problems:
-            raise ValueError("; ".join(problems + cls._missing_hint(data)))
+            (key, first_problem), rest = problems[0], problems[1:]
+            detail = "; ".join([first_problem, *(f"`{k}`: {m}" for k, m in rest), *hints])
+            raise PydanticCustomError(UNKNOWN_KEY, "{detail}", {"key": key, "detail": detail})
+        if hints:
+            raise ValueError("; ".join(hints))
         return data
 
     @classmethod

@@ -136,7 +136,9 @@ class Settings(BaseModel):
                 if re.fullmatch(r"[0-9]{1,12}", value):
                     document[field] = int(value)
                 else:
-                    number_problems.append(f"{variable}: expected a whole number, got {value!r}")
+                    number_problems.append(
+                        f"{variable}: Input should be a valid integer (a whole number), got {value!r}"
+                    )
             else:
                 document[field] = value
         problems: list[str] = []
