@@ -45,7 +45,7 @@ def parse_yaml(text: str | bytes, *, source: str = "document") -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_yaml_keys(loader, node, "", source, set())
+        _check_yaml_keys(loader, node, "", source, set(), set())
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -134,17 +134,22 @@ def _loader_class() -> Any:
     return Loader
 
 
-def _check_yaml_keys(loader: Any, node: Any, path: str, source: str, visited: set[int]) -> None:
+def _check_yaml_keys(  # noqa: PLR0917 - a recursive walk's state
+    loader: Any, node: Any, path: str, source: str, visited: set[int], inside: set[int]
+) -> None:
     import yaml  # noqa: PLC0415
 
-    if id(node) in visited:  # an alias of a node already checked (and no loop through anchors)
+    if id(node) in inside:
+        raise DocumentError(f"{source}: the alias at {path or 'the top'} refers to a node that contains it")
+    if id(node) in visited:  # an alias of a node already checked: checked once (no billion laughs)
         return
     visited.add(id(node))
+    inside.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                _check_yaml_keys(loader, value_node, path, source, visited)
+                _check_yaml_keys(loader, value_node, path, source, visited, inside)
                 continue
             key = loader.construct_object(key_node, deep=True)
             try:
@@ -159,10 +164,11 @@ def _check_yaml_keys(loader: Any, node: Any, path: str, source: str, visited: se
                     "value: give it once"
                 )
             seen[key] = key_node
-            _check_yaml_keys(loader, value_node, _join(path, str(key)), source, visited)
+            _check_yaml_keys(loader, value_node, _join(path, str(key)), source, visited, inside)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _check_yaml_keys(loader, item, f"{path}[{i}]", source, visited)
+            _check_yaml_keys(loader, item, f"{path}[{i}]", source, visited, inside)
+    inside.discard(id(node))
 
 
 def _join(path: str, key: str) -> str:
