@@ -79,7 +79,7 @@ def test_evaluate_accepts_json_criteria(tmp_path, capsys):
         ),
         pytest.param(
             lambda tmp: ["evaluate", "--criteria", str(CRITERIA), str(_write(tmp / "bad.json", "{not json"))],
-            "analysis is not JSON",
+            "analysis is not valid JSON",
             id="analysis not JSON",
         ),
         pytest.param(
