@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shlex
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -88,7 +89,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         criteria_source=source,
     )
     stop = threading.Event()
-    with session:
+    with _stop_on_sigterm(stop), session:
         try:
             session.announce()
             session.run(stop)
@@ -96,6 +97,20 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             stop.set()
     session.say("stopped")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (`kill`, a service manager, a container stopping) stops the session as Ctrl-C does: the
+    loop ends within a poll, the embedded AWS is stopped and "stopped" is said, with exit status 0."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _port(text: str) -> int:
@@ -125,6 +140,15 @@ def local_deployment(criteria: Criteria, *, detector: Literal["local"] = "local"
 
     from inspector._validation import describe  # noqa: PLC0415
 
+    labels = criteria.detection_request().labels
+    if labels:
+        # `local` has one detector, so "use another detector" would point nowhere: say what can be done.
+        raise UserError(
+            "inspector local judges with the local detector (image properties measured from the pixels), "
+            f"which reports no labels, but the criteria name labels ({', '.join(labels[:5])}): give "
+            "quality and colour rules only, or judge labels with `inspector analyze --detector rekognition "
+            "--criteria FILE IMAGE...` (needs AWS credentials)"
+        )
     try:
         return Deployment(
             criteria=criteria,

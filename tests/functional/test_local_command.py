@@ -7,7 +7,9 @@ import gc
 import io
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -420,3 +422,37 @@ def test_without_criteria_the_packaged_demo_criteria_are_used(monkeypatch: pytes
     monkeypatch.setattr(command, "DEMO_CRITERIA", ("samples", "no-such-criteria.yaml"))
     with pytest.raises(UserError, match="pass --criteria"):
         load_criteria(None)
+
+
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json-lines"])
+def test_sigterm_stops_like_ctrl_c_and_says_stopped(criteria_file: Path, json_lines: bool) -> None:
+    script = Path(sys.executable).parent / "inspector"
+    argv = [str(script), "local", "--criteria", str(criteria_file), *(["--json-lines"] if json_lines else [])]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        first = process.stdout.readline()  # the banner's first line (text) or the ready event (JSON)
+        assert first
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert 0 == process.returncode
+    assert "Traceback" not in err
+    last = out.splitlines()[-1]
+    assert ({"event": "stopped"} if json_lines else "stopped") == (json.loads(last) if json_lines else last)
+
+
+def test_criteria_naming_labels_get_advice_that_fits_the_local_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "criteria.yaml"
+    labels.write_text("forbid: [{label: Rust}]\n", encoding="utf-8")
+
+    assert 2 == main(["local", "--criteria", str(labels)])
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "another detector" not in line
+    assert "give quality and colour rules only, or judge labels with `inspector analyze" in line
