@@ -4,6 +4,7 @@ documents people write (criteria, stack settings): every key known, each given o
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -31,6 +32,7 @@ _TYPE_ERRORS = frozenset({
     "model_attributes_type", "int_from_float",
 })  # fmt: skip
 _NUMBER_ERRORS = frozenset({"float_type", "int_type", "int_from_float"})
+NAMES_A_PATH = re.compile(r"[A-Za-z_][\w:]*(\[\d+\])*(\.[\w:]+|\[\d+\])*(: | and )")
 UNKNOWN_KEY = "unknown_key"  # the error type of `StrictSpec`'s key check; its context names the key
 
 

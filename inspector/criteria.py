@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from inspector import documents
-from inspector._validation import StrictSpec, describe
+from inspector._validation import NAMES_A_PATH, StrictSpec, describe
 from inspector.constants import REKOGNITION_MAX_FILTER_LABEL_LENGTH, REKOGNITION_MAX_INCLUSION_FILTERS
 from inspector.errors import CriteriaError
 
@@ -344,7 +344,8 @@ class Criteria(_Spec):
         try:
             return cls.model_validate(document)
         except ValidationError as exc:
-            problems = describe(exc)
+            # Every line names a path; a check of the whole document names it as such.
+            problems = [p if NAMES_A_PATH.match(p) else f"(document): {p}" for p in describe(exc)]
             raise CriteriaError("invalid criteria: " + "; ".join(problems), problems=problems) from None
 
     @classmethod

@@ -573,7 +573,7 @@ def test_criteria_without_rules_are_refused(document: dict[str, Any]):
     error = _refusal(document)
 
     assert [
-        "the criteria have no rules: give at least one of require, forbid, quality, colors"
+        "(document): the criteria have no rules: give at least one of require, forbid, quality, colors"
     ] == error.problems
 
 
