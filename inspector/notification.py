@@ -85,7 +85,7 @@ def _ascii(text: str) -> str:
     match to the key; never an empty name."""
     try:
         from anyascii import anyascii  # noqa: PLC0415 - ~1 ms, and only when a subject is made
-    except ImportError:  # pragma: no cover - the library is a dependency; kept working without it
+    except ImportError:  # the library is a dependency; kept working without it
         folded = "".join(_fallback(ch) for ch in unicodedata.normalize("NFKD", text))
     else:
         folded = anyascii(text)

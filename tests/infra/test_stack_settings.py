@@ -67,7 +67,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
             id="a repeated key in a JSON value",
         ),
         pytest.param(
-            {"memoryMB": "1024"}, "inspector:memoryMB: unknown key (did you mean `inspector:memoryMb`?)", id="misspelt key"
+            {"memoryMB": "1024"},
+            "inspector:memoryMB: unknown key (did you mean `inspector:memoryMb`?)",
+            id="misspelt key",
         ),
         pytest.param(
             {"memoryMb": "1024", "memory_mb": "2048"},
