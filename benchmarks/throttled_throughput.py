@@ -209,6 +209,16 @@ class MemoryBucket:
             raise TransientError(f"S3 GetObject (range) {key} failed: PreconditionFailed")
         return found.data[:length]
 
+    def read_end(self, key: str, *, etag: str, length: int = 16) -> bytes:
+        from inspector.errors import TransientError  # noqa: PLC0415
+
+        time.sleep(self._latency)
+        with self._lock:
+            found = self.objects.get(key)
+        if found is None or found.etag.strip('"') != etag.strip('"'):
+            raise TransientError(f"S3 GetObject (tail) {key} failed: PreconditionFailed")
+        return found.data[-length:]
+
     def load_record(self, key: str) -> Any:
         from inspector.records import ResultRecord  # noqa: PLC0415
         from inspector.storage import StoredRecord  # noqa: PLC0415

@@ -352,7 +352,7 @@ class Criteria(_Spec):
     def from_json(cls, text: str | bytes) -> Criteria:
         """Validate a JSON criteria document; a key repeated in one object is refused."""
         try:
-            document = documents.parse_json(text, source="criteria")
+            document = documents.parse_json(text, source="criteria document")
         except documents.DocumentError as exc:
             raise CriteriaError(str(exc)) from None
         return cls.from_document(document)

@@ -38,7 +38,7 @@ from inspector.detectors import LabelDetector
 from inspector.engine import Verdict, evaluate
 from inspector.errors import ImageRejected
 from inspector.events import ObjectRef
-from inspector.formats import SNIFF_BYTES, require_image
+from inspector.formats import HEAD_BYTES, TAIL_BYTES, TAIL_WIDE_BYTES, require_end, require_image
 from inspector.notification import Notification, compose
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
@@ -53,6 +53,7 @@ class Store(Protocol):
 
     def head(self, key: str) -> ObjectInfo | None: ...
     def read_start(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
+    def read_end(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
@@ -228,7 +229,17 @@ class Inspector:
                 f"file is {info.size:,} bytes; Rekognition reads at most "
                 f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
-        require_image(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
+        head = self.store.read_start(key, etag=info.etag, length=HEAD_BYTES)
+        sniffed = require_image(head)
+        if info.size <= len(head):  # the whole file was read
+            require_end(sniffed.format, head)
+            return
+        tail = self.store.read_end(key, etag=info.etag, length=TAIL_BYTES)
+        require_end(
+            sniffed.format,
+            tail,
+            wider=lambda: self.store.read_end(key, etag=info.etag, length=min(TAIL_WIDE_BYTES, info.size)),
+        )
 
     @staticmethod
     def _metadata(record: ResultRecord) -> dict[str, str]:

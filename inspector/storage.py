@@ -67,6 +67,17 @@ class S3Store:
             raise translate(exc, f"S3 GetObject (range) {key}") from exc
         return data
 
+    def read_end(self, key: str, *, etag: str, length: int = 16) -> bytes:
+        """The object's last `length` bytes (one ranged GET), provided it is still the version `etag`."""
+        try:
+            response = self._client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes=-{length}", IfMatch=etag
+            )
+            data: bytes = response["Body"].read()
+        except Exception as exc:
+            raise translate(exc, f"S3 GetObject (tail) {key}") from exc
+        return data
+
     def load_record(self, key: str) -> StoredRecord | None:
         """The result record stored at `key` and its ETag; None when there is none."""
         try:
