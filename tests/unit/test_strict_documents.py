@@ -98,7 +98,9 @@ def test_a_repeated_key_in_the_function_criteria_variable_is_refused():
         "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}], "forbid": [{"label": "Dent"}]}',
     }
 
-    with pytest.raises(SettingsError, match="INSPECTOR_CRITERIA: criteria document: key 'forbid' is given twice"):
+    with pytest.raises(
+        SettingsError, match="INSPECTOR_CRITERIA: criteria document: key 'forbid' is given twice"
+    ):
         Settings.from_env(environ)
 
 
