@@ -198,13 +198,23 @@ class Inspector:
         return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
 
     def _judge(self, ref: ObjectRef, info: ObjectInfo) -> ResultRecord:
+        # The facts of the version inspected, from HEAD: when the object was overwritten before this ran
+        # (the event announced another version), nothing of that event's version stays in the record.
+        same_version = ref.etag is not None and _bare(ref.etag) == _bare(info.etag)
         image = ref.model_copy(
             update={
                 "etag": _bare(info.etag),
                 "size": info.size,
-                "version_id": info.version_id or ref.version_id,
+                "version_id": info.version_id or (ref.version_id if same_version else None),
+                "event_time": info.last_modified or (ref.event_time if same_version else None),
+                "sequencer": ref.sequencer if same_version else None,
             }
         )
+        if not same_version and ref.etag is not None:
+            log.info(
+                "the object was overwritten since its event: inspecting the version there now",
+                extra={"key": ref.key, "event_etag": ref.etag, "etag": _bare(info.etag)},
+            )
         now = self._clock()
         try:
             self._check(ref.key, info)

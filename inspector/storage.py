@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from inspector.aws import is_conflict, is_not_found, is_precondition_failed, make_client, translate
@@ -19,6 +20,7 @@ class ObjectInfo:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     version_id: str | None = None
+    last_modified: datetime | None = None  # when this version was written (HEAD's LastModified)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class S3Store:
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
             version_id=response.get("VersionId"),
+            last_modified=response.get("LastModified"),
         )
 
     def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:

@@ -655,3 +655,22 @@ def test_two_containers_resuming_one_record_file_it_once_and_the_second_stops_at
     assert message_ids(event) == failures(answer)
     assert 2 == len(world.emails())
     assert_filed_by_the_first(world, data)
+
+
+def test_an_image_overwritten_before_the_function_runs_is_recorded_with_its_own_facts(world: World) -> None:
+    """Both events arrive in one batch: whichever runs first inspects the version there now, and the record
+    holds that version's ETag, size and time (HEAD's LastModified), none of the first event's."""
+    first, second = jpeg(), jpeg((200, 150))
+    world.upload(KEY, first)
+    time.sleep(1.1)  # S3's LastModified has one-second resolution: the two versions' times differ
+    etag = world.upload(KEY, second)
+    head = world.s3.head_object(Bucket=BUCKET, Key=KEY)
+    event = world.deliver()
+    assert 2 == len(event["Records"])
+
+    world.run(world.processor(FakeDetector(default=FAIL_LABELS)), event)
+
+    image = world.record(KEY).image
+    assert (etag, len(second)) == (image.etag, image.size)
+    assert head["LastModified"] == image.event_time
+    assert second == world.body("analyzed/failed/line-3/w1.jpg")
