@@ -68,6 +68,9 @@ class Notifier(Protocol):
 class Status(StrEnum):
     INSPECTED = "inspected"  # judged now, filed and notified
     RESUMED = "resumed"  # this version had a result record: only what was left was done
+    # This very content was inspected, notified and filed before (the same bytes uploaded again under the
+    # same key): nothing was left to do but remove the upload, which is said, not done silently.
+    ALREADY_INSPECTED = "already-inspected"
     GONE = "gone"  # the object no longer exists: nothing to do
 
 
@@ -167,6 +170,8 @@ class Inspector:
 
         destination = self.settings.destination(key, record.verdict)
         notified = False
+        if record.notified_at is not None and status is Status.RESUMED and _uploaded_again(record, info):
+            status = Status.ALREADY_INSPECTED  # unless the copy turns out to be missing, below
         if record.notified_at is None:
             link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
             record = record.model_copy(update={"destination": destination})
@@ -182,6 +187,7 @@ class Inspector:
             # record's save), removed since, or filed under other prefixes. File it before the original goes.
             log.info("filing the copy", extra={"key": key, "to": destination})
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
+            status = Status.RESUMED
 
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
@@ -191,6 +197,13 @@ class Inspector:
             )
         if self.metrics is not None and status is Status.INSPECTED:
             self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
+        if status is Status.ALREADY_INSPECTED:
+            if self.metrics is not None:
+                self.metrics.count("AlreadyInspected", dimension="Verdict", value=record.verdict.value)
+            log.info(
+                already_inspected(record.verdict.value, destination),
+                extra={"key": key, "verdict": record.verdict, "destination": destination},
+            )
         log.info(
             "inspected",
             extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
@@ -258,6 +271,18 @@ class Inspector:
             "inspector-criteria": record.criteria,
             "inspector-inspected-at": record.inspected_at.isoformat(),
         }
+
+
+def _uploaded_again(record: ResultRecord, info: ObjectInfo) -> bool:
+    """This version is newer than the one the record was made for, with the same content: the same bytes
+    uploaded again (not a redelivery, which finds the very version the record describes)."""
+    before = record.image.event_time
+    return info.last_modified is not None and before is not None and info.last_modified > before
+
+
+def already_inspected(verdict: str, destination: str) -> str:
+    """What an upload of content already inspected under its key is told: one sentence, everywhere."""
+    return f"already inspected: same content, verdict {verdict}, filed at {destination}"
 
 
 def _bare(etag: str | None) -> str:

@@ -181,7 +181,7 @@ def _watch_directory(path: Path | None) -> Path | None:
 class Report:
     """One line of the stream: a verdict, an upload from the watched folder, or a message to be retried."""
 
-    event: Literal["verdict", "uploaded", "retry", "dead-letter"]
+    event: Literal["verdict", "uploaded", "retry", "dead-letter", "already-inspected"]
     time: datetime
     key: str
     verdict: str | None = None
@@ -195,6 +195,8 @@ class Report:
         key = printable(self.key)
         if self.event == "uploaded":
             return f"{clock}  uploaded  {printable(self.file or '')} -> {key}"
+        if self.event == "already-inspected":
+            return f"{clock}  {'SAME':<8}  {key}  {printable(self.reason)}"
         if self.event != "verdict":
             return f"{clock}  {'RETRY' if self.event == 'retry' else 'DLQ':<8}  {key}  {self.reason}"
         reason = f"  {printable(self.reason)}" if self.reason else ""
@@ -244,7 +246,9 @@ class LocalSession:
         self._errors = errors or sys.stderr
         self._write_lock = threading.Lock()
         self._stack: ExitStack | None = None
-        self._reported: set[tuple[str, str | None]] = set()  # (record key, image eTag): each verdict once
+        # (record key, image eTag) -> the event times seen for it: each verdict once, and each upload again
+        # of the same content once more ("already inspected"), but no duplicate event of either.
+        self._reported: dict[tuple[str, str | None], set[datetime | None]] = {}
         self._last_look: dict[Path, tuple[int, int]] = {}
         self._uploaded: dict[Path, tuple[int, int]] = {}
         self._batches: list[tuple[dict[str, Any], Mapping[str, Any] | None]] = []
@@ -470,9 +474,26 @@ class LocalSession:
         record_key = self.settings.record_key(ref.key)
         stored = S3Store(self.provisioned.bucket, self.s3).load_record(record_key)
         record = stored.record if stored is not None else None
-        if record is None or (record_key, record.image.etag) in self._reported:
-            return None  # gone before it was judged, or a duplicate event of a verdict already shown
-        self._reported.add((record_key, record.image.etag))
+        if record is None:
+            return None  # gone before it was judged
+        seen = self._reported.get((record_key, record.image.etag))
+        if seen is not None:
+            if ref.event_time in seen or ref.etag is None or ref.etag.strip('"') != record.image.etag:
+                return None  # a duplicate event of an upload already shown
+            seen.add(ref.event_time)
+            from inspector.pipeline import already_inspected  # noqa: PLC0415
+
+            destination = record.destination or ""
+            return Report(
+                "already-inspected",
+                ref.event_time or datetime.now().astimezone(),
+                ref.key,
+                verdict=record.verdict.value,
+                reason=already_inspected(record.verdict.value, destination),
+                destination=record.destination,
+                record=record_key,
+            )
+        self._reported[(record_key, record.image.etag)] = {ref.event_time}
         return Report(
             "verdict",
             record.inspected_at,

@@ -456,3 +456,24 @@ def test_criteria_naming_labels_get_advice_that_fits_the_local_command(
     (line,) = capsys.readouterr().err.splitlines()
     assert "another detector" not in line
     assert "give quality and colour rules only, or judge labels with `inspector analyze" in line
+
+
+def test_the_same_bytes_uploaded_again_are_streamed_as_already_inspected() -> None:
+    with session_of(json_lines=True) as (session, out, _):
+        session.poll()  # the s3:TestEvent that configuring the notification sends
+        bucket, data = session.provisioned.bucket, picture("JPEG")
+        session.s3.put_object(Bucket=bucket, Key="images/w.jpg", Body=data)
+        first = wait_until(session.poll, what="the verdict")
+        time.sleep(1.1)  # S3's LastModified has one-second resolution
+        session.s3.put_object(Bucket=bucket, Key="images/w.jpg", Body=data)
+        again = wait_until(session.poll, what="the second upload's line")
+        assert [] == keys(session.s3, bucket, "images/")  # removed, and said so
+        emails = read_mailbox(session.sqs, session.provisioned.mailbox_url)
+
+    assert ["verdict"] == [r.event for r in first]
+    assert ["already-inspected"] == [r.event for r in again]
+    said = "already inspected: same content, verdict PASS, filed at analyzed/passed/w.jpg"
+    assert said == again[0].reason
+    assert "already-inspected" == json.loads(out.getvalue().splitlines()[-1])["event"]
+    assert said in again[0].text()
+    assert 1 == len(emails)
