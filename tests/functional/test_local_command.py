@@ -258,7 +258,10 @@ def test_the_session_runs_the_function_lambda_runs_even_without_the_handler_pack
 def test_a_file_dropped_into_the_watched_folder_is_uploaded_and_judged(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
-    with running(watch=drop) as (session, out, _), user_client("s3", session.endpoint_url) as s3:
+    with (
+        running(watch=drop, settle_seconds=0.5) as (session, out, _),
+        user_client("s3", session.endpoint_url) as s3,
+    ):
         (drop / "line-4").mkdir()
         (drop / "line-4" / "w.jpg").write_bytes(picture("JPEG"))
         bucket = session.provisioned.bucket
@@ -276,7 +279,7 @@ def test_the_watch_uploads_a_file_once_it_is_stable_and_again_when_it_changes(tm
     (tmp_path / ".cache").mkdir()
     (tmp_path / ".cache" / "w.jpg").write_bytes(picture("JPEG"))
     (tmp_path / "w.jpg").write_bytes(picture("JPEG"))
-    with session_of() as (session, _, _):
+    with session_of(settle_seconds=0) as (session, _, _):
 
         def uploads() -> list[str]:
             return [r.key for r in session.watch_once(tmp_path)]
@@ -477,3 +480,57 @@ def test_the_same_bytes_uploaded_again_are_streamed_as_already_inspected() -> No
     assert "already-inspected" == json.loads(out.getvalue().splitlines()[-1])["event"]
     assert said in again[0].text()
     assert 1 == len(emails)
+
+
+def test_the_watch_waits_for_a_file_written_in_two_parts_and_files_it_once(tmp_path: Path) -> None:
+    """A writer that pauses between two parts: never uploaded half-written (which would be REJECTED as
+    truncated, then PASS, filed in two places with two emails)."""
+    clock = [0.0]
+    data = picture("JPEG")
+    with session_of(settle_seconds=5, clock=lambda: clock[0]) as (session, _, _):
+
+        def uploads() -> list[str]:
+            return [r.key for r in session.watch_once(tmp_path)]
+
+        with (tmp_path / "slow.jpg").open("wb") as writer:
+            writer.write(data[: len(data) // 2])
+            writer.flush()
+            assert [] == uploads()
+            clock[0] = 4.0
+            assert [] == uploads()  # open for writing: not finished, however long it has kept its size
+            clock[0] = 60.0
+            assert [] == uploads()
+            writer.write(data[len(data) // 2 :])
+        assert [] == uploads()  # changed: settling again
+        clock[0] = 62.0
+        assert [] == uploads()  # closed, but not settled for 5 s yet
+        clock[0] = 65.0
+        assert ["images/slow.jpg"] == uploads()
+        assert [] == uploads()
+        bucket = session.provisioned.bucket
+        assert data == session.s3.get_object(Bucket=bucket, Key="images/slow.jpg")["Body"].read()
+
+
+def test_a_closed_file_is_held_back_until_it_has_settled(tmp_path: Path) -> None:
+    clock = [0.0]
+    with session_of(settle_seconds=5, clock=lambda: clock[0]) as (session, _, _):
+        (tmp_path / "w.jpg").write_bytes(picture("JPEG")[:500])  # a first part, the writer gone for now
+        assert [] == [r.key for r in session.watch_once(tmp_path)]
+        clock[0] = 4.0
+        assert [] == [r.key for r in session.watch_once(tmp_path)]  # the second part comes 4 s later
+        with (tmp_path / "w.jpg").open("ab") as writer:
+            writer.write(picture("JPEG")[500:])
+        assert [] == [r.key for r in session.watch_once(tmp_path)]
+        clock[0] = 9.5
+        assert ["images/w.jpg"] == [r.key for r in session.watch_once(tmp_path)]
+
+
+def test_open_for_writing_sees_a_writer_and_not_a_reader(tmp_path: Path) -> None:
+    path = tmp_path / "f.jpg"
+    path.write_bytes(b"x")
+
+    with path.open("rb"):
+        assert not command.open_for_writing(path)
+    with path.open("ab"):
+        assert command.open_for_writing(path)
+    assert not command.open_for_writing(path)
