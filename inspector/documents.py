@@ -77,6 +77,8 @@ def read(path: Path, *, what: str = "file") -> Any:
         raise DocumentError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise DocumentError(f"{what} {path} is not UTF-8 text") from None
+    if not text.strip():
+        return None  # an empty file, whatever its format: the caller says what belongs in it
     return parse(text, source=f"{what} {path}", suffix=path.suffix)
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -45,9 +46,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    topic_arn: str = Field(min_length=1)
+    topic_arn: str = Field(min_length=1, pattern=r"^arn:aws[a-z-]*:sns:")
     criteria: Criteria
-    bucket: str = Field(min_length=3, max_length=63)
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
@@ -61,6 +62,20 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
     endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value
 
     @field_validator("log_level")
     @classmethod

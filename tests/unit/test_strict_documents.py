@@ -383,3 +383,34 @@ def test_a_custom_labels_arn_beside_another_detector_is_refused():
 
     with pytest.raises(SettingsError, match="INSPECTOR_CUSTOM_LABELS_ARN is set but INSPECTOR_DETECTOR"):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("INSPECTOR_ENDPOINT_URL", "127.0.0.1:4566", "is not an http:// or https:// URL with a host"),
+        ("INSPECTOR_ENDPOINT_URL", "http://[::1", "is not a URL"),
+        ("INSPECTOR_BUCKET", "My_Bucket", "INSPECTOR_BUCKET: String should match pattern"),
+        ("INSPECTOR_TOPIC_ARN", "qc-topic", "INSPECTOR_TOPIC_ARN: String should match pattern"),
+    ],
+)
+def test_settings_refuse_malformed_addresses_and_names(variable: str, value: str, words: str):
+    environ = {
+        "INSPECTOR_TOPIC_ARN": TOPIC,
+        "INSPECTOR_BUCKET": "widgets",
+        "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}]}',
+    }
+
+    with pytest.raises(SettingsError, match=variable) as caught:
+        Settings.from_env({**environ, variable: value})
+
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["empty.json", "empty.yaml", "blank.yml"])
+def test_an_empty_file_says_so_whatever_its_format(tmp_path: Path, name: str):
+    path = tmp_path / name
+    path.write_text("  \n")
+
+    with pytest.raises(CriteriaError, match="the criteria are empty"):
+        Criteria.load(path)
