@@ -89,7 +89,8 @@ def _ascii(text: str) -> str:
         folded = "".join(_fallback(ch) for ch in unicodedata.normalize("NFKD", text))
     else:
         folded = anyascii(text)
-    return re.sub(r"[^\x20-\x7e]+", " ", folded).strip()  # printable ASCII only: no control characters
+    # Printable ASCII only (no control characters), one space between words.
+    return " ".join(re.sub(r"[^\x20-\x7e]+", " ", folded).split())
 
 
 def _fallback(ch: str) -> str:

@@ -436,15 +436,20 @@ CASES = [
         id="jpeg-over-15-mib",
     ),
     pytest.param(
+        uploaded("images/line-3/cut.jpg", jpeg()[:-200]),
+        "acked: REJECTED (truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut "
+        "short?))",
+        id="jpeg-cut-short",
+    ),
+    pytest.param(
         uploaded("images/line-3/strip.png", png((79, 200))),
         "acked: REJECTED (image is 79x200 px; Rekognition needs at least 80 px per side)",
         id="png-79x200",
     ),
     pytest.param(
         uploaded("images/line-3/tiny.jpg", jpeg((40, 40))),
-        "acked: REJECTED (Rekognition refused the image (too small, or otherwise unusable) "
-        "(Request has invalid parameters))",
-        id="jpeg-40x40-refused-by-rekognition",
+        "acked: REJECTED (image is 40x40 px; Rekognition needs at least 80 px per side)",
+        id="jpeg-40x40-refused-before-rekognition",
     ),
 ]
 
