@@ -110,8 +110,9 @@ def _decode(key: str, value: Any) -> Any:
 def _field_kind(key: str) -> type | None:
     for name, info in Deployment.model_fields.items():
         if key in {name, info.alias}:
-            annotation = info.annotation
-            return annotation if annotation in {bool, int} else None
+            if info.annotation is bool:
+                return bool
+            return int if info.annotation is int else None
     return None
 
 

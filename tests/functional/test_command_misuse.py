@@ -13,7 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +119,7 @@ def assert_one_line_exit_2(run: Run, *words: str) -> None:
         assert word in lines[0]
 
 
-def ids(commands: dict[tuple[str, ...], object]) -> list[str]:
+def ids(commands: Mapping[tuple[str, ...], object]) -> list[str]:
     return [" ".join(words) for words in commands]
 
 

@@ -147,7 +147,7 @@ def test_criteria_check_of_any_document_is_exit_0_or_exit_2_with_one_line(
 @given(st.data())
 def test_a_key_written_twice_at_any_depth_is_never_silently_dropped(data: st.DataObject):
     # A valid document, written as YAML text with one key of one mapping repeated: always refused.
-    document = {
+    document: dict[str, Any] = {
         "minConfidence": 90,
         "require": [{"label": "Widget", "count": {"min": 1, "max": 4}}],
         "forbid": [{"label": "Rust", "minConfidence": 70}],
