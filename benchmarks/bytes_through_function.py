@@ -110,7 +110,8 @@ def main() -> list[Figure]:
             read_per_image / seed_read_per_image,
             at_most(0.001),
             f"image bytes read from S3 per image: ours {read_per_image:,.0f} B "
-            f"({ours_t['gets'] / IMAGES:g} ranged GETs: the first and last bytes) / seed {seed_read_per_image:,.0f} B "
+            f"({ours_t['gets'] / IMAGES:g} ranged GETs: the first and last bytes) "
+            f"/ seed {seed_read_per_image:,.0f} B "
             f"({seed_t['gets'] / IMAGES:g} whole GET)",
             digits=2,
         ),
