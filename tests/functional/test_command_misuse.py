@@ -246,19 +246,8 @@ WRITERS = {w: v for w, v in KNOWN.items() if v.writes_output}
 @pytest.mark.parametrize("json_flag", [False, True], ids=["text", "json"])
 def test_a_closed_stdout_is_one_line(words: tuple[str, ...], json_flag: bool):
     flags = ["--json"] if json_flag and "--json" in options(COMMANDS[words]) else []
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before the first byte: `| head -0`, a closed terminal
-    try:
-        result = subprocess.run(
-            [str(SCRIPT), *words, *flags, *VALID[words].argv],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
+
+    result = run_with_closed_stdout([*words, *flags, *VALID[words].argv])
 
     assert_one_line_exit_2(Run(result.returncode, "", result.stderr), "output was closed")
 
@@ -286,19 +275,7 @@ def test_head_dash_1_takes_the_first_line_and_nothing_traces_back():
 
 @pytest.mark.parametrize("words", list(COMMANDS), ids=ids(COMMANDS))
 def test_help_to_a_closed_stdout_never_traces_back(words: tuple[str, ...]):
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        result = subprocess.run(
-            [str(SCRIPT), *words, "--help"],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
+    result = run_with_closed_stdout([*words, "--help"])
 
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) <= 1
@@ -315,6 +292,23 @@ def test_an_unreachable_endpoint_is_one_line(tmp_path: Path, capsys: pytest.Capt
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+
+def run_with_closed_stdout(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """The console script with a stdout whose reader is gone before the first byte (`| head -0`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [str(SCRIPT), *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
 
 
 def substitute(

@@ -14,6 +14,11 @@ from inspector.errors import CriteriaError, SettingsError
 from inspector.settings import Settings
 
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:qc"
+ENVIRON = {
+    "INSPECTOR_TOPIC_ARN": TOPIC,
+    "INSPECTOR_BUCKET": "widgets",
+    "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}]}',
+}
 
 
 def _refusal(document: Any) -> str:
@@ -93,8 +98,7 @@ def test_a_repeated_json_key_is_refused_with_its_path(tmp_path: Path, text: str,
 
 def test_a_repeated_key_in_the_function_criteria_variable_is_refused():
     environ = {
-        "INSPECTOR_TOPIC_ARN": TOPIC,
-        "INSPECTOR_BUCKET": "widgets",
+        **ENVIRON,
         "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}], "forbid": [{"label": "Dent"}]}',
     }
 
@@ -366,20 +370,13 @@ def test_a_stack_file_with_a_repeated_key_inside_its_criteria_is_refused(tmp_pat
     ],
 )
 def test_settings_parse_whole_numbers_exactly(variable: str, value: str):
-    criteria = '{"forbid": [{"label": "Rust"}]}'
-    environ = {"INSPECTOR_TOPIC_ARN": TOPIC, "INSPECTOR_BUCKET": "widgets", "INSPECTOR_CRITERIA": criteria}
-
     with pytest.raises(SettingsError, match=f"{variable}: Input should be a valid integer"):
-        Settings.from_env({**environ, variable: value})
+        Settings.from_env({**ENVIRON, variable: value})
 
 
 def test_a_custom_labels_arn_beside_another_detector_is_refused():
-    environ = {
-        "INSPECTOR_TOPIC_ARN": TOPIC,
-        "INSPECTOR_BUCKET": "widgets",
-        "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}]}',
-        "INSPECTOR_CUSTOM_LABELS_ARN": "arn:aws:rekognition:eu-west-1:111122223333:project/w/version/v1/1",
-    }
+    arn = "arn:aws:rekognition:eu-west-1:111122223333:project/w/version/v1/1"
+    environ = {**ENVIRON, "INSPECTOR_CUSTOM_LABELS_ARN": arn}
 
     with pytest.raises(SettingsError, match="INSPECTOR_CUSTOM_LABELS_ARN is set but INSPECTOR_DETECTOR"):
         Settings.from_env(environ)
@@ -395,14 +392,8 @@ def test_a_custom_labels_arn_beside_another_detector_is_refused():
     ],
 )
 def test_settings_refuse_malformed_addresses_and_names(variable: str, value: str, words: str):
-    environ = {
-        "INSPECTOR_TOPIC_ARN": TOPIC,
-        "INSPECTOR_BUCKET": "widgets",
-        "INSPECTOR_CRITERIA": '{"forbid": [{"label": "Rust"}]}',
-    }
-
     with pytest.raises(SettingsError, match=variable) as caught:
-        Settings.from_env({**environ, variable: value})
+        Settings.from_env({**ENVIRON, variable: value})
 
     assert words in str(caught.value)
 
