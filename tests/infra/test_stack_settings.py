@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infra.config import StackConfigError, load, load_stack_file
 from inspector.deployment import Deployment
@@ -141,3 +143,45 @@ def test_every_number_setting_has_an_upper_bound_documented_in_the_readme():
         )
         checked += 1
     assert checked >= 9
+
+
+# Values as `pulumi config set` or a stack file hand them to the program: text, or JSON for objects.
+texts = st.one_of(
+    st.sampled_from(["true", "false", "yes", "1", "0", "-1", "512", "512.0", "1e3", "", " 10", "3.12", "x"]),
+    st.integers(-10, 2_000_000).map(str),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.text(max_size=6)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+).map(json.dumps)
+keys = st.sampled_from(
+    [
+        *(info.alias or name for name, info in Deployment.model_fields.items() if name != "criteria"),
+        "memoryMB",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, st.one_of(texts, json_values), max_size=5))
+def test_any_stack_config_loads_or_is_refused_in_one_line_naming_a_key(values: dict[str, str]):
+    try:
+        deployment = load({"criteria": CRITERIA, **values})
+    except StackConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message
+        assert "inspector:" in message
+        return
+    # Loaded: every key given was taken as written, none dropped.
+    for key, text in values.items():
+        field = next(n for n, info in Deployment.model_fields.items() if key in {n, info.alias})
+        value = getattr(deployment, field)
+        if isinstance(value, bool):
+            assert text == ("true" if value else "false")
+        elif isinstance(value, int):
+            assert int(text) == value
