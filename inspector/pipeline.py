@@ -163,7 +163,9 @@ class Inspector:
             log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
         else:
             status = Status.INSPECTED
+            earlier = record
             record = self._judge(ref, info)
+            _say_if_filed_elsewhere(key, earlier, self.settings.destination(key, record.verdict))
             # Replaces any earlier record (another version's, or one this version cannot read) only if it
             # is still the one read above.
             etag = self.store.save_record(record_key, record, replacing=etag)
@@ -271,6 +273,16 @@ class Inspector:
             "inspector-criteria": record.criteria,
             "inspector-inspected-at": record.inspected_at.isoformat(),
         }
+
+
+def _say_if_filed_elsewhere(key: str, earlier: ResultRecord | None, destination: str) -> None:
+    """Another version of this key was filed under another verdict: its copy stays (filed images are never
+    taken back), so say where both are rather than leave two places unexplained."""
+    if earlier is not None and earlier.destination and earlier.destination != destination:
+        log.warning(
+            "another version of this key was filed elsewhere before; both copies stay",
+            extra={"key": key, "earlier": earlier.destination, "to": destination},
+        )
 
 
 def _uploaded_again(record: ResultRecord, info: ObjectInfo) -> bool:

@@ -707,3 +707,21 @@ def test_the_same_bytes_uploaded_again_are_said_to_be_already_inspected(
     ]
     assert 1 == len(world.emails())
     assert_filed_once(world, data)
+
+
+def test_a_new_version_filed_under_another_verdict_says_where_the_earlier_copy_is(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.upload(KEY, jpeg()[:-300])  # cut short: REJECTED
+    world.run(world.processor(FakeDetector(default=FAIL_LABELS)))
+    world.upload(KEY, jpeg())
+
+    with caplog.at_level(logging.WARNING, logger="inspector.pipeline"):
+        world.run(world.processor(FakeDetector(default=FAIL_LABELS)))
+
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "another version of this key was filed elsewhere before; both copies stay" == warning.getMessage()
+    assert ("rejected/line-3/w1.jpg", "analyzed/failed/line-3/w1.jpg") == (
+        warning.__dict__["earlier"],
+        warning.__dict__["to"],
+    )
