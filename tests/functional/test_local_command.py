@@ -465,6 +465,8 @@ def test_the_same_bytes_uploaded_again_are_streamed_as_already_inspected() -> No
     with session_of(json_lines=True) as (session, out, _):
         session.poll()  # the s3:TestEvent that configuring the notification sends
         bucket, data = session.provisioned.bucket, picture("JPEG")
+        # Without versioning: on a versioned bucket the same bytes again are a new upload, judged anew.
+        session.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
         session.s3.put_object(Bucket=bucket, Key="images/w.jpg", Body=data)
         first = wait_until(session.poll, what="the verdict")
         time.sleep(1.1)  # S3's LastModified has one-second resolution

@@ -9,7 +9,7 @@ import inspector.pipeline
 from inspector.detectors.rekognition import RekognitionDetector
 from inspector.engine import Verdict
 from inspector.testing import FakeDetector, rejecting
-from tests.functional.world import PASS_LABELS, World, image_bytes, jpeg, png
+from tests.functional.world import BUCKET, PASS_LABELS, World, image_bytes, jpeg, png
 
 MIB = 2**20
 TEXT = b"Widget 42 passed, said the operator. This is not a picture.\n"
@@ -123,6 +123,19 @@ def test_a_jpeg_whose_frame_header_lies_beyond_the_first_read_is_left_to_the_det
             service_error_code="InvalidParameterException",
             service_message="Request has invalid parameters",
             http_status_code=400,
+            expected_params={
+                # The very version inspected (the bucket is versioned), never a newer upload.
+                "Image": {
+                    "S3Object": {
+                        "Bucket": BUCKET,
+                        "Name": "images/line-3/thumb.jpg",
+                        "Version": world.version("images/line-3/thumb.jpg"),
+                    }
+                },
+                "Features": ["GENERAL_LABELS"],
+                "Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Widget", "Scratch"]}},
+                "MinConfidence": 80.0,
+            },
         )
         response = world.run(world.processor(RekognitionDetector(client)))
         stubber.assert_no_pending_responses()
