@@ -271,9 +271,10 @@ class LocalSession:
         self._errors = errors or sys.stderr
         self._write_lock = threading.Lock()
         self._stack: ExitStack | None = None
-        # (record key, image eTag) -> the event times seen for it: each verdict once, and each upload again
-        # of the same content once more ("already inspected"), but no duplicate event of either.
-        self._reported: dict[tuple[str, str | None], set[datetime | None]] = {}
+        # (record key, image eTag, inspected at) -> the event times seen: each verdict once, each upload
+        # again of the same content once more ("already inspected"), no duplicate event of either. A new
+        # inspection of the same bytes (a new upload on the versioned bucket) has its own time: a verdict.
+        self._reported: dict[tuple[str, str | None, datetime], set[datetime | None]] = {}
         self.settle_seconds = settle_seconds
         self._clock = clock
         self._last_look: dict[Path, tuple[tuple[int, int], float]] = {}  # signature, since when
@@ -517,7 +518,7 @@ class LocalSession:
         record = stored.record if stored is not None else None
         if record is None:
             return None  # gone before it was judged
-        seen = self._reported.get((record_key, record.image.etag))
+        seen = self._reported.get((record_key, record.image.etag, record.inspected_at))
         if seen is not None:
             if ref.event_time in seen or ref.etag is None or ref.etag.strip('"') != record.image.etag:
                 return None  # a duplicate event of an upload already shown
@@ -534,7 +535,7 @@ class LocalSession:
                 destination=record.destination,
                 record=record_key,
             )
-        self._reported[(record_key, record.image.etag)] = {ref.event_time}
+        self._reported[(record_key, record.image.etag, record.inspected_at)] = {ref.event_time}
         return Report(
             "verdict",
             record.inspected_at,
