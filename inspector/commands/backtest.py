@@ -460,7 +460,9 @@ def _every_inspection(
             data: bytes = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return "deleted since it was listed"
-        return _parse(data)
+        parsed = _parse(data)
+        # Under results/ only records count: a saved analysis there has no inspection to compare with.
+        return "a saved analysis, not a result record" if isinstance(parsed, Analysis) else parsed
 
     with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
         read = list(progress(pool.map(fetch, wanted), total=len(wanted), description="versions"))
