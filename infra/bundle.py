@@ -35,11 +35,12 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
     "inspector/detectors/local.py": "local mode only, needs Pillow",
 }
 
-# What the core needs at run time: pydantic and its dependencies, pinned by requirements/constraints.txt.
+# What the core needs at run time: pydantic and its dependencies, and anyascii (email subjects that keep a
+# key's name in ASCII), pinned by requirements/constraints.txt.
 # boto3/botocore are not here: the Lambda Python runtime provides them.
-RUNTIME_REQUIREMENT: Final = "pydantic"
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii")
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
-    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"}
+    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
 )
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.
@@ -352,12 +353,13 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
         "--no-compile",
         "--target", str(target),
         "-c", str(constraints),
-        RUNTIME_REQUIREMENT,
+        *RUNTIME_REQUIREMENTS,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {RUNTIME_REQUIREMENT} for {architecture} / Python {python_version} "
+            f"pip could not install {' and '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
 

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
 
+from inspector._validation import StrictSpec
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 
@@ -46,18 +46,9 @@ LineName = Annotated[str, StringConstraints(pattern=f"^{LINE_NAME_PATTERN}$")]
 LinePrefix = Annotated[str, StringConstraints(min_length=2, max_length=200), AfterValidator(_line_prefix)]
 
 
-class Spec(BaseModel):
+class Spec(StrictSpec):
     """Documents people write (stack config, published criteria): camelCase, snake_case accepted, unknown
     keys refused, frozen."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
 
 
 class Recipient(Spec):
@@ -69,6 +60,14 @@ class Recipient(Spec):
     email: Email
     only: list[Verdict] | None = Field(default=None, min_length=1)
     lines: list[LineName] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _once(self) -> Recipient:
+        if self.only is not None and len(set(self.only)) != len(self.only):
+            raise ValueError("only: a verdict is listed twice; list each once")
+        if self.lines is not None and len(set(self.lines)) != len(self.lines):
+            raise ValueError("lines: a line is listed twice; list each once")
+        return self
 
     def filter_policy(self) -> dict[str, list[str]] | None:
         """The SNS subscription filter policy (on message attributes), None when it receives everything."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -47,10 +50,10 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    topic_arn: str = Field(min_length=1)
+    topic_arn: str = Field(min_length=1, pattern=r"^arn:aws[a-z-]*:sns:")
     # The default line's criteria, fixed for the container's life; None when criteria are live (below).
     criteria: Criteria | None = None
-    bucket: str = Field(min_length=3, max_length=63)
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
     # The lines with a prefix (the default line is made of the settings above), without recipients; each
@@ -59,7 +62,7 @@ class Settings(BaseModel):
     # Live criteria: published under s3://<bucket>/<criteria_prefix><line>/ and read back at most every
     # criteria_refresh_seconds (see inspector.livecriteria); None: the criteria above, fixed.
     criteria_prefix: Prefix | None = None
-    criteria_refresh_seconds: int = Field(
+    criteria_refresh_seconds: Annotated[int, Strict()] = Field(
         default=DEFAULT_CRITERIA_REFRESH_SECONDS,
         ge=MIN_CRITERIA_REFRESH_SECONDS,
         le=MAX_CRITERIA_REFRESH_SECONDS,
@@ -70,11 +73,36 @@ class Settings(BaseModel):
     results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
     # Presigned links live at most as long as the credentials that signed them (the function's role
     # session, a few hours), and SigV4 caps them at 7 days.
-    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
-    max_workers: int = Field(default=10, ge=1, le=64)
+    link_expiry_seconds: Annotated[int, Strict()] = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    max_workers: Annotated[int, Strict()] = Field(default=10, ge=1, le=64)
     log_level: str = "INFO"
     metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
     endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _lines_json(cls, value: Any) -> Any:
+        # INSPECTOR_LINES holds the lines as JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -111,8 +139,17 @@ class Settings(BaseModel):
             )
         if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
             raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
+        if self.custom_labels_arn and self.detector is not DetectorKind.CUSTOM_LABELS:
+            raise ValueError(
+                f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
+                f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
+            )
         if self.criteria is not None:
             self._coherent_criteria(self.criteria)
+        self._coherent_lines()
+        return self
+
+    def _coherent_lines(self) -> None:
         for line in self.lines:
             if line.name == DEFAULT_LINE:
                 raise ValueError(f"{c.ENV_LINES}: the default line is made of the {c.ENV_CRITERIA}, "
@@ -125,7 +162,6 @@ class Settings(BaseModel):
             self.line_table  # noqa: B018 - validates the lines together: names and prefixes
         except ValueError as exc:
             raise ValueError(f"{c.ENV_LINES}: {_first_message(exc)}") from None
-        return self
 
     def _coherent_criteria(self, criteria: Criteria) -> None:
         request = criteria.detection_request()
@@ -169,6 +205,7 @@ class Settings(BaseModel):
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
         criteria_problem: str | None = None
+        number_problems: list[str] = []
         for field, variable in ENV_NAMES.items():
             value = environ.get(variable)
             if value is None or value == "":
@@ -178,11 +215,15 @@ class Settings(BaseModel):
                     document[field] = Criteria.from_json(value)
                 except CriteriaError as exc:
                     criteria_problem = f"{variable}: {exc}"
-            elif field == "lines":
-                try:
-                    document[field] = json.loads(value)
-                except ValueError as exc:
-                    criteria_problem = f"{variable}: not JSON: {exc}"
+            elif field in _WHOLE_NUMBERS:
+                # Environment variables are text: parse whole numbers here, exactly, and let the model
+                # refuse anything else (`true`, `1e3`, `10.0`) as the strict number it is.
+                if re.fullmatch(r"[0-9]{1,12}", value):
+                    document[field] = int(value)
+                else:
+                    number_problems.append(
+                        f"{variable}: Input should be a valid integer (a whole number), got {value!r}"
+                    )
             else:
                 document[field] = value
         problems: list[str] = []
@@ -192,11 +233,10 @@ class Settings(BaseModel):
         try:
             settings = cls.model_validate(document)
         except ValidationError as exc:
-            problems = problems or [_name_variable(line) for line in describe(exc)]
-            if problems and problems[0] == f"{c.ENV_CRITERIA} is required":
-                problems += [
-                    _name_variable(line) for line in describe(exc) if not line.startswith(c.ENV_CRITERIA)
-                ]
+            named = [_name_variable(line) for line in describe(exc)]
+            # The model says "required" of the criteria too, at more length: once is enough.
+            problems += [p for p in named if not (problems and p.startswith(f"{c.ENV_CRITERIA} is required"))]
+        problems = number_problems + problems  # a refused number is left out of the document above
         if criteria_problem is not None:
             # Reported first, in place of the "required" line its absence from the document caused.
             problems = [criteria_problem] + [p for p in problems if not p.startswith(f"{c.ENV_CRITERIA} ")]
@@ -329,6 +369,9 @@ def _first_message(exc: ValueError) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(describe(exc))
     return str(exc)
+
+
+_WHOLE_NUMBERS = frozenset({"link_expiry_seconds", "max_workers", "criteria_refresh_seconds"})
 
 
 def _name_variable(line: str) -> str:

@@ -77,6 +77,8 @@ class ImageResult:
     verdict: str | None  # None: no result record, the image was not inspected
     destination: str | None
     reason: str
+    more: tuple[str, ...] = ()  # the other failing or uncertain findings, each as the table shows it
+    findings: tuple[dict[str, Any], ...] = ()  # every finding of the record, as JSON
     line: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +88,8 @@ class ImageResult:
             "verdict": self.verdict,
             "destination": self.destination,
             "reason": self.reason,
+            "reasons": [self.reason, *self.more],
+            "findings": list(self.findings),
         }
 
 
@@ -365,18 +369,19 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     except s3.exceptions.NoSuchKey:
         return ImageResult(key, None, None, "not inspected: no result record")
     record = ResultRecord.from_json(text)
+    described: list[str] = []
     if record.rejection is not None:
-        reason = record.rejection
-    elif reasons := record.evaluation().reasons:
-        first = reasons[0]
-        unit = "%" if first.kind == "color" else ""
-        observed = "not measured" if first.observed is None else f"{round(first.observed, 1):g}{unit}"
-        reason = f"{first.rule} {observed}, expected {first.expected}"
-        if len(reasons) > 1:
-            reason += f" (+{len(reasons) - 1} more)"
+        described = [record.rejection]
     else:
-        reason = "every rule met"
-    return ImageResult(key, record.verdict.value, record.destination, reason, record.line)
+        for finding in record.evaluation().reasons:
+            unit = "%" if finding.kind == "color" else ""
+            observed = "not measured" if finding.observed is None else f"{round(finding.observed, 1):g}{unit}"
+            described.append(f"{finding.rule} {observed}, expected {finding.expected}")
+    reason, *more = described or ["every rule met"]
+    findings = tuple(f.model_dump(mode="json") for f in record.findings)
+    return ImageResult(
+        key, record.verdict.value, record.destination, reason, tuple(more), findings, record.line
+    )
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:
@@ -447,11 +452,13 @@ def _table(result: DemoRun) -> list[str]:
         for image in result.images
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-    return [
-        "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False))
-        + f"  {row[4]}".rstrip()
-        for row in [header, *rows]
-    ]
+    lines = []
+    for row, more in [(header, ()), *zip(rows, (image.more for image in result.images), strict=True)]:
+        cells = "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False))
+        lines.append(f"{cells}  {row[4]}".rstrip())
+        # Every other failing or uncertain finding, on its own line under the main reason.
+        lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
+    return lines
 
 
 def _email_order(email: Email) -> tuple[int, str]:

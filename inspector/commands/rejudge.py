@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from inspector.analysis import Analysis
 from inspector.aws import error_code, is_not_found
 from inspector.commands import EXIT_OK, UserError, aws_client, parse_s3_uri, progress
 from inspector.commands.backtest import read_records
@@ -142,16 +143,18 @@ def _one(  # noqa: PLR0911 - one record's step of the run: each outcome counted 
     bucket: str,
     *,
     where: str,
-    record: ResultRecord | str,
+    record: ResultRecord | Analysis | str,
     current: str,
     table: LineTable,
     plan: Plan,
     dry_run: bool,
 ) -> None:
     counts = plan.counts
-    if isinstance(record, str):
+    if not isinstance(record, ResultRecord):
         counts["unreadable"] += 1
-        plan.problems.append(f"{where}: {record}")
+        plan.problems.append(
+            f"{where}: {record if isinstance(record, str) else 'a saved analysis, no record'}"
+        )
         return
     if record.criteria == current:
         counts["current"] += 1
