@@ -30,6 +30,8 @@ def build_detector(settings: Settings, clients: Clients) -> LabelDetector:
         from inspector.detectors.local import LocalDetector  # noqa: PLC0415 - needs Pillow: local mode only
 
         return LocalDetector(s3_client=clients.s3)
+    if settings.detector is DetectorKind.REFERENCE:
+        return reference_detector(settings.reference_model or "", settings, clients)
     rekognition = clients.rekognition or make_client("rekognition", endpoint_url=settings.endpoint_url)
     from inspector.detectors.rekognition import CustomLabelsDetector, RekognitionDetector  # noqa: PLC0415
 
@@ -37,6 +39,21 @@ def build_detector(settings: Settings, clients: Clients) -> LabelDetector:
         assert settings.custom_labels_arn is not None  # noqa: S101 - guaranteed by Settings validation
         return CustomLabelsDetector(settings.custom_labels_arn, rekognition)
     return RekognitionDetector(rekognition)
+
+
+def reference_detector(location: str, settings: Settings, clients: Clients) -> LabelDetector:
+    """A reference detector whose model is read from S3 on first use, once per container.
+
+    `location` is a key in the settings' bucket or an `s3://bucket/key` address. numpy and Pillow are
+    imported here, so a function with another detector never loads them.
+    """
+    from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415 - numpy: reference only
+    from inspector.reference.files import read_model  # noqa: PLC0415
+
+    def load() -> Any:
+        return read_model(location, s3=clients.s3, bucket=settings.bucket)
+
+    return ReferenceDetector(load, s3_client=clients.s3)
 
 
 def build(
