@@ -13,8 +13,8 @@ FloatImage = npt.NDArray[np.float32]
 
 ALIGN_SIDE = 160  # the finest alignment level: longest side, px
 COARSE_SIDE = 80  # the coarse level, where phase correlation finds the translation
-MAX_ITERATIONS = 30
-_STEP_TOLERANCE = 1e-3  # stop when the update moves no pixel of the level by more than this (px)
+MAX_ITERATIONS = 12
+_STEP_TOLERANCE = 0.01  # stop when the update moves no pixel of the level by more than this (px)
 _ROBUST_CUTOFF = 3.0  # residuals beyond this many robust standard deviations are left out (defects)
 
 
@@ -69,18 +69,15 @@ def warp(image: Image.Image, motion: Rigid) -> Image.Image:
 
 
 def warp_valid(size: tuple[int, int], motion: Rigid) -> npt.NDArray[np.bool_]:
-    """(H, W) bool: the pixels of `warp`'s result whose whole bilinear neighbourhood lies inside the photo."""
-    ones = Image.new("L", size, 255)
-    inside = np.asarray(warp(ones, motion)) == 255  # noqa: PLR2004 - fully inside: no black blended in
-    # Pillow extends the edge row for points within half a pixel outside: leave one more pixel out.
-    eroded = inside.copy()
-    eroded[1:, :] &= inside[:-1, :]
-    eroded[:-1, :] &= inside[1:, :]
-    eroded[:, 1:] &= inside[:, :-1]
-    eroded[:, :-1] &= inside[:, 1:]
-    eroded[[0, -1], :] = False
-    eroded[:, [0, -1]] = False
-    return eroded
+    """(H, W) bool: the pixels of `warp`'s result whose bilinear neighbourhood lies inside the photo,
+    with one pixel to spare (Pillow extends the edge for points just outside)."""
+    width, height = size
+    m = motion.matrix(width, height)
+    xs = np.arange(width, dtype=np.float32)[None, :]
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    px = m[0, 0] * xs + m[0, 1] * ys + m[0, 2]
+    py = m[1, 0] * xs + m[1, 1] * ys + m[1, 2]
+    return (px >= 1) & (px <= width - 2) & (py >= 1) & (py <= height - 2)
 
 
 def phase_correlation(reference: FloatImage, moving: FloatImage) -> tuple[float, float]:
@@ -150,18 +147,19 @@ class Aligner:
 
     def __init__(self, template: FloatImage) -> None:
         self.height, self.width = template.shape
-        self._levels = [_Level(template, side) for side in (COARSE_SIDE, ALIGN_SIDE)]
+        self._fine = _Level(template, ALIGN_SIDE)
+        self._coarse_factor = max(1, math.ceil(max(self.height, self.width) / COARSE_SIDE))
+        self._coarse = _shrink(template, self._coarse_factor)
 
     def align(self, grey: FloatImage) -> Rigid:
         """The motion of `grey` ((H, W) float32, same shape as the template) from the reference pose."""
         if grey.shape != (self.height, self.width):
             raise ValueError(f"expected a {self.width}x{self.height} image, got {grey.shape[1]}x{grey.shape[0]}")
-        coarse = self._levels[0]
-        dx, dy = phase_correlation(coarse.template_raw, _shrink(grey, coarse.factor))
-        motion = Rigid(dx, dy, 0.0).scaled(coarse.factor)
-        for level in self._levels:
-            motion = level.refine(_shrink(grey, level.factor), motion)
-        return motion
+        fine = _shrink(grey, self._fine.factor)
+        coarse = fine if self._coarse_factor == self._fine.factor else _shrink(grey, self._coarse_factor)
+        dx, dy = phase_correlation(self._coarse, coarse)
+        motion = Rigid(dx, dy, 0.0).scaled(self._coarse_factor)
+        return self._fine.refine(fine, motion)
 
 
 class _Level:
@@ -170,18 +168,26 @@ class _Level:
     def __init__(self, template: FloatImage, side: int) -> None:
         height, width = template.shape
         self.factor = max(1, math.ceil(max(height, width) / side))
-        self.template_raw = _shrink(template, self.factor)
-        h, w = self.template_raw.shape
+        level = _shrink(template, self.factor).astype(np.float64)
+        h, w = level.shape
         self.shape = (h, w)
         margin = max(2, round(0.03 * max(h, w)))
         inside = np.zeros((h, w), dtype=bool)
         inside[margin : h - margin, margin : w - margin] = True
-        self.inside = inside
-        gy, gx = np.gradient(self.template_raw.astype(np.float64))
+        self.index = np.flatnonzero(inside)
+        gy, gx = np.gradient(level)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
         cx, cy = (w - 1) / 2, (h - 1) / 2
-        # Steepest-descent images of the rigid warp at identity: d/dtx, d/dty, d/dangle.
-        self.steepest = np.stack([gx, gy, -gx * (ys - cy) + gy * (xs - cx)], axis=-1)
+        chosen = level[inside]
+        spread = float(chosen.std()) + 1e-6
+        self.template = ((chosen - chosen.mean()) / spread).astype(np.float32)
+        # Steepest-descent images of the rigid warp at identity (d/dtx, d/dty, d/dangle), for the
+        # template normalised to zero mean and unit variance; the Gauss-Newton Hessian is their Gram matrix.
+        steepest = np.stack([gx, gy, -gx * (ys - cy) + gy * (xs - cx)], axis=-1)[inside] / spread
+        self.steepest_t = np.ascontiguousarray(steepest.T.astype(np.float32))
+        self.inverse_hessian = np.linalg.inv(steepest.T @ steepest)
+        self.xs = xs[inside].astype(np.float32)
+        self.ys = ys[inside].astype(np.float32)
         self.diagonal = math.hypot(w, h) / 2
 
     def refine(self, grey: FloatImage, start: Rigid) -> Rigid:
@@ -191,35 +197,25 @@ class _Level:
         cutoff: float | None = None
         for _ in range(MAX_ITERATIONS):
             motion = Rigid.from_matrix(matrix, w, h)
-            warped = np.asarray(warp(image, motion), dtype=np.float64)
-            use = self.inside & warp_valid((w, h), motion)
-            if use.sum() < 0.25 * h * w:
+            warped = np.asarray(warp(image, motion), dtype=np.float32).reshape(-1)[self.index]
+            # Points that land inside the photo, with a pixel to spare for the bilinear neighbourhood.
+            px = matrix[0, 0] * self.xs + matrix[0, 1] * self.ys + matrix[0, 2]
+            py = matrix[1, 0] * self.xs + matrix[1, 1] * self.ys + matrix[1, 2]
+            use = (px >= 1) & (px <= w - 2) & (py >= 1) & (py <= h - 2)
+            if use.sum() < 0.25 * use.size:
                 break  # moved too far off the image to say more
-            residual = _normalised(warped, use) - _normalised(self.template_raw.astype(np.float64), use)
+            seen = warped[use]
+            residual = (warped - seen.mean()) / (seen.std() + 1e-6) - self.template
+            residual[~use] = 0.0
             if cutoff is not None:
-                use &= np.abs(residual) < cutoff
-            values = residual[use]
-            cutoff = _ROBUST_CUTOFF * 1.4826 * float(np.median(np.abs(values))) + 1e-6
-            # The template is normalised by its spread over `use`: scale its gradients alike.
-            spread = float(self.template_raw[use].std()) + 1e-6
-            steepest = self.steepest[use] / spread
-            hessian = steepest.T @ steepest
-            try:
-                step = np.linalg.solve(hessian, steepest.T @ values)
-            except np.linalg.LinAlgError:
-                break
+                residual[np.abs(residual) > cutoff] = 0.0  # outliers: a defect must not pull the pose
+            cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(residual[use]).mean()) + 1e-6
+            step = self.inverse_hessian @ (self.steepest_t @ residual).astype(np.float64)
             delta = Rigid(float(step[0]), float(step[1]), float(step[2])).matrix(w, h)
             matrix = matrix @ np.linalg.inv(delta)
             if math.hypot(step[0], step[1]) + abs(step[2]) * self.diagonal < _STEP_TOLERANCE:
                 break
         return Rigid.from_matrix(matrix, w, h).scaled(self.factor)
-
-
-def _normalised(values: npt.NDArray[np.float64], use: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    chosen = values[use]
-    mean = chosen.mean() if chosen.size else 0.0
-    spread = chosen.std() if chosen.size else 1.0
-    return (values - mean) / (spread + 1e-6)
 
 
 def _shrink(grey: FloatImage, factor: int) -> FloatImage:

@@ -9,7 +9,8 @@ from typing import Any, Final
 from inspector.analysis import Analysis, BoundingBox, Instance, Label
 from inspector.criteria import DetectionRequest
 from inspector.detectors import ImageSource
-from inspector.detectors.local import DEFAULT_MAX_COLORS, LocalDetector, properties
+from inspector.detectors.local import DEFAULT_MAX_COLORS, LocalDetector
+from inspector.detectors.local import properties as measure
 from inspector.reference.core import Scored, Scorer
 from inspector.reference.imaging import decode
 from inspector.reference.model import ReferenceModel
@@ -74,11 +75,15 @@ class ReferenceDetector:
         return self.scorer.model
 
     def detect(self, image: ImageSource, request: DetectionRequest) -> Analysis:
-        analysis, _ = self.examine(self._fetcher.fetch(image))
+        analysis, _ = self.examine(self._fetcher.fetch(image), properties=request.image_properties)
         return analysis
 
-    def examine(self, data: bytes) -> tuple[Analysis, Scored]:
-        """The analysis of a photo's bytes, and the scoring behind it (regions, heat map, motion)."""
+    def examine(self, data: bytes, *, properties: bool = True) -> tuple[Analysis, Scored]:
+        """The analysis of a photo's bytes, and the scoring behind it (regions, heat map, motion).
+
+        The quality and colour measures are taken only when `properties` is set (the criteria have
+        quality or colour rules), as Rekognition returns them only when asked.
+        """
         scorer = self.scorer
         photo = decode(data, reduce=scorer.model.reduce)
         scored = scorer.score(photo)
@@ -95,8 +100,8 @@ class ReferenceDetector:
         return (
             Analysis(
                 labels=(label,),
-                image_properties=properties(photo.image, max_colors=self.max_colors),
-                model_version=f"{MODEL_VERSION_PREFIX}:{scorer.model.fingerprint}",
+                image_properties=measure(photo.image, max_colors=self.max_colors) if properties else None,
+                model_version=f"{MODEL_VERSION_PREFIX}:{scorer.fingerprint}",
             ),
             scored,
         )

@@ -11,7 +11,7 @@ from PIL import Image
 
 from inspector.detectors.local import open_rgb
 
-WORK_SIDE: Final = 640  # the working resolution's longest side is at most this (up to a reduction of 8)
+WORK_SIDE: Final = 320  # the working resolution's longest side is at most this (up to a reduction of 8)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's "L"
 
 
