@@ -9,6 +9,7 @@ from typing import Any
 from inspector.aws import make_client
 from inspector.batch import BatchProcessor
 from inspector.detectors import LabelDetector
+from inspector.evidence import Evidence, reference_heat
 from inspector.notifier import SnsNotifier
 from inspector.observability import Metrics
 from inspector.pipeline import Inspector
@@ -56,6 +57,14 @@ def reference_detector(location: str, settings: Settings, clients: Clients) -> L
     return ReferenceDetector(load, s3_client=clients.s3)
 
 
+def build_evidence(settings: Settings, store: S3Store, detector: LabelDetector) -> Evidence | None:
+    """The evidence writer, with the reference detector's heat map when that is the detector."""
+    if not settings.evidence:
+        return None
+    heat = reference_heat(detector) if hasattr(detector, "examine") else None
+    return Evidence(store, heat=heat)
+
+
 def build(
     settings: Settings,
     *,
@@ -68,12 +77,15 @@ def build(
     clients.s3 = clients.s3 or make_client("s3", endpoint_url=settings.endpoint_url)
     clients.sns = clients.sns or make_client("sns", endpoint_url=settings.endpoint_url)
     metrics = metrics or Metrics(settings.metrics_namespace)
+    store = S3Store(settings.bucket, clients.s3)
+    detector = detector or build_detector(settings, clients)
     inspector = Inspector(
         settings,
-        store=S3Store(settings.bucket, clients.s3),
-        detector=detector or build_detector(settings, clients),
+        store=store,
+        detector=detector,
         notifier=SnsNotifier(settings.topic_arn, clients.sns),
         metrics=metrics,
+        evidence=build_evidence(settings, store, detector),
     )
     return BatchProcessor(inspector, max_workers=settings.max_workers, metrics=metrics)
 

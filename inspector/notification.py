@@ -28,7 +28,9 @@ class Notification:
     attributes: dict[str, str]  # SNS MessageAttributes (String), for subscription filter policies
 
 
-def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int) -> Notification:
+def compose(
+    record: ResultRecord, *, link: str | None, link_expiry_seconds: int, evidence_link: str | None = None
+) -> Notification:
     """The notification for one result record. Pure: the same record gives the same message."""
     image = record.image
     lines = [
@@ -38,6 +40,10 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     ]
     if link:
         lines.append(f"Link ({_duration(link_expiry_seconds)}): {link}")
+    if record.evidence:
+        lines.append(f"Evidence: s3://{image.bucket}/{printable(record.evidence)}")
+    if evidence_link:
+        lines.append(f"Evidence link ({_duration(link_expiry_seconds)}): {evidence_link}")
     lines = [line for line in lines if line]
     if record.verdict is Verdict.REJECTED:
         lines += [

@@ -1,7 +1,7 @@
 """One object's inspection, in an order that cannot lose an image.
 
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
-    -> write the result record -> notify -> record the notification -> copy to the destination
+    -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify -> record the notification -> copy to the destination
     -> delete the original (only if it is still the inspected version)
 
 Every step before the delete leaves the original under the images prefix, so a crash anywhere is
@@ -58,6 +58,12 @@ class Store(Protocol):
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
+
+
+class EvidenceWriter(Protocol):
+    """Writes a FAIL or REVIEW record's evidence image (`inspector.evidence.Evidence`); returns its key."""
+
+    def write(self, key: str, evidence_key: str, etag: str, record: ResultRecord) -> str | None: ...
 
 
 class Notifier(Protocol):
@@ -124,12 +130,14 @@ class Inspector:
         notifier: Notifier,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] | None = None,
+        evidence: EvidenceWriter | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.detector = detector
         self.notifier = notifier
         self.metrics = metrics
+        self.evidence = evidence
         self._clock = clock or (lambda: datetime.now(UTC))
         self._request = settings.criteria.detection_request()
         self._fingerprint = settings.criteria.fingerprint
@@ -160,6 +168,10 @@ class Inspector:
         else:
             status = Status.INSPECTED
             record = self._judge(ref, info)
+            if self.evidence is not None:
+                # Written before the record names it, and rewritten alike on a retry: idempotent.
+                evidence = self.evidence.write(key, self.settings.evidence_key(key), info.etag, record)
+                record = record.model_copy(update={"evidence": evidence})
             # Replaces any earlier record (another version's, or one this version cannot read) only if it
             # is still the one read above.
             etag = self.store.save_record(record_key, record, replacing=etag)
@@ -167,10 +179,12 @@ class Inspector:
         destination = self.settings.destination(key, record.verdict)
         notified = False
         if record.notified_at is None:
-            link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
+            expiry = self.settings.link_expiry_seconds
+            link = self.store.presign(destination, expires_in=expiry)
+            evidence_link = self.store.presign(record.evidence, expires_in=expiry) if record.evidence else None
             record = record.model_copy(update={"destination": destination})
             self.notifier.publish(
-                compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
+                compose(record, link=link, link_expiry_seconds=expiry, evidence_link=evidence_link)
             )
             notified = True
             record = record.model_copy(update={"notified_at": self._clock()})

@@ -33,6 +33,7 @@ class ResultRecord(BaseModel):
     rejection: str | None = None  # why the image could not be analysed; set exactly when REJECTED
     detector: str | None = None
     destination: str | None = None  # where the image goes, once it was notified
+    evidence: str | None = None  # the S3 key of the evidence image (FAIL and REVIEW), beside the record
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
 

@@ -50,6 +50,8 @@ class Settings(BaseModel):
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
     reference_model: str | None = Field(default=None, min_length=1, max_length=1024)
+    # An evidence image beside the record of each FAIL and REVIEW (the photo is read from S3 for it).
+    evidence: bool = True
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
@@ -162,6 +164,8 @@ class Settings(BaseModel):
                 continue
             if isinstance(value, Criteria):
                 env[variable] = value.model_dump_json(by_alias=True, exclude_defaults=True)
+            elif isinstance(value, bool):
+                env[variable] = "true" if value else "false"
             else:
                 env[variable] = str(value)
         return env
@@ -227,6 +231,7 @@ ENV_NAMES: dict[str, str] = {
     "detector": c.ENV_DETECTOR,
     "custom_labels_arn": c.ENV_CUSTOM_LABELS_ARN,
     "reference_model": c.ENV_REFERENCE_MODEL,
+    "evidence": c.ENV_EVIDENCE,
     "images_prefix": c.ENV_IMAGES_PREFIX,
     "analyzed_prefix": c.ENV_ANALYZED_PREFIX,
     "rejected_prefix": c.ENV_REJECTED_PREFIX,
