@@ -13,9 +13,10 @@ FloatImage = npt.NDArray[np.float32]
 
 ALIGN_SIDE = 160  # the finest alignment level: longest side, px
 COARSE_SIDE = 80  # the coarse level, where phase correlation finds the translation
-MAX_ITERATIONS = 12
+MAX_ITERATIONS = 20
 _STEP_TOLERANCE = 0.01  # stop when the update moves no pixel of the level by more than this (px)
 _ROBUST_CUTOFF = 3.0  # residuals beyond this many robust standard deviations are left out (defects)
+_ROBUST_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,11 @@ class _Level:
         h, w = self.shape
         matrix = start.scaled(1 / self.factor).matrix(w, h)
         image = Image.fromarray(grey, mode="F")
+        # Plain least squares until the pose settles; then a few steps that leave outliers (a defect) out.
+        # Cutting outliers from the start would also cut the misaligned edges that carry the answer.
+        robust_steps = 0
         cutoff: float | None = None
-        for _ in range(MAX_ITERATIONS):
+        for iteration in range(MAX_ITERATIONS):
             motion = Rigid.from_matrix(matrix, w, h)
             warped = np.asarray(warp(image, motion), dtype=np.float32).reshape(-1)[self.index]
             # Points that land inside the photo, with a pixel to spare for the bilinear neighbourhood.
@@ -209,12 +213,15 @@ class _Level:
             residual[~use] = 0.0
             if cutoff is not None:
                 residual[np.abs(residual) > cutoff] = 0.0  # outliers: a defect must not pull the pose
-            cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(residual[use]).mean()) + 1e-6
+                robust_steps += 1
             step = self.inverse_hessian @ (self.steepest_t @ residual).astype(np.float64)
             delta = Rigid(float(step[0]), float(step[1]), float(step[2])).matrix(w, h)
             matrix = matrix @ np.linalg.inv(delta)
-            if math.hypot(step[0], step[1]) + abs(step[2]) * self.diagonal < _STEP_TOLERANCE:
+            settled = math.hypot(step[0], step[1]) + abs(step[2]) * self.diagonal < _STEP_TOLERANCE
+            if robust_steps >= _ROBUST_STEPS or (settled and cutoff is not None):
                 break
+            if cutoff is None and (settled or iteration >= MAX_ITERATIONS // 2):
+                cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(residual[use]).mean()) + 1e-6
         return Rigid.from_matrix(matrix, w, h).scaled(self.factor)
 
 

@@ -62,6 +62,8 @@ MIN_IMAGES: Final = 10
 MAX_FOLDS: Final = 5
 Z_CAP: Final = 6.0  # a pixel adds at most Z_CAP - 1 to its region's score: one hot pixel cannot decide
 _VIEW_SHARE: Final = 0.8  # a pixel is judged when at least this share of the training photos saw it
+_HIGH: Final = 250.0  # a pixel at or above this is taken as clipped by the camera
+_LOW: Final = 5.0
 _SAMPLE_STEP: Final = 6  # photometric fit on every 6th pixel each way
 
 
@@ -128,6 +130,8 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     ys, xs = np.mgrid[0:h:_SAMPLE_STEP, 0:w:_SAMPLE_STEP]
     keep = use[ys, xs]
     ys, xs = ys[keep], xs[keep]
+    unclipped = ((image[ys, xs] < _HIGH) & (image[ys, xs] > _LOW)).all(axis=1)  # clipped values fit no line
+    ys, xs = ys[unclipped], xs[unclipped]
     if ys.size < 50:  # noqa: PLR2004 - too little overlap to fit anything
         return image
     u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
@@ -152,6 +156,12 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
         gain = coef[0] if coef[0] > 0.2 else 1.0  # noqa: PLR2004 - a wild fit is worse than none
         plane = np.float32(coef[2]) * grid_u + np.float32(coef[3]) * grid_v  # (h, w) by broadcasting
         out[:, :, c] = (image[:, :, c] - plane - np.float32(coef[1])) * np.float32(1 / gain)
+        # Where the camera clipped (at 255 or 0) and the ideal, so lit, would clip too, the photo cannot
+        # differ: take the ideal there (brighter light turning a white label to 255 is no defect).
+        predicted = ideal[:, :, c] * np.float32(gain) + plane + np.float32(coef[1])
+        raw = image[:, :, c]
+        clipped = ((raw >= _HIGH) & (predicted >= _HIGH)) | ((raw <= _LOW) & (predicted <= _LOW))
+        out[:, :, c][clipped] = ideal[:, :, c][clipped]
     return out
 
 

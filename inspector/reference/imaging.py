@@ -11,7 +11,7 @@ from PIL import Image
 
 from inspector.detectors.local import open_rgb
 
-WORK_SIDE: Final = 320  # the working resolution's longest side is at most this (up to a reduction of 8)
+WORK_SIDE: Final = 240  # the working resolution keeps the longest side at least this (px)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's "L"
 
 
@@ -34,9 +34,10 @@ class Photo:
 
 
 def reduction(size: tuple[int, int]) -> int:
-    """The factor (1, 2, 4 or 8) that brings an image of `size` to at most `WORK_SIDE` px a side."""
+    """The largest factor (1, 2, 4 or 8) that keeps the longest side of an image of `size` at least
+    `WORK_SIDE` px: 1 for 400 px, 2 for 640 px, 4 for 1,152 px (1 MP), 8 for 4,000 px."""
     factor = 1
-    while max(size) / factor > WORK_SIDE and factor < 8:  # noqa: PLR2004 - JPEG's DCT scales stop at 1/8
+    while max(size) / (factor * 2) >= WORK_SIDE and factor < 8:  # noqa: PLR2004 - JPEG's DCT stops at 1/8
         factor *= 2
     return factor
 

@@ -259,6 +259,12 @@ def census(s3: Any, settings: Settings, images: list[Upload], inventory: Invento
         record = inventory.records.get(key)
         candidates = {settings.destination(key, verdict) for verdict in Verdict}
         expected_objects |= candidates | {key, settings.record_key(key)}
+        # The evidence image is written before the record names it: a failure between leaves it there,
+        # and the retry may judge otherwise (this Rekognition answers per call), so any image may have one.
+        expected_objects.add(settings.evidence_key(key))
+        if record is not None and record.evidence is not None:
+            assert record.verdict in (Verdict.FAIL, Verdict.REVIEW), f"{key}: evidence for {record.verdict}"
+            assert record.evidence in inventory.objects, f"{key}: its record names evidence that is not there"
         filed = sorted(candidates & inventory.objects)
         assert len(filed) <= 1, f"{key} is filed in two places: {filed}"
         if key not in inventory.objects:
