@@ -88,7 +88,7 @@ def render(
     ImageRejected
         The photo cannot be decoded.
     """
-    from PIL import Image, ImageDraw, ImageOps  # noqa: PLC0415 - Pillow only when evidence is drawn
+    from PIL import Image, ImageDraw  # noqa: PLC0415 - Pillow only when evidence is drawn
 
     from inspector.detectors.local import open_rgb  # noqa: PLC0415
 
@@ -104,7 +104,7 @@ def render(
     draw = ImageDraw.Draw(photo)
     colour = _COLOURS.get(verdict, (230, 30, 30))
     width, height = photo.size
-    line = max(2, round(min(width, height) / 200))
+    line = max(3, round(min(width, height) / 150))
     for box in boxes:
         x0, y0 = box.left * width, box.top * height
         x1, y1 = (box.left + box.width) * width, (box.top + box.height) * height
@@ -115,7 +115,7 @@ def render(
         draw.rectangle((0, 0, width, 16), fill=(0, 0, 0))
         draw.text((4, 2), caption[:160], fill=(255, 255, 255))
     out = io.BytesIO()
-    ImageOps.exif_transpose(photo).save(out, format="JPEG", quality=QUALITY)
+    photo.save(out, format="JPEG", quality=QUALITY, subsampling=0)  # 4:4:4: a thin red line stays red
     return out.getvalue()
 
 
