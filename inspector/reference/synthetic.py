@@ -29,7 +29,7 @@ DEFECTS: Final = (
     "dent",
 )
 SCENE_SEED: Final = 20261129  # the product itself (texture, layout) never changes between photos
-BACKGROUND: Final = (58, 60, 64)
+BACKGROUND: Final = (112, 114, 118)
 PLATE: Final = (52, 96, 168)
 
 
@@ -144,7 +144,7 @@ def widget(
 
 def _plate_box(size: tuple[int, int]) -> tuple[float, float, float, float]:
     width, height = size
-    return (0.14 * width, 0.12 * height, 0.86 * width, 0.88 * height)
+    return (0.1 * width, 0.08 * height, 0.9 * width, 0.92 * height)
 
 
 def _screws(size: tuple[int, int]) -> list[tuple[float, float]]:
