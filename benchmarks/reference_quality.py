@@ -31,7 +31,14 @@ GOOD = 60
 PER_KIND = 10  # x 7 kinds = 70 defective photos
 CRITERIA = Criteria.from_document({"reviewMargin": 10, "forbid": [{"label": "Anomaly", "minConfidence": 50}]})
 HARSH = syn.Camera(
-    shift_px=6, rotation_deg=1.5, gain=(0.8, 1.2), offset=12, gradient=0.12, noise=(2, 5), blur=(0.3, 1.4), jpeg_quality=(60, 90)
+    shift_px=6,
+    rotation_deg=1.5,
+    gain=(0.8, 1.2),
+    offset=12,
+    gradient=0.12,
+    noise=(2, 5),
+    blur=(0.3, 1.4),
+    jpeg_quality=(60, 90),
 )
 
 
@@ -54,7 +61,10 @@ def run(camera: syn.Camera, seed: int) -> dict[str, object]:
 
     good = [judge(syn.widget(seed + 10_000 + i, SIZE, camera=camera)) for i in range(GOOD)]
     bad: dict[str, list[tuple[Verdict, float]]] = {
-        kind: [judge(syn.widget(seed + 20_000 + 100 * k + i, SIZE, defect=kind, camera=camera)) for i in range(PER_KIND)]
+        kind: [
+            judge(syn.widget(seed + 20_000 + 100 * k + i, SIZE, defect=kind, camera=camera))
+            for i in range(PER_KIND)
+        ]
         for k, kind in enumerate(syn.DEFECTS)
     }
     every_bad = [item for items in bad.values() for item in items]
@@ -87,8 +97,9 @@ def main() -> list[Figure]:
         )
 
     context = (
-        f"train {TRAIN} good, judge {GOOD} good + {PER_KIND * len(syn.DEFECTS)} defective ({len(syn.DEFECTS)} kinds), "
-        f"{SIZE[0]}x{SIZE[1]} px; generator's camera: {describe(ours)}\n  harsher camera (context): {describe(harsh)}"
+        f"train {TRAIN} good, judge {GOOD} good + {PER_KIND * len(syn.DEFECTS)} defective "
+        f"({len(syn.DEFECTS)} kinds), {SIZE[0]}x{SIZE[1]} px; generator's camera: {describe(ours)}\n"
+        f"  harsher camera (context): {describe(harsh)}"
     )
     return [
         Figure("reference_caught", float(ours["caught"]), at_least(0.95), context),  # type: ignore[arg-type]

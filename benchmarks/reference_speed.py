@@ -98,12 +98,15 @@ def cold_imports() -> str:
         ours, samples, base = cold_import.measure(
             {**env, "PYTHONPATH": path}, runs=runs, flags=("-S",), cwd=root, code=REFERENCE_IMPORTS
         )
-        default, _, _ = cold_import.measure({**base_env, "PYTHONPATH": path}, runs=runs, flags=("-S",), cwd=root)
+        default, _, _ = cold_import.measure(
+            {**base_env, "PYTHONPATH": path}, runs=runs, flags=("-S",), cwd=root
+        )
     total = median([s["total"] for s in samples]) * 1000
     boto3 = median([b["total"] for b in base]) * 1000
     return (
         f"cold import with the reference detector configured (handler, settings, numpy, Pillow, the detector "
-        f"and evidence modules): {ours:.2f} x import boto3 ({total:.0f} ms / {boto3:.0f} ms, median of {runs}); "
+        f"and evidence modules): {ours:.2f} x import boto3 ({total:.0f} ms / {boto3:.0f} ms, "
+        f"median of {runs}); "
         f"the default (Rekognition) configuration in the same run, which imports neither numpy nor Pillow: "
         f"{default:.2f} (the cold_import figure)"
     )
@@ -116,7 +119,8 @@ def main() -> list[Figure]:
     per_image = lambda_seconds * memory_mb / 1024 * LAMBDA_ARM64_PER_GB_SECOND + LAMBDA_PER_REQUEST
     cost_ratio = per_image / REKOGNITION_PER_IMAGE
     speed_context = (
-        f"1 MP JPEG ({SIZE[0]}x{SIZE[1]}): judge {judge * 1000:.1f} ms / Pillow full decode {decode * 1000:.1f} ms, "
+        f"1 MP JPEG ({SIZE[0]}x{SIZE[1]}): judge {judge * 1000:.1f} ms / Pillow full decode "
+        f"{decode * 1000:.1f} ms, "
         f"medians of {ROUNDS} alternating rounds"
     )
     cost_context = (

@@ -1,4 +1,4 @@
-"""The Lambda deployment package: handler, library, pydantic, numpy and Pillow for the function's platform, reproducibly."""
+"""The Lambda deployment package: handler, library and their dependencies for the function's platform."""
 
 from __future__ import annotations
 
@@ -41,7 +41,15 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
 RUNTIME_REQUIREMENTS: Final = ("pydantic", "numpy", "pillow")
 RUNTIME_REQUIREMENT: Final = " ".join(RUNTIME_REQUIREMENTS)  # as pip is asked, in messages
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
-    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "numpy", "pillow"}
+    {
+        "pydantic",
+        "pydantic-core",
+        "typing-extensions",
+        "annotated-types",
+        "typing-inspection",
+        "numpy",
+        "pillow",
+    }
 )
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.

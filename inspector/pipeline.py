@@ -1,8 +1,12 @@
 """One object's inspection, in an order that cannot lose an image.
 
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
-    -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify -> record the notification -> copy to the destination
+    -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
+    -> record the notification -> copy to the destination
     -> delete the original (only if it is still the inspected version)
+
+The evidence image is written before the record that names it, and the same again on a retry, so a
+crash between the two leaves an unnamed image that the retry overwrites; it is never deleted.
 
 Every step before the delete leaves the original under the images prefix, so a crash anywhere is
 repaired by redelivery, which resumes from the result record: no second recognition for the same object
@@ -181,7 +185,9 @@ class Inspector:
         if record.notified_at is None:
             expiry = self.settings.link_expiry_seconds
             link = self.store.presign(destination, expires_in=expiry)
-            evidence_link = self.store.presign(record.evidence, expires_in=expiry) if record.evidence else None
+            evidence_link = (
+                self.store.presign(record.evidence, expires_in=expiry) if record.evidence else None
+            )
             record = record.model_copy(update={"destination": destination})
             self.notifier.publish(
                 compose(record, link=link, link_expiry_seconds=expiry, evidence_link=evidence_link)

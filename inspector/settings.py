@@ -101,8 +101,9 @@ class Settings(BaseModel):
             others = [name for name in request.labels if name.casefold() != c.REFERENCE_LABEL.casefold()]
             if others:
                 raise ValueError(
-                    f"{c.ENV_DETECTOR}=reference reports only the label {c.REFERENCE_LABEL}, but the criteria "
-                    f"name {', '.join(others[:5])}: use {c.REFERENCE_LABEL}, quality and colour rules"
+                    f"{c.ENV_DETECTOR}=reference reports only the label {c.REFERENCE_LABEL}, but the "
+                    f"criteria name {', '.join(others[:5])}: use {c.REFERENCE_LABEL}, quality and colour "
+                    "rules"
                 )
         if self.reference_model is not None:
             _model_location(self.reference_model)

@@ -47,7 +47,9 @@ def main() -> None:
         for value in values:
             camera = syn.Camera(**{**STILL, field: value})
             worst = max(
-                scorer.score(decode(syn.widget(7000 + i, SIZE, camera=camera), reduce=model.reduce)).confidence
+                scorer.score(
+                    decode(syn.widget(7000 + i, SIZE, camera=camera), reduce=model.reduce)
+                ).confidence
                 for i in range(8)
             )
             print(f"{title:45} {value!s:14} worst good confidence {worst:5.1f}")

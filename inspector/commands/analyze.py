@@ -199,7 +199,9 @@ def reference_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDet
     from inspector.constants import REFERENCE_LABEL  # noqa: PLC0415
 
     if not args.reference_model:
-        raise UserError("--detector reference needs --reference-model (a model made by `inspector reference train`)")
+        raise UserError(
+            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
+        )
     others = [n for n in criteria.detection_request().labels if n.casefold() != REFERENCE_LABEL.casefold()]
     if others:
         raise UserError(
@@ -210,7 +212,9 @@ def reference_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDet
         from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415 - numpy and Pillow
         from inspector.reference.files import read_model  # noqa: PLC0415
     except ImportError:
-        raise UserError("the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'") from None
+        raise UserError(
+            "the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'"
+        ) from None
     location: str = args.reference_model
     s3 = aws_client(args, "s3") if location.startswith("s3://") else None
     return ReferenceDetector(read_model(location, s3=s3))

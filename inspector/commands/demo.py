@@ -360,7 +360,9 @@ def _run(
         keys = [f"{deployment.images_prefix}{name}" for name in samples]
         env = {**aws.environment(), **settings.to_env()}
         if settings.reference_model is not None:
-            s3.put_object(Bucket=provisioned.bucket, Key=settings.reference_model, Body=_train_reference_model())
+            s3.put_object(
+                Bucket=provisioned.bucket, Key=settings.reference_model, Body=_train_reference_model()
+            )
         with function_process(env), contextlib.redirect_stdout(captured):
             configure_logging(settings.log_level, stream=captured)
             function.reset()
@@ -430,7 +432,8 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     else:
         reason = "every rule met"
     anomaly = next(
-        (label for label in (record.analysis.labels if record.analysis else ()) if label.name == "Anomaly"), None
+        (label for label in (record.analysis.labels if record.analysis else ()) if label.name == "Anomaly"),
+        None,
     )
     boxes = tuple(
         (box.left, box.top, box.width, box.height)
@@ -504,7 +507,13 @@ def render(result: DemoRun) -> str:
 
 
 def _table(result: DemoRun) -> list[str]:
-    header = (f"IMAGE (under {result.images_prefix})", "VERDICT", "DESTINATION", "ANOMALY (BEST BOX)", "MAIN REASON")
+    header = (
+        f"IMAGE (under {result.images_prefix})",
+        "VERDICT",
+        "DESTINATION",
+        "ANOMALY (BEST BOX)",
+        "MAIN REASON",
+    )
     rows = [
         (
             image.key.removeprefix(result.images_prefix),

@@ -25,7 +25,9 @@ def register(commands: Any) -> None:
         ),
     )
     train.add_argument("images", metavar="IMAGES", help="a folder of good images, or s3://bucket/prefix")
-    train.add_argument("--out", required=True, metavar="MODEL", help="where to write the model: a path or s3://")
+    train.add_argument(
+        "--out", required=True, metavar="MODEL", help="where to write the model: a path or s3://"
+    )
     train.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     add_aws_arguments(train)
     train.set_defaults(run=run_train)
@@ -36,7 +38,9 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
         from inspector.reference import TrainingError, train  # noqa: PLC0415 - numpy only when used
         from inspector.reference.files import training_images, write_model  # noqa: PLC0415
     except ImportError:
-        raise UserError("the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'") from None
+        raise UserError(
+            "the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'"
+        ) from None
 
     if args.out.endswith("/"):
         raise UserError(f"--out {args.out!r} is a folder; name the model file, e.g. {args.out}widget.npz")

@@ -56,7 +56,9 @@ def deciding_boxes(record: ResultRecord) -> list[Box]:
         for instance in label.instances:
             box = instance.bounding_box
             if box is not None:
-                boxes.append(Box(box.left, box.top, box.width, box.height, f"{label.name} {instance.confidence:.0f}"))
+                boxes.append(
+                    Box(box.left, box.top, box.width, box.height, f"{label.name} {instance.confidence:.0f}")
+                )
     return boxes
 
 
@@ -98,7 +100,9 @@ def render(
         import numpy as np  # noqa: PLC0415
 
         strength = np.clip((heat - 0.5) / 2.5, 0.0, 1.0)
-        alpha = Image.fromarray((strength * 160).astype(np.uint8), mode="L").resize(photo.size, Image.Resampling.BILINEAR)
+        alpha = Image.fromarray((strength * 160).astype(np.uint8), mode="L").resize(
+            photo.size, Image.Resampling.BILINEAR
+        )
         red = Image.new("RGB", photo.size, (255, 0, 0))
         photo = Image.composite(red, photo, alpha)
     draw = ImageDraw.Draw(photo)

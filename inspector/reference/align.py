@@ -36,7 +36,7 @@ class Rigid:
         return math.degrees(self.angle)
 
     def matrix(self, width: int, height: int) -> npt.NDArray[np.float64]:
-        """The (3, 3) float64 homogeneous matrix mapping reference (x, y) to photo (x, y) pixel coordinates."""
+        """The (3, 3) float64 homogeneous matrix mapping reference (x, y) to photo (x, y) pixel coords."""
         cx, cy = (width - 1) / 2, (height - 1) / 2
         cos, sin = math.cos(self.angle), math.sin(self.angle)
         return np.array(
@@ -78,7 +78,8 @@ def warp_valid(size: tuple[int, int], motion: Rigid) -> npt.NDArray[np.bool_]:
     ys = np.arange(height, dtype=np.float32)[:, None]
     px = m[0, 0] * xs + m[0, 1] * ys + m[0, 2]
     py = m[1, 0] * xs + m[1, 1] * ys + m[1, 2]
-    return (px >= 1) & (px <= width - 2) & (py >= 1) & (py <= height - 2)
+    inside: npt.NDArray[np.bool_] = (px >= 1) & (px <= width - 2) & (py >= 1) & (py <= height - 2)
+    return inside
 
 
 def phase_correlation(reference: FloatImage, moving: FloatImage) -> tuple[float, float]:
@@ -115,9 +116,7 @@ def phase_correlation(reference: FloatImage, moving: FloatImage) -> tuple[float,
         denominator = left - 2 * centre + right
         return 0.0 if denominator >= 0 else 0.5 * (left - right) / denominator
 
-    dy = row + refine(
-        (surface[(row - 1) % height, col], surface[row, col], surface[(row + 1) % height, col])
-    )
+    dy = row + refine((surface[(row - 1) % height, col], surface[row, col], surface[(row + 1) % height, col]))
     dx = col + refine((surface[row, (col - 1) % width], surface[row, col], surface[row, (col + 1) % width]))
     if dy > height / 2:
         dy -= height
@@ -155,7 +154,9 @@ class Aligner:
     def align(self, grey: FloatImage) -> Rigid:
         """The motion of `grey` ((H, W) float32, same shape as the template) from the reference pose."""
         if grey.shape != (self.height, self.width):
-            raise ValueError(f"expected a {self.width}x{self.height} image, got {grey.shape[1]}x{grey.shape[0]}")
+            raise ValueError(
+                f"expected a {self.width}x{self.height} image, got {grey.shape[1]}x{grey.shape[0]}"
+            )
         fine = _shrink(grey, self._fine.factor)
         coarse = fine if self._coarse_factor == self._fine.factor else _shrink(grey, self._coarse_factor)
         dx, dy = phase_correlation(self._coarse, coarse)
@@ -232,4 +233,5 @@ def _shrink(grey: FloatImage, factor: int) -> FloatImage:
     h, w = grey.shape
     h2, w2 = h // factor, w // factor
     boxes = grey[: h2 * factor, : w2 * factor].reshape(h2, factor, w2, factor)
-    return boxes.mean(axis=(1, 3), dtype=np.float32)
+    shrunk: FloatImage = boxes.mean(axis=(1, 3), dtype=np.float32)
+    return shrunk

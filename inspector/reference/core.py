@@ -82,7 +82,7 @@ def box_filter(image: F32, size: int) -> F32:
     if size <= 1:
         return image
     radius = size // 2
-    out = image.astype(np.float32, copy=True)
+    out: F32 = image.astype(np.float32, copy=True)
     for axis in (0, 1):
         total = out.copy()
         count = np.ones(out.shape[axis], dtype=np.float32)
@@ -97,7 +97,7 @@ def box_filter(image: F32, size: int) -> F32:
             count[offset:] += 1
         shape = [1] * out.ndim
         shape[axis] = n
-        out = total / count.reshape(shape)
+        out = (total / count.reshape(shape)).astype(np.float32, copy=False)
     return out
 
 
@@ -115,7 +115,8 @@ def max_filter3(image: F32) -> F32:
 def gradient_magnitude(image: F32) -> F32:
     """|grad| per channel by central differences: (H, W, C) float32 -> (H, W, C) float32."""
     gy, gx = np.gradient(image, axis=(0, 1))
-    return np.hypot(gx, gy).astype(np.float32)
+    magnitude: F32 = np.hypot(gx, gy).astype(np.float32)
+    return magnitude
 
 
 def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
@@ -132,7 +133,7 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     ys, xs = ys[keep], xs[keep]
     unclipped = ((image[ys, xs] < _HIGH) & (image[ys, xs] > _LOW)).all(axis=1)  # clipped values fit no line
     ys, xs = ys[unclipped], xs[unclipped]
-    if ys.size < 50:  # noqa: PLR2004 - too little overlap to fit anything
+    if ys.size < 50:
         return image
     u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
     v = (ys / max(h - 1, 1) * 2 - 1).astype(np.float64)
@@ -153,7 +154,7 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
             residual = target - design @ coef
             spread = 1.2533 * float(np.abs(residual[chosen]).mean()) + 1e-6  # mean |r| of a Gaussian: 0.80 sd
             chosen = np.abs(residual) < 2.5 * spread
-        gain = coef[0] if coef[0] > 0.2 else 1.0  # noqa: PLR2004 - a wild fit is worse than none
+        gain = coef[0] if coef[0] > 0.2 else 1.0
         plane = np.float32(coef[2]) * grid_u + np.float32(coef[3]) * grid_v  # (h, w) by broadcasting
         out[:, :, c] = (image[:, :, c] - plane - np.float32(coef[1])) * np.float32(1 / gain)
         # Where the camera clipped (at 255 or 0) and the ideal, so lit, would clip too, the photo cannot
@@ -229,7 +230,9 @@ class Scored:
     def heat_map(self) -> F32:
         """The ratio image moved into the photo's frame: (h, w) float32 at working resolution."""
         h, w = self.ratio.shape
-        inverse = Rigid.from_matrix(np.linalg.inv(self.motion.matrix(w, h)), w, h)
+        inverse = Rigid.from_matrix(
+            np.asarray(np.linalg.inv(self.motion.matrix(w, h)), dtype=np.float64), w, h
+        )
         return np.asarray(warp(Image.fromarray(self.ratio, mode="F"), inverse), dtype=np.float32)
 
 
@@ -420,7 +423,7 @@ def _corrected_stack(aligned: list[_Aligned]) -> tuple[F32, Mask]:
     """(N, h, w, 3) photos with lighting fitted to their mean, invalid pixels filled with it; (N, h, w)."""
     mean = _mean(aligned)
     valid = np.stack([a.valid for a in aligned])
-    everywhere = valid.all(axis=0)
+    everywhere: Mask = np.asarray(valid.all(axis=0), dtype=bool)
     stack = np.empty((len(aligned), *mean.shape), dtype=np.float32)
     for i, a in enumerate(aligned):
         corrected = fit_lighting(a.image, mean, everywhere if everywhere.any() else a.valid)

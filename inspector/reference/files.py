@@ -95,7 +95,9 @@ def training_images(location: str, *, s3_factory: Callable[[], Any] | None = Non
         return [(key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(keys)]
     folder = Path(location)
     if not folder.is_dir():
-        raise LocationError(f"{location}: no such folder (give a folder of good images or s3://bucket/prefix)")
+        raise LocationError(
+            f"{location}: no such folder (give a folder of good images or s3://bucket/prefix)"
+        )
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     out = []
     for path in files:

@@ -37,7 +37,7 @@ def reduction(size: tuple[int, int]) -> int:
     """The largest factor (1, 2, 4 or 8) that keeps the longest side of an image of `size` at least
     `WORK_SIDE` px: 1 for 400 px, 2 for 640 px, 4 for 1,152 px (1 MP), 8 for 4,000 px."""
     factor = 1
-    while max(size) / (factor * 2) >= WORK_SIDE and factor < 8:  # noqa: PLR2004 - JPEG's DCT stops at 1/8
+    while max(size) / (factor * 2) >= WORK_SIDE and factor < 8:
         factor *= 2
     return factor
 

@@ -169,7 +169,12 @@ def library_versions() -> dict[str, str]:
 
     from inspector import __version__ as inspector  # noqa: PLC0415
 
-    return {"numpy": np.__version__, "pillow": pillow, "inspector": inspector, "python": platform.python_version()}
+    return {
+        "numpy": np.__version__,
+        "pillow": pillow,
+        "inspector": inspector,
+        "python": platform.python_version(),
+    }
 
 
 def _digest(array: npt.NDArray[Any]) -> str:
@@ -181,7 +186,9 @@ def _load(data: bytes, source: str) -> ReferenceModel:
         return ModelError(f"{source} is not a usable reference model: {why}")
 
     if not data.startswith(b"PK"):
-        raise refuse("not a model file (a reference model is a .npz archive made by `inspector reference train`)")
+        raise refuse(
+            "not a model file (a reference model is a .npz archive made by `inspector reference train`)"
+        )
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             names = set(archive.files)
@@ -227,8 +234,8 @@ def _from_parts(meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Re
         or ideal.shape != shape
         or variation.shape != shape
         or mask.shape != shape[:2]
-        or len(shape) != 3  # noqa: PLR2004 - (h, w, 3)
-        or shape[2] != 3  # noqa: PLR2004
+        or len(shape) != 3
+        or shape[2] != 3
     ):
         raise ValueError("array shapes or types differ from the metadata's")
     width, height = (int(v) for v in meta["size"])

@@ -56,36 +56,7 @@ def regions(mask: npt.NDArray[np.bool_], weight: npt.NDArray[np.floating] | None
         return []
     assert np.array_equal(start_rows, end_rows)  # noqa: S101 - every run that starts ends on its row
 
-    parent = list(range(count))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_starts = np.searchsorted(start_rows, np.arange(height + 1))
-    rows_list, starts_list, ends_list = start_rows.tolist(), starts.tolist(), ends.tolist()
-    bounds = row_starts.tolist()
-    for row in range(1, height):
-        above_first, above_end = bounds[row - 1], bounds[row]
-        here_first, here_end = bounds[row], bounds[row + 1]
-        if above_first == above_end or here_first == here_end:
-            continue
-        a = above_first
-        for h in range(here_first, here_end):
-            # 8-connected: [s, e) touches [s2, e2) when s <= e2 and s2 <= e (one column of diagonal slack).
-            while a < above_end and ends_list[a] < starts_list[h]:
-                a += 1
-            b = a
-            while b < above_end and starts_list[b] <= ends_list[h]:
-                ra, rh = find(b), find(h)
-                if ra != rh:
-                    parent[max(ra, rh)] = min(ra, rh)
-                b += 1
-    roots = np.array([find(i) for i in range(count)])
-    del rows_list
-    labels, index = np.unique(roots, return_inverse=True)
+    labels, index = np.unique(_join(start_rows, starts, ends, height), return_inverse=True)
 
     prefix = np.zeros((height, width + 1), dtype=np.float64)
     np.cumsum(weight * mask, axis=1, out=prefix[:, 1:])
@@ -107,3 +78,33 @@ def regions(mask: npt.NDArray[np.bool_], weight: npt.NDArray[np.floating] | None
         for i in range(n)
     ]
     return sorted(found, key=lambda r: (-r.weight, r.top, r.left))
+
+
+def _join(
+    rows: npt.NDArray[np.intp], starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp], height: int
+) -> npt.NDArray[np.intp]:
+    """Each run's root after joining the runs of neighbouring rows that touch (8-connectivity)."""
+    count = len(starts)
+    parent = list(range(count))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    bounds = np.searchsorted(rows, np.arange(height + 1)).tolist()
+    starts_list, ends_list = starts.tolist(), ends.tolist()
+    for row in range(1, height):
+        above, above_end, here_end = bounds[row - 1], bounds[row], bounds[row + 1]
+        for here in range(bounds[row], here_end):
+            # [s, e) touches [s2, e2) of the row above when s <= e2 and s2 <= e (diagonals included).
+            while above < above_end and ends_list[above] < starts_list[here]:
+                above += 1
+            other = above
+            while other < above_end and starts_list[other] <= ends_list[here]:
+                a, b = find(other), find(here)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+                other += 1
+    return np.array([find(i) for i in range(count)], dtype=np.intp)

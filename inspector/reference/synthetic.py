@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,7 +48,9 @@ class Camera:
     jpeg_quality: tuple[int, int] = (80, 95)
 
 
-def scene(size: tuple[int, int], *, defect: str | None = None, rng: np.random.Generator | None = None) -> Image.Image:
+def scene(
+    size: tuple[int, int], *, defect: str | None = None, rng: np.random.Generator | None = None
+) -> Image.Image:
     """The widget in its reference pose, RGB, with `defect` drawn in (placed by `rng`)."""
     if defect is not None and defect not in DEFECTS:
         raise ValueError(f"unknown defect {defect!r}; one of {', '.join(DEFECTS)}")
@@ -114,7 +117,14 @@ def photograph(
     cx, cy = (width - 1) / 2, (height - 1) / 2
     cos, sin = math.cos(angle), math.sin(angle)
     # Output pixel p shows scene point R^-1 (p - c - d) + c.
-    data = (cos, sin, cx - cos * (cx + dx) - sin * (cy + dy), -sin, cos, cy + sin * (cx + dx) - cos * (cy + dy))
+    data = (
+        cos,
+        sin,
+        cx - cos * (cx + dx) - sin * (cy + dy),
+        -sin,
+        cos,
+        cy + sin * (cx + dx) - cos * (cy + dy),
+    )
     moved = image.transform(
         image.size, Image.Transform.AFFINE, data, resample=Image.Resampling.BICUBIC, fillcolor=BACKGROUND
     )
@@ -126,8 +136,8 @@ def photograph(
     u = np.linspace(-0.5, 0.5, width)[None, :]
     v = np.linspace(-0.5, 0.5, height)[:, None]
     light = 1 + camera.gradient * (math.cos(direction) * u + math.sin(direction) * v)
-    pixels = pixels * (gain * light)[..., None] + offset
-    pixels += rng.normal(0, rng.uniform(*camera.noise), pixels.shape)
+    pixels = (pixels * (gain * light)[..., None] + offset).astype(np.float32)
+    pixels += rng.normal(0, rng.uniform(*camera.noise), pixels.shape).astype(np.float32)
     out = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     buffer = io.BytesIO()
     out.save(buffer, format="JPEG", quality=quality or int(rng.integers(*camera.jpeg_quality, endpoint=True)))
@@ -150,87 +160,137 @@ def _plate_box(size: tuple[int, int]) -> tuple[float, float, float, float]:
 def _screws(size: tuple[int, int]) -> list[tuple[float, float]]:
     x0, y0, x1, y1 = _plate_box(size)
     inset = 0.07 * min(size)
-    return [(x0 + inset, y0 + inset), (x1 - inset, y0 + inset), (x0 + inset, y1 - inset), (x1 - inset, y1 - inset)]
+    return [
+        (x0 + inset, y0 + inset),
+        (x1 - inset, y0 + inset),
+        (x0 + inset, y1 - inset),
+        (x1 - inset, y1 - inset),
+    ]
 
 
 def _screw(draw: ImageDraw.ImageDraw, x: float, y: float, r: float, *, missing: bool) -> None:
     if missing:  # the threaded hole shows
         draw.ellipse((x - 0.55 * r, y - 0.55 * r, x + 0.55 * r, y + 0.55 * r), fill=(20, 22, 26))
         return
-    draw.ellipse((x - r, y - r, x + r, y + r), fill=(196, 198, 202), outline=(120, 122, 128), width=max(1, int(r / 8)))
+    draw.ellipse(
+        (x - r, y - r, x + r, y + r), fill=(196, 198, 202), outline=(120, 122, 128), width=max(1, int(r / 8))
+    )
     slot = max(1, int(r / 5))
     draw.line((x - 0.7 * r, y, x + 0.7 * r, y), fill=(70, 72, 78), width=slot)
     draw.line((x, y - 0.7 * r, x, y + 0.7 * r), fill=(70, 72, 78), width=slot)
 
 
+@dataclass(frozen=True)
+class _Canvas:
+    """Where a defect is drawn: the drawing, the plate's box, the image's shorter side, the rng."""
+
+    draw: ImageDraw.ImageDraw
+    plate: tuple[float, float, float, float]
+    side: float
+    rng: np.random.Generator
+
+    def spot(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.plate
+        margin = 0.08 * self.side
+        return self.rng.uniform(x0 + margin, x1 - margin), self.rng.uniform(y0 + margin, y1 - margin)
+
+
 def _draw_defect(img: Image.Image, kind: str, rng: np.random.Generator) -> None:
-    width, height = img.size
-    s = min(width, height)
-    x0, y0, x1, y1 = _plate_box(img.size)
-    margin = 0.08 * s
+    canvas = _Canvas(ImageDraw.Draw(img, "RGBA"), _plate_box(img.size), min(img.size), rng)
+    _DRAWERS[kind](canvas)
 
-    def spot() -> tuple[float, float]:
-        return rng.uniform(x0 + margin, x1 - margin), rng.uniform(y0 + margin, y1 - margin)
 
-    draw = ImageDraw.Draw(img, "RGBA")
-    if kind == "scratch":
-        x, y = spot()
-        angle = rng.uniform(0, math.pi)
-        length = rng.uniform(0.12, 0.3) * s
-        points = [
-            (x + t * length * math.cos(angle) + rng.normal(0, 0.003 * s), y + t * length * math.sin(angle) + rng.normal(0, 0.003 * s))
-            for t in np.linspace(0, 1, 8)
-        ]
-        tone = int(rng.integers(150, 220))
-        draw.line(points, fill=(tone, tone, tone, int(rng.integers(170, 255))), width=max(1, round(rng.uniform(0.002, 0.004) * s)))
-    elif kind == "stain":
-        x, y = spot()
-        r = rng.uniform(0.025, 0.05) * s
-        colour = (int(rng.integers(90, 140)), int(rng.integers(60, 90)), int(rng.integers(20, 50)))
-        for _ in range(6):
-            ex, ey = x + rng.normal(0, r / 2), y + rng.normal(0, r / 2)
-            rx, ry = r * rng.uniform(0.4, 0.9), r * rng.uniform(0.4, 0.9)
-            draw.ellipse((ex - rx, ey - ry, ex + rx, ey + ry), fill=(*colour, int(rng.integers(40, 80))))
-    elif kind == "chipped-corner":
-        corner = int(rng.integers(4))
-        cx = x0 if corner in (0, 2) else x1
-        cy = y0 if corner in (0, 1) else y1
-        sx = 1 if cx == x0 else -1
-        sy = 1 if cy == y0 else -1
-        depth = rng.uniform(0.05, 0.09) * s
-        points = [(cx - sx * 3, cy - sy * 3), (cx + sx * depth * rng.uniform(0.8, 1.4), cy - sy * 3)]
-        for t in np.linspace(0.2, 0.8, 4):
-            points.append((cx + sx * depth * (1 - t) * rng.uniform(0.7, 1.1), cy + sy * depth * t * rng.uniform(0.7, 1.1)))
-        points.append((cx - sx * 3, cy + sy * depth * rng.uniform(0.8, 1.4)))
-        draw.polygon(points, fill=(*BACKGROUND, 255))
-    elif kind == "foreign-particle":
-        x, y = spot()
-        if rng.random() < 0.5:
-            r = rng.uniform(0.006, 0.012) * s
-            tone = int(rng.integers(10, 40)) if rng.random() < 0.7 else int(rng.integers(210, 250))
-            draw.ellipse((x - r, y - r * rng.uniform(0.6, 1), x + r, y + r), fill=(tone, tone, tone, 255))
-        else:  # a hair
-            points = [(x, y)]
-            angle = rng.uniform(0, 2 * math.pi)
-            for _ in range(12):
-                angle += rng.normal(0, 0.3)
-                x, y = x + 0.008 * s * math.cos(angle), y + 0.008 * s * math.sin(angle)
-                points.append((x, y))
-            draw.line(points, fill=(20, 16, 14, 255), width=max(1, round(0.002 * s)))
-    elif kind == "crack":
-        x, y = spot()
-        angle = rng.uniform(0, 2 * math.pi)
-        points = [(x, y)]
-        for _ in range(int(rng.integers(6, 12))):
-            angle += rng.normal(0, 0.6)
-            step = rng.uniform(0.01, 0.025) * s
-            x, y = x + step * math.cos(angle), y + step * math.sin(angle)
-            points.append((x, y))
-        draw.line(points, fill=(14, 20, 34, 255), width=max(1, round(0.0025 * s)))
-    elif kind == "dent":
-        x, y = spot()
-        r = rng.uniform(0.03, 0.05) * s
-        angle = rng.uniform(0, 2 * math.pi)
-        ox, oy = 0.35 * r * math.cos(angle), 0.35 * r * math.sin(angle)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=(0, 0, 0, 70))  # the dent's shadowed side
-        draw.ellipse((x - r + ox, y - r + oy, x + r + ox, y + r + oy), fill=(255, 255, 255, 60))  # its lit side
+def _scratch(c: _Canvas) -> None:
+    rng, s = c.rng, c.side
+    x, y = c.spot()
+    angle = rng.uniform(0, math.pi)
+    length = rng.uniform(0.12, 0.3) * s
+    points = [
+        (
+            x + t * length * math.cos(angle) + rng.normal(0, 0.003 * s),
+            y + t * length * math.sin(angle) + rng.normal(0, 0.003 * s),
+        )
+        for t in np.linspace(0, 1, 8)
+    ]
+    tone = int(rng.integers(150, 220))
+    fill = (tone, tone, tone, int(rng.integers(170, 255)))
+    c.draw.line(points, fill=fill, width=max(1, round(rng.uniform(0.002, 0.004) * s)))
+
+
+def _stain(c: _Canvas) -> None:
+    rng = c.rng
+    x, y = c.spot()
+    r = rng.uniform(0.025, 0.05) * c.side
+    colour = (int(rng.integers(90, 140)), int(rng.integers(60, 90)), int(rng.integers(20, 50)))
+    for _ in range(6):
+        ex, ey = x + rng.normal(0, r / 2), y + rng.normal(0, r / 2)
+        rx, ry = r * rng.uniform(0.4, 0.9), r * rng.uniform(0.4, 0.9)
+        c.draw.ellipse((ex - rx, ey - ry, ex + rx, ey + ry), fill=(*colour, int(rng.integers(40, 80))))
+
+
+def _chipped_corner(c: _Canvas) -> None:
+    rng = c.rng
+    x0, y0, x1, y1 = c.plate
+    corner = int(rng.integers(4))
+    cx = x0 if corner in (0, 2) else x1
+    cy = y0 if corner in (0, 1) else y1
+    sx = 1 if cx == x0 else -1
+    sy = 1 if cy == y0 else -1
+    depth = rng.uniform(0.05, 0.09) * c.side
+    points = [(cx - sx * 3, cy - sy * 3), (cx + sx * depth * rng.uniform(0.8, 1.4), cy - sy * 3)]
+    for t in np.linspace(0.2, 0.8, 4):
+        points.append(
+            (cx + sx * depth * (1 - t) * rng.uniform(0.7, 1.1), cy + sy * depth * t * rng.uniform(0.7, 1.1))
+        )
+    points.append((cx - sx * 3, cy + sy * depth * rng.uniform(0.8, 1.4)))
+    c.draw.polygon(points, fill=(*BACKGROUND, 255))
+
+
+def _foreign_particle(c: _Canvas) -> None:
+    rng, s = c.rng, c.side
+    x, y = c.spot()
+    if rng.random() < 0.5:  # a speck of dirt or swarf
+        r = rng.uniform(0.006, 0.012) * s
+        tone = int(rng.integers(10, 40)) if rng.random() < 0.7 else int(rng.integers(210, 250))
+        c.draw.ellipse((x - r, y - r * rng.uniform(0.6, 1), x + r, y + r), fill=(tone, tone, tone, 255))
+        return
+    points = [(x, y)]  # a hair
+    angle = rng.uniform(0, 2 * math.pi)
+    for _ in range(12):
+        angle += rng.normal(0, 0.3)
+        x, y = x + 0.008 * s * math.cos(angle), y + 0.008 * s * math.sin(angle)
+        points.append((x, y))
+    c.draw.line(points, fill=(20, 16, 14, 255), width=max(1, round(0.002 * s)))
+
+
+def _crack(c: _Canvas) -> None:
+    rng, s = c.rng, c.side
+    x, y = c.spot()
+    angle = rng.uniform(0, 2 * math.pi)
+    points = [(x, y)]
+    for _ in range(int(rng.integers(6, 12))):
+        angle += rng.normal(0, 0.6)
+        step = rng.uniform(0.01, 0.025) * s
+        x, y = x + step * math.cos(angle), y + step * math.sin(angle)
+        points.append((x, y))
+    c.draw.line(points, fill=(14, 20, 34, 255), width=max(1, round(0.0025 * s)))
+
+
+def _dent(c: _Canvas) -> None:
+    rng = c.rng
+    x, y = c.spot()
+    r = rng.uniform(0.03, 0.05) * c.side
+    angle = rng.uniform(0, 2 * math.pi)
+    ox, oy = 0.35 * r * math.cos(angle), 0.35 * r * math.sin(angle)
+    c.draw.ellipse((x - r, y - r, x + r, y + r), fill=(0, 0, 0, 70))  # the dent's shadowed side
+    c.draw.ellipse((x - r + ox, y - r + oy, x + r + ox, y + r + oy), fill=(255, 255, 255, 60))  # lit side
+
+
+_DRAWERS: dict[str, Callable[[_Canvas], None]] = {
+    "scratch": _scratch,
+    "stain": _stain,
+    "chipped-corner": _chipped_corner,
+    "foreign-particle": _foreign_particle,
+    "crack": _crack,
+    "dent": _dent,
+}

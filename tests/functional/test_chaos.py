@@ -496,7 +496,12 @@ ALWAYS_FAULT = Rates(fault=1.0, lost=0.0, crash=0.0, duplicate=0.0, refuse=0.0)
         # Done but for the delete: filed, notified, emailed once; only the original's delete is left. A
         # redrive finishes it (see the chaos test).
         pytest.param(
-            ALWAYS_FAULT, "s3:DeleteObject(original)", [FILED, KEY, EVIDENCE, RECORD], 1, True, id="delete-fails"
+            ALWAYS_FAULT,
+            "s3:DeleteObject(original)",
+            [FILED, KEY, EVIDENCE, RECORD],
+            1,
+            True,
+            id="delete-fails",
         ),
     ],
 )

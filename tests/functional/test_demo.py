@@ -222,7 +222,10 @@ def test_human_report_holds_no_log_or_metric_lines(text_run: Run) -> None:
     [
         ("quality: {minSharpness: 150}\n", "minSharpness"),
         ("colors: [{color: blu, minPercent: 40}]\n", "unknown colour 'blu'"),
-        ("require: [{label: Widget}]\n", "reports only the label Anomaly"),  # local and reference see no other
+        (
+            "require: [{label: Widget}]\n",
+            "reports only the label Anomaly",
+        ),  # local and reference see no other
         ("quality: [unclosed\n", "bad.yaml"),
     ],
     ids=["out-of-range", "unknown-colour", "labels-other-than-anomaly", "not-yaml"],

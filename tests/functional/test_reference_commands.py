@@ -1,4 +1,4 @@
-"""`inspector reference train` and `inspector analyze --detector reference`, on disk and against moto's server."""
+"""`inspector reference train` and `analyze --detector reference`, on disk and against moto's server."""
 
 from __future__ import annotations
 
@@ -61,13 +61,16 @@ def trained(good_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     return out, ""
 
 
-def test_training_prints_what_it_learnt_and_the_criteria_to_use(cli: Any, good_folder: Path, tmp_path: Path) -> None:
+def test_training_prints_what_it_learnt_and_the_criteria_to_use(
+    cli: Any, good_folder: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "m" / "widget.npz"
     run = cli("reference", "train", str(good_folder), "--out", str(out))
     assert 0 == run.status
     assert "trained on 10 good images of 320x240 px" in run.out
     assert "alignment applied: shift up to " in run.out
-    assert "calibrated threshold: score " in run.out and "= Anomaly confidence 50" in run.out
+    assert "calibrated threshold: score " in run.out
+    assert "= Anomaly confidence 50" in run.out
     assert "held-out false alarms: 0 of 10 good images (0.0%" in run.out
     assert "forbid:\n  - label: Anomaly\n    minConfidence: 50\n" in run.out
     model = ReferenceModel.from_bytes(out.read_bytes())
@@ -93,7 +96,9 @@ def test_training_refuses_mixed_sizes_in_one_line(cli: Any, good_folder: Path, t
     assert "mixed sizes: good-00.jpg is 320x240 px, zz-other.jpg is 400x300 px" in err
 
 
-def test_training_refuses_an_unreadable_image_in_one_line(cli: Any, good_folder: Path, tmp_path: Path) -> None:
+def test_training_refuses_an_unreadable_image_in_one_line(
+    cli: Any, good_folder: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
     for path in sorted(good_folder.iterdir()):
@@ -128,7 +133,9 @@ def test_analyze_with_the_reference_detector_prints_json_verdicts(
     assert {"good.jpg": "PASS", "stain.jpg": "FAIL", "other-size.jpg": "REJECTED"} == verdicts
 
 
-def test_analyze_refuses_a_tampered_model_in_one_line(cli: Any, trained: tuple[Path, str], tmp_path: Path) -> None:
+def test_analyze_refuses_a_tampered_model_in_one_line(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
     model, _ = trained
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF  # a bit flipped in the middle of the arrays
@@ -138,17 +145,37 @@ def test_analyze_refuses_a_tampered_model_in_one_line(cli: Any, trained: tuple[P
     criteria.write_text("forbid: [{label: Anomaly}]\n")
     (tmp_path / "w.jpg").write_bytes(syn.widget(5, SIZE))
     err = one_line_error(
-        cli("analyze", "--detector", "reference", "--reference-model", str(tampered), "--criteria", str(criteria), str(tmp_path))
+        cli(
+            "analyze",
+            "--detector",
+            "reference",
+            "--reference-model",
+            str(tampered),
+            "--criteria",
+            str(criteria),
+            str(tmp_path),
+        )
     )
     assert "is not a usable reference model" in err
 
 
-def test_analyze_refuses_labels_the_reference_detector_never_reports(cli: Any, trained: tuple[Path, str], tmp_path: Path) -> None:
+def test_analyze_refuses_labels_the_reference_detector_never_reports(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
     criteria = tmp_path / "criteria.yaml"
     criteria.write_text("require: [{label: Widget}]\n")
     (tmp_path / "w.jpg").write_bytes(syn.widget(5, SIZE))
     err = one_line_error(
-        cli("analyze", "--detector", "reference", "--reference-model", str(trained[0]), "--criteria", str(criteria), str(tmp_path))
+        cli(
+            "analyze",
+            "--detector",
+            "reference",
+            "--reference-model",
+            str(trained[0]),
+            "--criteria",
+            str(criteria),
+            str(tmp_path),
+        )
     )
     assert "reports only the label Anomaly" in err
 
@@ -168,7 +195,9 @@ def test_training_reads_an_s3_prefix_and_writes_the_model_to_s3(
     for path in sorted(good_folder.iterdir()):
         s3.put_object(Bucket=bucket, Key=f"good/line-1/{path.name}", Body=path.read_bytes())
     aws = ["--endpoint-url", local_aws.endpoint_url, "--region", REGION]
-    run = cli("reference", "train", f"s3://{bucket}/good/line-1/", "--out", f"s3://{bucket}/models/line-1.npz", *aws)
+    run = cli(
+        "reference", "train", f"s3://{bucket}/good/line-1/", "--out", f"s3://{bucket}/models/line-1.npz", *aws
+    )
     assert 0 == run.status, run.err
     body = s3.get_object(Bucket=bucket, Key="models/line-1.npz")["Body"].read()
     model = ReferenceModel.from_bytes(body)

@@ -36,7 +36,9 @@ def processor(world: World) -> BatchProcessor:
     return build(settings, clients=Clients(s3=world.s3, sns=world.sns, rekognition=world.rekognition))
 
 
-def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(world: World, model: ReferenceModel) -> None:
+def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(
+    world: World, model: ReferenceModel
+) -> None:
     reference_world(world, model)
     world.upload("images/line-1/good.jpg", syn.widget(700, SIZE))
     world.upload("images/line-1/scratch.jpg", syn.widget(701, SIZE, defect="scratch"))
@@ -45,7 +47,8 @@ def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(world: 
 
     good = world.record("images/line-1/good.jpg")
     assert ("PASS", None) == (good.verdict.value, good.evidence)
-    assert good.analysis is not None and good.analysis.labels[0].name == "Anomaly"
+    assert good.analysis is not None
+    assert good.analysis.labels[0].name == "Anomaly"
     assert good.analysis.labels[0].confidence < 50
     for name in ("scratch", "missing-screw"):
         found = world.record(f"images/line-1/{name}.jpg")
@@ -53,14 +56,17 @@ def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(world: 
         assert f"results/line-1/{name}.jpg.evidence.jpg" == found.evidence
         assert found.analysis is not None
         (anomaly,) = found.analysis.labels
-        assert anomaly.confidence > 50 and anomaly.instances and anomaly.instances[0].bounding_box
+        assert anomaly.confidence > 50
+        assert anomaly.instances
+        assert anomaly.instances[0].bounding_box
         evidence = Image.open(io.BytesIO(world.body(found.evidence)))
         assert ("JPEG", SIZE) == (evidence.format, evidence.size)
     emails = {email.subject: email.body for email in world.emails()}
     fail_body = next(body for subject, body in emails.items() if "scratch" in subject)
     assert "Evidence: s3://widget-factory-images/results/line-1/scratch.jpg.evidence.jpg" in fail_body
     assert "Evidence link (valid 1 day): " in fail_body
-    assert "Anomaly: " in fail_body and "located" in fail_body
+    assert "Anomaly: " in fail_body
+    assert "located" in fail_body
     pass_body = next(body for subject, body in emails.items() if "good" in subject)
     assert "Evidence" not in pass_body
 
@@ -71,7 +77,9 @@ def test_an_image_of_another_size_is_rejected_naming_both_sizes(world: World, mo
     assert [] == failures(world.run(processor(world)))
     record = world.record("images/line-1/big.jpg")
     assert "REJECTED" == record.verdict.value
-    assert "image is 400x300 px but the reference model was trained on 320x240 px images" in (record.rejection or "")
+    assert "image is 400x300 px but the reference model was trained on 320x240 px images" in (
+        record.rejection or ""
+    )
 
 
 def test_a_missing_model_leaves_the_image_and_its_message_for_a_retry(world: World) -> None:

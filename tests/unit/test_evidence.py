@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
 import pytest
@@ -18,7 +19,9 @@ from inspector.records import ResultRecord
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 REF = ObjectRef(bucket="b", key="images/line-1/w1.jpg", raw_key="images/line-1/w1.jpg", etag="abc", size=10)
-CRITERIA = Criteria.from_document({"require": [{"label": "Widget"}], "forbid": [{"label": "Scratch", "minConfidence": 80}]})
+CRITERIA = Criteria.from_document(
+    {"require": [{"label": "Widget"}], "forbid": [{"label": "Scratch", "minConfidence": 80}]}
+)
 
 
 def analysis(scratch: float) -> Analysis:
@@ -26,8 +29,21 @@ def analysis(scratch: float) -> Analysis:
     return Analysis.from_detect_labels(
         {
             "Labels": [
-                {"Name": "Widget", "Confidence": 99.0, "Instances": [{"Confidence": 99, "BoundingBox": {"Left": 0.0, "Top": 0.0, "Width": 1.0, "Height": 1.0}}]},
-                {"Name": "Scratch", "Confidence": scratch, "Instances": [{"Confidence": scratch, "BoundingBox": box}]},
+                {
+                    "Name": "Widget",
+                    "Confidence": 99.0,
+                    "Instances": [
+                        {
+                            "Confidence": 99,
+                            "BoundingBox": {"Left": 0.0, "Top": 0.0, "Width": 1.0, "Height": 1.0},
+                        }
+                    ],
+                },
+                {
+                    "Name": "Scratch",
+                    "Confidence": scratch,
+                    "Instances": [{"Confidence": scratch, "BoundingBox": box}],
+                },
             ]
         }
     )
@@ -40,18 +56,23 @@ def record(scratch: float) -> ResultRecord:
 
 def photo(size: tuple[int, int] = (400, 200), **save: object) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, (40, 90, 200)).save(out, format="JPEG", quality=95, **save)  # type: ignore[arg-type]
+    Image.new("RGB", size, (40, 90, 200)).save(out, format="JPEG", quality=95, **save)
     return out.getvalue()
 
 
-def is_red(pixel: tuple[int, int, int]) -> bool:
-    red, green, blue = pixel
+def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    red, green, blue = cast("tuple[int, int, int]", image.getpixel(xy))
+    return red, green, blue
+
+
+def is_red(colour: tuple[int, int, int]) -> bool:
+    red, green, blue = colour
     return red > 180 and green < 90 and blue < 90
 
 
 def outlined(image: Image.Image, y: int) -> bool:
     """A red outline just left of x = 200 (the box's left edge; the outline sits a few px outside)."""
-    return any(is_red(image.getpixel((x, y))) for x in range(192, 201))
+    return any(is_red(pixel(image, (x, y))) for x in range(192, 201))
 
 
 def test_only_the_labels_behind_failing_rules_are_outlined() -> None:
@@ -69,8 +90,8 @@ def test_the_box_is_drawn_where_its_ratios_say() -> None:
     assert (400, 200) == image.size
     rgb = image.convert("RGB")
     assert outlined(rgb, 100)  # the left edge, half-way down the box
-    assert not is_red(rgb.getpixel((250, 75)))  # inside the box: the photo shows through
-    assert not is_red(rgb.getpixel((100, 150)))
+    assert not is_red(pixel(rgb, (250, 75)))  # inside the box: the photo shows through
+    assert not is_red(pixel(rgb, (100, 150)))
 
 
 def test_boxes_are_in_the_upright_frame_of_a_photo_stored_sideways() -> None:
@@ -88,7 +109,7 @@ def test_the_heat_map_reddens_where_it_is_high() -> None:
     heat = np.zeros((50, 100), dtype=np.float32)
     heat[:, 50:] = 4.0
     image = Image.open(io.BytesIO(render(photo(), [], heat=heat))).convert("RGB")
-    left, right = image.getpixel((100, 150)), image.getpixel((300, 150))
+    left, right = pixel(image, (100, 150)), pixel(image, (300, 150))
     assert right[0] > left[0] + 80
     assert right[2] < left[2]
 
@@ -120,7 +141,9 @@ def test_a_pass_gets_no_evidence_and_its_photo_is_not_read() -> None:
     assert [] == store.reads
 
 
-def test_a_photo_that_cannot_be_drawn_gets_no_evidence_but_keeps_its_verdict(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_photo_that_cannot_be_drawn_gets_no_evidence_but_keeps_its_verdict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     store = MemoryStore({REF.key: b"\xff\xd8\xff not really"})
     assert Evidence(store).write(REF.key, "results/e.jpg", "abc", record(95.0)) is None
     assert "results/e.jpg" not in store.objects

@@ -20,7 +20,9 @@ BASE = {
 
 
 def test_the_reference_detector_reads_its_model_location_and_evidence_switch() -> None:
-    settings = Settings.from_env({**BASE, "INSPECTOR_REFERENCE_MODEL": "models/w.npz", "INSPECTOR_EVIDENCE": "false"})
+    settings = Settings.from_env(
+        {**BASE, "INSPECTOR_REFERENCE_MODEL": "models/w.npz", "INSPECTOR_EVIDENCE": "false"}
+    )
     assert (DetectorKind.REFERENCE, "models/w.npz", False) == (
         settings.detector,
         settings.reference_model,
