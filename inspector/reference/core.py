@@ -137,9 +137,7 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
         return image
     u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
     v = (ys / max(h - 1, 1) * 2 - 1).astype(np.float64)
-    out = np.empty_like(image)
-    grid_u = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
-    grid_v = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    coefficients = np.zeros((4, image.shape[2]), dtype=np.float32)  # gain, offset, g_x, g_y per channel
     for c in range(image.shape[2]):
         target = image[ys, xs, c].astype(np.float64)
         design = np.stack([ideal[ys, xs, c].astype(np.float64), np.ones_like(u), u, v], axis=1)
@@ -154,15 +152,24 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
             residual = target - design @ coef
             spread = 1.2533 * float(np.abs(residual[chosen]).mean()) + 1e-6  # mean |r| of a Gaussian: 0.80 sd
             chosen = np.abs(residual) < 2.5 * spread
-        gain = coef[0] if coef[0] > 0.2 else 1.0
-        plane = np.float32(coef[2]) * grid_u + np.float32(coef[3]) * grid_v  # (h, w) by broadcasting
-        out[:, :, c] = (image[:, :, c] - plane - np.float32(coef[1])) * np.float32(1 / gain)
-        # Where the camera clipped (at 255 or 0) and the ideal, so lit, would clip too, the photo cannot
-        # differ: take the ideal there (brighter light turning a white label to 255 is no defect).
-        predicted = ideal[:, :, c] * np.float32(gain) + plane + np.float32(coef[1])
-        raw = image[:, :, c]
+        coefficients[:, c] = (coef[0] if coef[0] > 0.2 else 1.0, coef[1], coef[2], coef[3])
+    gain, offset, slope_u, slope_v = coefficients
+    # The light's offset and gradient, (h, w, 3) by broadcasting: one pass over the image, not three.
+    light = (
+        np.linspace(-1, 1, w, dtype=np.float32)[None, :, None] * slope_u
+        + np.linspace(-1, 1, h, dtype=np.float32)[:, None, None] * slope_v
+        + offset
+    )
+    out: F32 = (image - light) * (1 / gain)
+    # Where the camera clipped (at 255 or 0) and the ideal, so lit, would clip too, the photo cannot
+    # differ: take the ideal there (brighter light turning a white label to 255 is no defect).
+    extreme = np.nonzero((image >= _HIGH) | (image <= _LOW))  # usually few: only those are looked at
+    if extreme[0].size:
+        raw = image[extreme]
+        predicted = ideal[extreme] * gain[extreme[2]] + light[extreme]
         clipped = ((raw >= _HIGH) & (predicted >= _HIGH)) | ((raw <= _LOW) & (predicted <= _LOW))
-        out[:, :, c][clipped] = ideal[:, :, c][clipped]
+        chosen = tuple(axis[clipped] for axis in extreme)
+        out[chosen] = ideal[chosen]
     return out
 
 
