@@ -74,16 +74,26 @@ class TrainingError(InspectorError, ValueError):
 # -- small numpy image operations ---------------------------------------------------------------
 
 
-def box_filter(image: F32, size: int) -> F32:
-    """Mean over a `size` x `size` window (odd size; the window is cut short at the image's edges).
+def planar(image: F32) -> F32:
+    """(H, W, C) -> (C, H, W), contiguous: per-channel arithmetic is fast there (on a last axis of 3, not)."""
+    return np.ascontiguousarray(np.moveaxis(image, -1, 0))
 
-    image : (H, W) or (H, W, C) float32 -> same shape, float32.
+
+def interleaved(image: F32) -> F32:
+    """(C, H, W) -> (H, W, C), contiguous."""
+    return np.ascontiguousarray(np.moveaxis(image, 0, -1))
+
+
+def box_filter(image: F32, size: int) -> F32:
+    """Mean over a `size` x `size` window of the last two axes (odd size; cut short at the edges).
+
+    image : (H, W) or (C, H, W) float32 -> same shape, float32.
     """
     if size <= 1:
         return image
     radius = size // 2
     out: F32 = image.astype(np.float32, copy=True)
-    for axis in (0, 1):
+    for axis in (out.ndim - 2, out.ndim - 1):
         total = out.copy()
         count = np.ones(out.shape[axis], dtype=np.float32)
         n = out.shape[axis]
@@ -125,22 +135,23 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     Per channel c, ``image_c ~ a ideal_c + b + g_x u + g_y v`` (u, v: centred coordinates in [-1, 1])
     by least squares on a sample of the pixels in `use`, refitted once without the residuals beyond
     2.5 robust standard deviations (so a stain does not pull the fit); returns
-    ``(image_c - b - g_x u - g_y v) / a``. image, ideal : (H, W, 3) float32; use : (H, W) bool.
+    ``(image_c - b - g_x u - g_y v) / a``. image, ideal : (C, H, W) float32 (planar); use : (H, W) bool.
     """
     h, w = use.shape
     ys, xs = np.mgrid[0:h:_SAMPLE_STEP, 0:w:_SAMPLE_STEP]
     keep = use[ys, xs]
     ys, xs = ys[keep], xs[keep]
-    unclipped = ((image[ys, xs] < _HIGH) & (image[ys, xs] > _LOW)).all(axis=1)  # clipped values fit no line
+    samples = image[:, ys, xs]  # (C, k)
+    unclipped = ((samples < _HIGH) & (samples > _LOW)).all(axis=0)  # clipped values fit no line
     ys, xs = ys[unclipped], xs[unclipped]
     if ys.size < 50:
         return image
     u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
     v = (ys / max(h - 1, 1) * 2 - 1).astype(np.float64)
-    coefficients = np.zeros((4, image.shape[2]), dtype=np.float32)  # gain, offset, g_x, g_y per channel
-    for c in range(image.shape[2]):
-        target = image[ys, xs, c].astype(np.float64)
-        design = np.stack([ideal[ys, xs, c].astype(np.float64), np.ones_like(u), u, v], axis=1)
+    coefficients = np.zeros((4, image.shape[0], 1, 1), dtype=np.float32)  # gain, offset, g_x, g_y
+    for c in range(image.shape[0]):
+        target = image[c, ys, xs].astype(np.float64)
+        design = np.stack([ideal[c, ys, xs].astype(np.float64), np.ones_like(u), u, v], axis=1)
         chosen = np.ones(target.size, dtype=bool)
         coef = np.array([1.0, 0.0, 0.0, 0.0])
         for _ in range(2):
@@ -152,38 +163,37 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
             residual = target - design @ coef
             spread = 1.2533 * float(np.abs(residual[chosen]).mean()) + 1e-6  # mean |r| of a Gaussian: 0.80 sd
             chosen = np.abs(residual) < 2.5 * spread
-        coefficients[:, c] = (coef[0] if coef[0] > 0.2 else 1.0, coef[1], coef[2], coef[3])
-    gain, offset, slope_u, slope_v = coefficients
-    # The light's offset and gradient, (h, w, 3) by broadcasting: one pass over the image, not three.
+        coefficients[:, c, 0, 0] = (coef[0] if coef[0] > 0.2 else 1.0, coef[1], coef[2], coef[3])
+    gain, offset, slope_u, slope_v = coefficients  # each (C, 1, 1)
+    # The light's offset and gradient, (C, h, w) by broadcasting along contiguous rows.
     light = (
-        np.linspace(-1, 1, w, dtype=np.float32)[None, :, None] * slope_u
-        + np.linspace(-1, 1, h, dtype=np.float32)[:, None, None] * slope_v
+        np.linspace(-1, 1, w, dtype=np.float32)[None, None, :] * slope_u
+        + np.linspace(-1, 1, h, dtype=np.float32)[None, :, None] * slope_v
         + offset
     )
-    out: F32 = (image - light) * (1 / gain)
+    out: F32 = (image - light) * np.reciprocal(gain)
     # Where the camera clipped (at 255 or 0) and the ideal, so lit, would clip too, the photo cannot
     # differ: take the ideal there (brighter light turning a white label to 255 is no defect).
     extreme = np.nonzero((image >= _HIGH) | (image <= _LOW))  # usually few: only those are looked at
     if extreme[0].size:
         raw = image[extreme]
-        predicted = ideal[extreme] * gain[extreme[2]] + light[extreme]
+        predicted = ideal[extreme] * gain[extreme[0], 0, 0] + light[extreme]
         clipped = ((raw >= _HIGH) & (predicted >= _HIGH)) | ((raw <= _LOW) & (predicted <= _LOW))
-        chosen = tuple(axis[clipped] for axis in extreme)
-        out[chosen] = ideal[chosen]
+        where = tuple(axis[clipped] for axis in extreme)
+        out[where] = ideal[where]
     return out
 
 
 def pixel_ratio(image: F32, ideal: F32, bound: F32, use: Mask, smoothing: int) -> F32:
     """z = max over channels of |box(image - ideal)| / bound; 0 outside `use`.
 
-    image, ideal, bound : (H, W, 3) float32; use : (H, W) bool -> (H, W) float32.
+    image, ideal, bound : (3, H, W) float32 (planar); use : (H, W) bool -> (H, W) float32.
     A pixel is defective where z > 1.
     """
     difference = box_filter(image - ideal, smoothing)
     np.abs(difference, out=difference)
     difference /= bound
-    # A maximum over a last axis of 3 is slow in numpy; three planes are not.
-    ratio = np.maximum(np.maximum(difference[..., 0], difference[..., 1]), difference[..., 2])
+    ratio: F32 = np.maximum(np.maximum(difference[0], difference[1]), difference[2])
     ratio[~use] = 0.0
     return ratio
 
@@ -253,7 +263,8 @@ class Scorer:
         self.model = model
         self._aligner = Aligner(grey(model.ideal))
         p = model.parameters
-        self._bound = np.maximum(p.abs_threshold, p.k * model.variation).astype(np.float32)
+        self._ideal = planar(model.ideal)
+        self._bound = planar(np.maximum(p.abs_threshold, p.k * model.variation).astype(np.float32))
         self.fingerprint = model.fingerprint
 
     def check_size(self, photo: Photo) -> None:
@@ -272,10 +283,10 @@ class Scorer:
         model = self.model
         rgb = to_array(photo.image)
         motion = self._aligner.align(grey(rgb))
-        aligned = to_array(warp(photo.image, motion))
+        aligned = planar(to_array(warp(photo.image, motion)))
         use = model.mask & warp_valid(photo.image.size, motion)
-        corrected = fit_lighting(aligned, model.ideal, use)
-        ratio = pixel_ratio(corrected, model.ideal, self._bound, use, model.parameters.smoothing)
+        corrected = fit_lighting(aligned, self._ideal, use)
+        ratio = pixel_ratio(corrected, self._ideal, self._bound, use, model.parameters.smoothing)
         found = scored_regions(ratio)
         score = found[0].weight if found else 0.0
         h, w = ratio.shape
@@ -432,14 +443,14 @@ def _corrected_stack(aligned: list[_Aligned]) -> tuple[F32, Mask]:
     valid = np.stack([a.valid for a in aligned])
     everywhere: Mask = np.asarray(valid.all(axis=0), dtype=bool)
     stack = np.empty((len(aligned), *mean.shape), dtype=np.float32)
-    for i, a in enumerate(aligned):
-        corrected = fit_lighting(a.image, mean, everywhere if everywhere.any() else a.valid)
-        stack[i] = np.where(a.valid[..., None], corrected, mean)
-    # A second round against the median, a steadier target than the mean.
-    median = _fast_median(stack)
-    for i, a in enumerate(aligned):
-        corrected = fit_lighting(a.image, median, everywhere if everywhere.any() else a.valid)
-        stack[i] = np.where(a.valid[..., None], corrected, median)
+    for round_ in range(2):  # against the mean, then against the median, a steadier target
+        target = mean if round_ == 0 else _fast_median(stack)
+        flat = planar(target)
+        for i, a in enumerate(aligned):
+            corrected = interleaved(
+                fit_lighting(planar(a.image), flat, everywhere if everywhere.any() else a.valid)
+            )
+            stack[i] = np.where(a.valid[..., None], corrected, target)
     return stack, valid
 
 
@@ -486,11 +497,12 @@ def _calibrate(stack: F32, valid: Mask, mask: Mask, parameters: Parameters) -> C
         held = np.arange(fold, n, folds)
         kept = np.setdiff1d(np.arange(n), held)
         ideal, variation = _statistics(stack[kept], valid[kept], parameters)
-        bound = np.maximum(parameters.abs_threshold, parameters.k * variation).astype(np.float32)
+        bound = planar(np.maximum(parameters.abs_threshold, parameters.k * variation).astype(np.float32))
+        flat = planar(ideal)
         for i in held:
             use = mask & valid[i]
-            corrected = fit_lighting(stack[i], ideal, use)
-            ratio = pixel_ratio(corrected, ideal, bound, use, parameters.smoothing)
+            corrected = fit_lighting(planar(stack[i]), flat, use)
+            ratio = pixel_ratio(corrected, flat, bound, use, parameters.smoothing)
             found = scored_regions(ratio)
             scores[i] = found[0].weight if found else 0.0
     threshold = max(parameters.min_threshold, parameters.margin_ratio * float(scores.max()))
