@@ -133,6 +133,17 @@ def test_analyze_with_the_reference_detector_prints_json_verdicts(
     assert {"good.jpg": "PASS", "stain.jpg": "FAIL", "other-size.jpg": "REJECTED"} == verdicts
 
 
+def analyze_one(cli: Any, model: Path, criteria: str, folder: Path) -> Run:
+    """`inspector analyze --detector reference` on one good photo in `folder`, under `criteria` (YAML)."""
+    (folder / "criteria.yaml").write_text(criteria)
+    (folder / "w.jpg").write_bytes(syn.widget(5, SIZE))
+    run: Run = cli(
+        "analyze", "--detector", "reference", "--reference-model", str(model),
+        "--criteria", str(folder / "criteria.yaml"), str(folder),
+    )  # fmt: skip
+    return run
+
+
 def test_analyze_refuses_a_tampered_model_in_one_line(
     cli: Any, trained: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -141,42 +152,14 @@ def test_analyze_refuses_a_tampered_model_in_one_line(
     data[len(data) // 2] ^= 0xFF  # a bit flipped in the middle of the arrays
     tampered = tmp_path / "tampered.npz"
     tampered.write_bytes(bytes(data))
-    criteria = tmp_path / "criteria.yaml"
-    criteria.write_text("forbid: [{label: Anomaly}]\n")
-    (tmp_path / "w.jpg").write_bytes(syn.widget(5, SIZE))
-    err = one_line_error(
-        cli(
-            "analyze",
-            "--detector",
-            "reference",
-            "--reference-model",
-            str(tampered),
-            "--criteria",
-            str(criteria),
-            str(tmp_path),
-        )
-    )
+    err = one_line_error(analyze_one(cli, tampered, "forbid: [{label: Anomaly}]\n", tmp_path))
     assert "is not a usable reference model" in err
 
 
 def test_analyze_refuses_labels_the_reference_detector_never_reports(
     cli: Any, trained: tuple[Path, str], tmp_path: Path
 ) -> None:
-    criteria = tmp_path / "criteria.yaml"
-    criteria.write_text("require: [{label: Widget}]\n")
-    (tmp_path / "w.jpg").write_bytes(syn.widget(5, SIZE))
-    err = one_line_error(
-        cli(
-            "analyze",
-            "--detector",
-            "reference",
-            "--reference-model",
-            str(trained[0]),
-            "--criteria",
-            str(criteria),
-            str(tmp_path),
-        )
-    )
+    err = one_line_error(analyze_one(cli, trained[0], "require: [{label: Widget}]\n", tmp_path))
     assert "reports only the label Anomaly" in err
 
 
