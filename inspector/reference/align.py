@@ -16,7 +16,7 @@ COARSE_SIDE = 80  # the coarse level, where phase correlation finds the translat
 MAX_ITERATIONS = 20
 _STEP_TOLERANCE = 0.03  # stop when the update moves no pixel of the level by more than this (px)
 _ROBUST_CUTOFF = 3.0  # residuals beyond this many robust standard deviations are left out (defects)
-_ROBUST_STEPS = 2
+_ROBUST_STEPS = 1
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,8 @@ class _Level:
         self.inverse_hessian = np.linalg.inv(steepest.T @ steepest)
         self.xs = xs[inside].astype(np.float32)
         self.ys = ys[inside].astype(np.float32)
+        first, last_x, last_y = margin, w - margin - 1, h - margin - 1
+        self.corners = np.array([[first, last_x, first, last_x], [first, first, last_y, last_y]], dtype=float)
         self.diagonal = math.hypot(w, h) / 2
 
     def refine(self, grey: FloatImage, start: Rigid) -> Rigid:
@@ -204,14 +206,21 @@ class _Level:
             motion = Rigid.from_matrix(matrix, w, h)
             warped = np.asarray(warp(image, motion), dtype=np.float32).reshape(-1)[self.index]
             # Points that land inside the photo, with a pixel to spare for the bilinear neighbourhood.
-            px = matrix[0, 0] * self.xs + matrix[0, 1] * self.ys + matrix[0, 2]
-            py = matrix[1, 0] * self.xs + matrix[1, 1] * self.ys + matrix[1, 2]
-            use = (px >= 1) & (px <= w - 2) & (py >= 1) & (py <= h - 2)
-            if use.sum() < 0.25 * use.size:
-                break  # moved too far off the image to say more
-            seen = warped[use]
+            # The compared area is a rectangle: when its corners land inside, every point does.
+            corners = matrix[:2, :2] @ self.corners + matrix[:2, 2:]
+            if corners.min() >= 1 and (corners[0] <= w - 2).all() and (corners[1] <= h - 2).all():
+                use: npt.NDArray[np.bool_] | None = None
+                seen = warped
+            else:
+                px = matrix[0, 0] * self.xs + matrix[0, 1] * self.ys + matrix[0, 2]
+                py = matrix[1, 0] * self.xs + matrix[1, 1] * self.ys + matrix[1, 2]
+                use = (px >= 1) & (px <= w - 2) & (py >= 1) & (py <= h - 2)
+                if use.sum() < 0.25 * use.size:
+                    break  # moved too far off the image to say more
+                seen = warped[use]
             residual = (warped - seen.mean()) / (seen.std() + 1e-6) - self.template
-            residual[~use] = 0.0
+            if use is not None:
+                residual[~use] = 0.0
             if cutoff is not None:
                 residual[np.abs(residual) > cutoff] = 0.0  # outliers: a defect must not pull the pose
                 robust_steps += 1
@@ -222,7 +231,8 @@ class _Level:
             if robust_steps >= _ROBUST_STEPS or (settled and cutoff is not None):
                 break
             if cutoff is None and (settled or iteration >= MAX_ITERATIONS // 2):
-                cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(residual[use]).mean()) + 1e-6
+                compared = residual if use is None else residual[use]
+                cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(compared).mean()) + 1e-6
         return Rigid.from_matrix(matrix, w, h).scaled(self.factor)
 
 

@@ -146,24 +146,31 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     ys, xs = ys[unclipped], xs[unclipped]
     if ys.size < 50:
         return image
-    u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float64)
-    v = (ys / max(h - 1, 1) * 2 - 1).astype(np.float64)
-    coefficients = np.zeros((4, image.shape[0], 1, 1), dtype=np.float32)  # gain, offset, g_x, g_y
-    for c in range(image.shape[0]):
-        target = image[c, ys, xs].astype(np.float64)
-        design = np.stack([ideal[c, ys, xs].astype(np.float64), np.ones_like(u), u, v], axis=1)
-        chosen = np.ones(target.size, dtype=bool)
-        coef = np.array([1.0, 0.0, 0.0, 0.0])
-        for _ in range(2):
-            part = design[chosen]
-            try:
-                coef = np.linalg.solve(part.T @ part, part.T @ target[chosen])
-            except np.linalg.LinAlgError:
-                return image
-            residual = target - design @ coef
-            spread = 1.2533 * float(np.abs(residual[chosen]).mean()) + 1e-6  # mean |r| of a Gaussian: 0.80 sd
-            chosen = np.abs(residual) < 2.5 * spread
-        coefficients[:, c, 0, 0] = (coef[0] if coef[0] > 0.2 else 1.0, coef[1], coef[2], coef[3])
+    u = xs / max(w - 1, 1) * 2 - 1
+    v = ys / max(h - 1, 1) * 2 - 1
+    channels = image.shape[0]
+    # One design per channel, (C, k, 4): ideal, 1, u, v; all channels solved at once (4 x 4 systems).
+    design = np.empty((channels, ys.size, 4))
+    design[:, :, 0] = ideal[:, ys, xs]
+    design[:, :, 1] = 1.0
+    design[:, :, 2] = u
+    design[:, :, 3] = v
+    target = samples[:, unclipped].astype(np.float64)
+    weight = np.ones(target.shape)
+    coef = np.zeros((channels, 4))
+    for _ in range(2):
+        weighted = design * weight[:, :, None]
+        try:
+            normal = np.einsum("cki,ckj->cij", weighted, design)
+            coef = np.linalg.solve(normal, np.einsum("cki,ck->ci", weighted, target)[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            return image
+        residual = target - np.einsum("cki,ci->ck", design, coef)
+        # Mean |r| of a Gaussian is 0.80 of its standard deviation: 1.2533 mean |r| estimates it.
+        spread = 1.2533 * (np.abs(residual) * weight).sum(axis=1) / weight.sum(axis=1) + 1e-6
+        weight = (np.abs(residual) < 2.5 * spread[:, None]).astype(np.float64)
+    coef[:, 0] = np.where(coef[:, 0] > 0.2, coef[:, 0], 1.0)  # a wild gain is worse than none
+    coefficients = coef.T.astype(np.float32).reshape(4, channels, 1, 1)
     gain, offset, slope_u, slope_v = coefficients  # each (C, 1, 1)
     # The light's offset and gradient, (C, h, w) by broadcasting along contiguous rows.
     light = (
