@@ -514,7 +514,9 @@ def test_a_message_failing_at_one_step_on_every_receive_waits_in_the_dlq_with_it
     clients = Clients(s3=world.session.client("s3"), sns=world.session.client("sns"))
     chaos.install(clients.s3, "s3")
     chaos.install(clients.sns, "sns")
-    processor = build(world.settings(), clients=clients, detector=FakeDetector(default=FAIL_LABELS))
+    processor = build(
+        world.settings(evidence=True), clients=clients, detector=FakeDetector(default=FAIL_LABELS)
+    )
     world.processors.append(processor)
 
     for _ in range(MAX_RECEIVE_COUNT_WORLD):

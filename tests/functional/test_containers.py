@@ -67,7 +67,7 @@ def container(world: World, seed: int, chaos: Chaos | None) -> tuple[BatchProces
         return ANSWERS[int(image.key.rsplit("-", 1)[1].split(".")[0]) % len(ANSWERS)]
 
     detector = FakeDetector(by=answer)
-    processor = build(world.settings(), clients=Clients(s3=s3, sns=sns), detector=detector)
+    processor = build(world.settings(evidence=True), clients=Clients(s3=s3, sns=sns), detector=detector)
     world.processors.append(processor)
     return processor, detector
 

@@ -32,7 +32,9 @@ def reference_world(world: World, model: ReferenceModel) -> World:
 
 def processor(world: World) -> BatchProcessor:
     """The function as `inspector.app.build` makes it from settings naming the model's key."""
-    settings = world.settings(criteria=FORBID, detector=DetectorKind.REFERENCE, reference_model=MODEL_KEY)
+    settings = world.settings(
+        criteria=FORBID, detector=DetectorKind.REFERENCE, reference_model=MODEL_KEY, evidence=True
+    )
     return build(settings, clients=Clients(s3=world.s3, sns=world.sns, rekognition=world.rekognition))
 
 
