@@ -188,6 +188,10 @@ class Settings(BaseModel):
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
         return self.layout.record_key(key)
 
+    def evidence_key(self, key: str) -> str:
+        """Where an image's evidence goes, beside its record: `results/line-3/w1.jpg.evidence.jpg`."""
+        return self.layout.evidence_key(key)
+
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""
         return self.layout.relative(key)

@@ -86,7 +86,7 @@ class S3Store:
             raise translate(exc, f"S3 GetObject (range) {key}") from exc
         return data
 
-    def read(self, key: str, *, etag: str) -> bytes:
+    def read_whole(self, key: str, *, etag: str) -> bytes:
         """The whole object, provided it is still the version `etag` (for evidence images)."""
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=key, IfMatch=etag)

@@ -124,7 +124,7 @@ def render(
 
 
 class EvidenceStore(Protocol):
-    def read(self, key: str, *, etag: str) -> bytes: ...
+    def read_whole(self, key: str, *, etag: str) -> bytes: ...
     def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
 
@@ -144,7 +144,7 @@ class Evidence:
     def write(self, key: str, evidence_key: str, etag: str, record: ResultRecord) -> str | None:
         if record.verdict not in (Verdict.FAIL, Verdict.REVIEW):
             return None
-        data = self.store.read(key, etag=etag)
+        data = self.store.read_whole(key, etag=etag)
         reasons = [f for f in record.findings if f.outcome in FAILING] or [
             f for f in record.findings if f.outcome is Outcome.UNCERTAIN
         ]

@@ -119,7 +119,7 @@ class MemoryStore:
         self.objects = objects
         self.reads: list[str] = []
 
-    def read(self, key: str, *, etag: str) -> bytes:
+    def read_whole(self, key: str, *, etag: str) -> bytes:
         self.reads.append(key)
         return self.objects[key]
 
