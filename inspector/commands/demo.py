@@ -38,6 +38,7 @@ DRAIN_TIMEOUT_SECONDS = 45.0
 # in samples/reference/ and stores in the embedded bucket, where the function reads it as in Lambda.
 REFERENCE_LINE = "line-4/"
 REFERENCE_MODEL_KEY = "models/line-4-widget.npz"
+ANOMALY_RULE = {"label": "Anomaly", "minConfidence": 50}
 
 
 def register(commands: Any) -> None:
@@ -182,7 +183,13 @@ def _criteria(path: Path | None) -> tuple[Criteria, str]:
         return Criteria.load(path), str(path)
     packaged = resources.files("inspector") / "samples" / "demo-criteria.yaml"
     with resources.as_file(packaged) as file:
-        return Criteria.load(file), "the samples' demo-criteria.yaml"
+        criteria = Criteria.load(file)
+    # The shipped file holds what the local detector can judge (`inspector local` uses it as it is); line 4's
+    # reference detector adds its label, at its calibrated threshold (35-50 goes to REVIEW by the file's
+    # review margin).
+    document = criteria.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    document["forbid"] = [*document.get("forbid", []), ANOMALY_RULE]
+    return Criteria.from_document(document), "the samples' demo-criteria.yaml, and forbid Anomaly >= 50"
 
 
 def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
