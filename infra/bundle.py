@@ -35,11 +35,10 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
 }
 
 # What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
-# dependencies (the core), numpy and Pillow (the reference and local detectors, evidence images; imported
-# only when used, so a Rekognition-only cold start does not load them). boto3/botocore are not here: the
-# Lambda Python runtime provides them.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "numpy", "pillow")
-RUNTIME_REQUIREMENT: Final = " ".join(RUNTIME_REQUIREMENTS)  # as pip is asked, in messages
+# dependencies (the core), anyascii (email subjects that keep a key's name in ASCII), numpy and Pillow (the
+# reference and local detectors, evidence images; imported only when used, so a Rekognition-only cold start
+# does not load them). boto3/botocore are not here: the Lambda Python runtime provides them.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow")
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
     {
         "pydantic",
@@ -47,6 +46,7 @@ RUNTIME_DISTRIBUTIONS: Final = frozenset(
         "typing-extensions",
         "annotated-types",
         "typing-inspection",
+        "anyascii",
         "numpy",
         "pillow",
     }
@@ -367,7 +367,8 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {RUNTIME_REQUIREMENT} for {architecture} / Python {python_version} "
+            f"pip could not install {' and '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
 

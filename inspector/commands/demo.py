@@ -78,6 +78,8 @@ class ImageResult:
     verdict: str | None  # None: no result record, the image was not inspected
     destination: str | None
     reason: str
+    more: tuple[str, ...] = ()  # the other failing or uncertain findings, each as the table shows it
+    findings: tuple[dict[str, Any], ...] = ()  # every finding of the record, as JSON
     anomaly: float | None = None  # the reference detector's Anomaly confidence, when it judged the image
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # its regions: left, top, width, height
     evidence: str | None = None  # the evidence image's key (FAIL and REVIEW)
@@ -88,6 +90,8 @@ class ImageResult:
             "verdict": self.verdict,
             "destination": self.destination,
             "reason": self.reason,
+            "reasons": [self.reason, *self.more],
+            "findings": list(self.findings),
         }
         if self.anomaly is not None:
             document["anomaly"] = {
@@ -427,17 +431,16 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     except s3.exceptions.NoSuchKey:
         return ImageResult(key, None, None, "not inspected: no result record")
     record = ResultRecord.from_json(text)
+    described: list[str] = []
     if record.rejection is not None:
-        reason = record.rejection
-    elif reasons := record.evaluation().reasons:
-        first = reasons[0]
-        unit = "%" if first.kind == "color" else ""
-        observed = "not measured" if first.observed is None else f"{round(first.observed, 1):g}{unit}"
-        reason = f"{first.rule} {observed}, expected {first.expected}"
-        if len(reasons) > 1:
-            reason += f" (+{len(reasons) - 1} more)"
+        described = [record.rejection]
     else:
-        reason = "every rule met"
+        for finding in record.evaluation().reasons:
+            unit = "%" if finding.kind == "color" else ""
+            observed = "not measured" if finding.observed is None else f"{round(finding.observed, 1):g}{unit}"
+            described.append(f"{finding.rule} {observed}, expected {finding.expected}")
+    reason, *more = described or ["every rule met"]
+    findings = tuple(f.model_dump(mode="json") for f in record.findings)
     anomaly = next(
         (label for label in (record.analysis.labels if record.analysis else ()) if label.name == "Anomaly"),
         None,
@@ -452,6 +455,8 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
         record.verdict.value,
         record.destination,
         reason,
+        tuple(more),
+        findings,
         anomaly=anomaly.confidence if anomaly else None,
         boxes=boxes,
         evidence=record.evidence,
@@ -532,10 +537,11 @@ def _table(result: DemoRun) -> list[str]:
         for image in result.images
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-    lines = [
-        "  ".join(f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}"
-        for row in [header, *rows]
-    ]
+    lines = []
+    for row, more in [(header, ()), *zip(rows, (image.more for image in result.images), strict=True)]:
+        lines.append("  ".join(f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}")
+        # Every other failing or uncertain finding, on its own line under the main reason.
+        lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
     evidence = [image.evidence for image in result.images if image.evidence]
     if evidence:
         lines += ["", "Evidence images (the photo, its deciding regions outlined), beside the records:"]
