@@ -539,7 +539,9 @@ def _table(result: DemoRun) -> list[str]:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines = []
     for row, more in [(header, ()), *zip(rows, (image.more for image in result.images), strict=True)]:
-        lines.append("  ".join(f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}")
+        lines.append(
+            "  ".join(f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}"
+        )
         # Every other failing or uncertain finding, on its own line under the main reason.
         lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
     evidence = [image.evidence for image in result.images if image.evidence]
