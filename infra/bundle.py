@@ -1,4 +1,4 @@
-"""The Lambda deployment package: handler, library and pydantic for the function's platform, reproducibly."""
+"""The Lambda deployment package: handler, library and their dependencies for the function's platform."""
 
 from __future__ import annotations
 
@@ -30,17 +30,26 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
     "inspector/cli.py": "the command line is not run in Lambda",
     # Test doubles for users' tests (a fake detector and friends): no business in production.
     "inspector/testing.py": "test doubles only",
-    # The local detector imports Pillow, which the bundle does not carry; `inspector.app` imports it lazily,
-    # only when INSPECTOR_DETECTOR=local (the local mode on a laptop, never Lambda).
-    "inspector/detectors/local.py": "local mode only, needs Pillow",
+    # The widget generator draws benchmark and demo photos; the function never draws any.
+    "inspector/reference/synthetic.py": "benchmarks and demo only",
 }
 
-# What the core needs at run time: pydantic and its dependencies, and anyascii (email subjects that keep a
-# key's name in ASCII), pinned by requirements/constraints.txt.
-# boto3/botocore are not here: the Lambda Python runtime provides them.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii")
+# What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
+# dependencies (the core), anyascii (email subjects that keep a key's name in ASCII), numpy and Pillow (the
+# reference and local detectors, evidence images; imported only when used, so a Rekognition-only cold start
+# does not load them). boto3/botocore are not here: the Lambda Python runtime provides them.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow")
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
-    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
+    {
+        "pydantic",
+        "pydantic-core",
+        "typing-extensions",
+        "annotated-types",
+        "typing-inspection",
+        "anyascii",
+        "numpy",
+        "pillow",
+    }
 )
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.

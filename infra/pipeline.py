@@ -243,6 +243,8 @@ class InspectionPipeline(pulumi.ComponentResource):
                     custom_labels_arn=cfg.custom_labels_arn,
                     criteria_prefix=cfg.criteria_prefix,
                     custom_labels_arns=[x.custom_labels_arn for x in cfg.lines if x.custom_labels_arn],
+                    # Each line's reference model, the default line's included: read once per container.
+                    reference_models=[x.reference_model for x in cfg.line_table.all if x.reference_model],
                 )
             ),
             opts=child,

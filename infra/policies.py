@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 Statement = dict[str, Any]
@@ -60,8 +61,13 @@ def function_policy(
     custom_labels_arn: str | None = None,
     criteria_prefix: str | None = None,
     custom_labels_arns: list[str] | None = None,
+    reference_models: Sequence[str] = (),
 ) -> str:
     """What the function needs and nothing more.
+
+    `reference_models`: the reference models the function reads (keys in the bucket, or s3://bucket/key
+    addresses): GetObject on exactly those objects. Evidence images go under the results prefix, which
+    the function already writes.
 
     No wildcard action; the only wildcard resource is DetectLabels', which supports no resource-level
     permissions.
@@ -148,6 +154,15 @@ def function_policy(
                 "Resource": [f"{bucket_arn}/{criteria_prefix}*"],
             }
         )
+    if reference_models:
+        statements.append(
+            {
+                "Sid": "ReadReferenceModels",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": sorted({model_object_arn(bucket_arn, model) for model in reference_models}),
+            }
+        )
     models = sorted({arn for arn in [custom_labels_arn, *(custom_labels_arns or [])] if arn})
     if models:
         statements.append(
@@ -192,6 +207,14 @@ def criteria_publisher_policy(*, bucket_arn: str, criteria_prefix: str, results_
             "Condition": {"StringLike": {"s3:prefix": [f"{criteria_prefix}*", f"{results_prefix}*"]}},
         },
     )
+
+
+def model_object_arn(bucket_arn: str, location: str) -> str:
+    """The ARN of a reference model: a key in the pipeline's bucket, or `s3://bucket/key` elsewhere."""
+    if location.startswith("s3://"):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        return f"arn:aws:s3:::{bucket}/{key}"
+    return f"{bucket_arn}/{location}"
 
 
 def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: str, topic_arn: str) -> str:

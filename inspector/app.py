@@ -11,7 +11,7 @@ from inspector.aws import make_client
 from inspector.batch import BatchProcessor
 from inspector.detectors import LabelDetector
 from inspector.detectors.combined import CombinedDetector
-from inspector.errors import SettingsError
+from inspector.evidence import Evidence, reference_heat
 from inspector.lines import DetectorName, Line
 from inspector.notifier import SnsNotifier
 from inspector.observability import Metrics
@@ -58,7 +58,8 @@ def _local_detector(line: Line, settings: Settings, clients: Clients) -> LabelDe
 
 
 def _reference_detector(line: Line, settings: Settings, clients: Clients) -> LabelDetector:
-    raise SettingsError(f"line {line.name!r}: the reference detector is not part of this build")
+    # The line's own model, read from S3 on the line's first image and kept for the container's life.
+    return reference_detector(line.reference_model or "", settings, clients)
 
 
 # Each detector name's factory: what a line's `detectors` are built with, once per line and container.
@@ -113,6 +114,29 @@ def criteria_source(settings: Settings, clients: Clients, metrics: Metrics | Non
     return LiveCriteria(store, refresh_seconds=settings.criteria_refresh_seconds, metrics=metrics)
 
 
+def reference_detector(location: str, settings: Settings, clients: Clients) -> LabelDetector:
+    """A reference detector whose model is read from S3 on first use, once per container.
+
+    `location` is a key in the settings' bucket or an `s3://bucket/key` address. numpy and Pillow are
+    imported here, so a function with another detector never loads them.
+    """
+    from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415 - numpy: reference only
+    from inspector.reference.files import read_model  # noqa: PLC0415
+
+    def load() -> Any:
+        return read_model(location, s3=clients.s3, bucket=settings.bucket)
+
+    return ReferenceDetector(load, s3_client=clients.s3)
+
+
+def build_evidence(settings: Settings, store: S3Store, detector: LabelDetector) -> Evidence | None:
+    """The evidence writer, with the reference detector's heat map when that is the detector."""
+    if not settings.evidence:
+        return None
+    heat = reference_heat(detector) if hasattr(detector, "examine") else None
+    return Evidence(store, heat=heat)
+
+
 def build(
     settings: Settings,
     *,
@@ -125,13 +149,19 @@ def build(
     clients.s3 = clients.s3 or make_client("s3", endpoint_url=settings.endpoint_url)
     clients.sns = clients.sns or make_client("sns", endpoint_url=settings.endpoint_url)
     metrics = metrics or Metrics(settings.metrics_namespace)
+    store = S3Store(settings.bucket, clients.s3)
+    line_detectors = LineDetectors(settings, clients)
+    detectors: LabelDetector | LineDetectors = detector or line_detectors
     inspector = Inspector(
         settings,
-        store=S3Store(settings.bucket, clients.s3),
-        detector=detector or LineDetectors(settings, clients),
+        store=store,
+        detector=detectors,
         notifier=SnsNotifier(settings.topic_arn, clients.sns),
         metrics=metrics,
         criteria=criteria_source(settings, clients, metrics),
+        # The heat map comes from the default line's detector when it is the reference one (or the given
+        # detector); other lines' evidence images outline the regions without it.
+        evidence=build_evidence(settings, store, detector or line_detectors(settings.line_table.default)),
     )
     return BatchProcessor(inspector, max_workers=settings.max_workers, metrics=metrics)
 

@@ -9,6 +9,8 @@ DEFAULT_ANALYZED_PREFIX: Final = "analyzed/"
 DEFAULT_REJECTED_PREFIX: Final = "rejected/"
 DEFAULT_RESULTS_PREFIX: Final = "results/"
 DEFAULT_CRITERIA_PREFIX: Final = "criteria/"
+EVIDENCE_SUFFIX: Final = ".evidence.jpg"  # beside the result record: results/<rel>.evidence.jpg
+REFERENCE_LABEL: Final = "Anomaly"  # the one label the reference detector reports
 
 # Rekognition limits (Amazon Rekognition developer guide, "Guidelines and quotas").
 REKOGNITION_MAX_S3_OBJECT_BYTES: Final = 15 * 1024 * 1024
@@ -26,6 +28,8 @@ ENV_CUSTOM_LABELS_ARN: Final = "INSPECTOR_CUSTOM_LABELS_ARN"
 ENV_LINES: Final = "INSPECTOR_LINES"  # the lines with a prefix, as JSON (inspector.lines)
 ENV_CRITERIA_PREFIX: Final = "INSPECTOR_CRITERIA_PREFIX"  # live criteria: where they are published
 ENV_CRITERIA_REFRESH_SECONDS: Final = "INSPECTOR_CRITERIA_REFRESH_SECONDS"
+ENV_EVIDENCE: Final = "INSPECTOR_EVIDENCE"  # true/false: evidence images for FAIL and REVIEW
+ENV_REFERENCE_MODEL: Final = "INSPECTOR_REFERENCE_MODEL"  # a key in the bucket (e.g. models/w.npz) or s3://
 ENV_IMAGES_PREFIX: Final = "INSPECTOR_IMAGES_PREFIX"
 ENV_ANALYZED_PREFIX: Final = "INSPECTOR_ANALYZED_PREFIX"
 ENV_REJECTED_PREFIX: Final = "INSPECTOR_REJECTED_PREFIX"

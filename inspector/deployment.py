@@ -69,9 +69,12 @@ class Deployment(_Spec):
         le=MAX_CRITERIA_REFRESH_SECONDS,
     )
     ops_notify: list[Email] = Field(default_factory=list)
-    # The local detector reads pixels with Pillow, which the function's bundle lacks: local mode only.
-    detector: Literal["rekognition", "custom-labels", "local"] = "rekognition"
+    # The local detector is refused by the stack (infra/config.py): local mode only.
+    detector: Literal["rekognition", "custom-labels", "local", "reference"] = "rekognition"
     custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:rekognition:")
+    # The reference model: a key in the bucket (e.g. models/widget.npz) or s3://bucket/key.
+    reference_model: str | None = None
+    evidence: bool = True  # an evidence image beside the record of each FAIL and REVIEW
     images_prefix: str = constants.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
@@ -165,6 +168,7 @@ class Deployment(_Spec):
             criteria=self.criteria,
             detectors=(DetectorKind(self.detector),),
             custom_labels_arn=self.custom_labels_arn,
+            reference_model=self.reference_model,
         )
         return Lines(default=default, others=tuple(self.lines))
 
@@ -212,6 +216,8 @@ class Deployment(_Spec):
             "lines": tuple(line.model_copy(update={"criteria": None, "notify": []}) for line in self.lines),
             "detector": DetectorKind(self.detector),
             "custom_labels_arn": self.custom_labels_arn,
+            "reference_model": self.reference_model,
+            "evidence": self.evidence,
             "images_prefix": self.images_prefix,
             "analyzed_prefix": self.analyzed_prefix,
             "rejected_prefix": self.rejected_prefix,

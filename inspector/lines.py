@@ -10,11 +10,11 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from inspector._validation import StrictSpec
+from inspector.constants import REFERENCE_LABEL
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 
 DEFAULT_LINE = "default"
-REFERENCE_LABEL = "Anomaly"  # the one label the reference detector reports (inspector.reference)
 LINE_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
 
 

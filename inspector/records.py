@@ -67,7 +67,7 @@ class ResultRecord(BaseModel):
     request: DetectionRequest | None = None
     # Judged again from the stored analysis, under new criteria: the fingerprint of the criteria before.
     rejudged_from: str | None = None
-    evidence: str | None = None  # the S3 key of the evidence image, beside the record (docs/design.md)
+    evidence: str | None = None  # the S3 key of the evidence image (FAIL and REVIEW), beside the record
     decisions: tuple[Decision, ...] = ()  # people's decisions on this inspection, oldest first
     # The filed copy of the key's earlier version that this inspection replaces: removed once this
     # version is filed, so that the filed images never disagree with the latest record (see pipeline.py).
