@@ -107,7 +107,10 @@ class StrictSpec(BaseModel):
             elif key in cls._misplaced:
                 problems.append((key, f"does not belong here: {cls._misplaced[key]}"))
             elif key not in spellings:
-                problems.append((key, f"unknown key{cls._suggest(key, spellings)}"))
+                # A key holding a line break or another control character is named as Python writes it,
+                # so the message stays one line.
+                shown = key if key.isprintable() else repr(key)
+                problems.append((shown, f"unknown key{cls._suggest(key, spellings)}"))
             elif spellings[key] in seen:
                 first = seen[spellings[key]]
                 problems.append(

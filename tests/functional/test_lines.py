@@ -403,7 +403,13 @@ def test_reenqueued_filed_images_are_rejudged_from_the_stored_analysis(
     again = record(lined, "images/line-2/a.jpg")
     assert (Verdict.FAIL, Criteria.load(narrower).fingerprint) == (again.verdict, again.criteria)
     assert Criteria.from_document(LINE_2).fingerprint == again.rejudged_from
-    assert ["analyzed/failed/line-2/a.jpg", "results/line-2/a.jpg.json"] == lined.keys()
+    # The FAIL's evidence image beside its record, written for the new verdict.
+    assert [
+        "analyzed/failed/line-2/a.jpg",
+        "results/line-2/a.jpg.evidence.jpg",
+        "results/line-2/a.jpg.json",
+    ] == lined.keys()
+    assert again.evidence == "results/line-2/a.jpg.evidence.jpg"
     assert data == lined.body("analyzed/failed/line-2/a.jpg")
     assert 2 == len(lined.emails())
 
@@ -463,7 +469,12 @@ def test_an_identical_reupload_is_a_new_inspection_under_the_current_criteria(li
     again = record(lined, "images/line-1/a.jpg")
     assert (Verdict.PASS, relaxed.fingerprint, None) == (again.verdict, again.criteria, again.rejudged_from)
     assert 2 == len(detector.calls)
-    assert ["analyzed/passed/line-1/a.jpg", "results/line-1/a.jpg.json"] == lined.keys()
+    # (The first upload's FAIL left its evidence image beside the record.)
+    assert [
+        "analyzed/passed/line-1/a.jpg",
+        "results/line-1/a.jpg.evidence.jpg",
+        "results/line-1/a.jpg.json",
+    ] == lined.keys()
 
 
 def test_the_deployment_subscribes_each_lines_recipients_with_its_filter() -> None:
