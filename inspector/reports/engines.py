@@ -77,7 +77,9 @@ class DuckDbEngine:
                 f"FROM read_text({_quote(pattern)})) WHERE r IS NOT NULL)"
             )
         else:  # read_text refuses a glob that matches nothing: the same columns, no rows
-            source = "(SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0)"
+            source = (
+                "(SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0)"
+            )
         # inspected_at normalised to UTC ISO 8601, whatever offset a record was written with.
         self._con.execute(  # noqa: S608 - `source` holds only the folder, quoted by _quote, and constants
             "CREATE TEMP TABLE records AS "

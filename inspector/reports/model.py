@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -44,7 +46,7 @@ class BacklogDay(_Frozen):
 
 
 class Backlog(_Frozen):
-    """REVIEW images of the period that nobody has decided yet."""
+    """REVIEW images that nobody has decided yet, inspected in the 30 days to the report's end."""
 
     images: int
     oldest: str | None  # inspected_at of the oldest, UTC
@@ -91,28 +93,70 @@ class Report(_Frozen):
         ]
 
 
+BACKLOG_DAYS = 30  # the backlog looks this far back from the report's end, whatever its start
+
+
+class Rows(_Frozen):
+    """The rows of every query of one report, for every line: one round of queries serves each line."""
+
+    params: Params
+    verdicts: tuple[dict[str, Any], ...]
+    subgroups: tuple[dict[str, Any], ...]
+    reasons: tuple[dict[str, Any], ...]
+    backlog: tuple[dict[str, Any], ...]
+    agreement: tuple[dict[str, Any], ...]
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Every line with an image in the period, or a REVIEW waiting."""
+        return tuple(sorted({r["line"] for r in self.verdicts} | {r["line"] for r in self.backlog}))
+
+
+def collect(engine: Engine, params: Params) -> Rows:
+    """Run the report's five queries on `engine`."""
+    backlog_params = replace(params, since=min(params.since, params.until - timedelta(days=BACKLOG_DAYS)))
+    return Rows(
+        params=params,
+        verdicts=tuple(engine.query("verdicts", params)),
+        subgroups=tuple(engine.query("subgroups", params)),
+        reasons=tuple(engine.query("reasons", params)),
+        backlog=tuple(engine.query("backlog", backlog_params)),
+        agreement=tuple(engine.query("agreement", params)),
+    )
+
+
 def build_report(engine: Engine, params: Params, *, clock: Callable[[], datetime] | None = None) -> Report:
     """Run the report's queries on `engine` and compute its numbers."""
-    now = (clock or (lambda: datetime.now(UTC)))()
-    verdict_rows = engine.query("verdicts", params)
-    subgroup_rows = engine.query("subgroups", params)
-    reason_rows = engine.query("reasons", params)
-    backlog_rows = engine.query("backlog", params)
-    agreement_rows = engine.query("agreement", params)
+    return summarize(collect(engine, params), engine=engine.name, clock=clock)
 
+
+def summarize(
+    rows: Rows, *, engine: str, line: str | None = None, clock: Callable[[], datetime] | None = None
+) -> Report:
+    """The report of `rows`, for one line of them (`line`) or for what they hold."""
+    now = (clock or (lambda: datetime.now(UTC)))()
+    params = rows.params if line is None else replace(rows.params, line=line)
+
+    def mine(found: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+        return [r for r in found if line is None or r["line"] == line]
+
+    verdict_rows = mine(rows.verdicts)
     per_line: dict[str, list[Row]] = defaultdict(list)
     for row in verdict_rows:
         per_line[row["line"]].append(row)
-    lines = tuple(_summary(name, rows) for name, rows in sorted(per_line.items()))
-    total = _summary("all", verdict_rows)
+    lines = tuple(_summary(name, found) for name, found in sorted(per_line.items()))
+    total = _summary(line or "all", verdict_rows)
 
     by_line: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for row in subgroup_rows:
+    for row in mine(rows.subgroups):
         by_line[row["line"]].append((row["subgroup"], int(row["judged"]), int(row["failed"])))
     charts = tuple(LineChart(line=name, chart=p_chart(points)) for name, points in sorted(by_line.items()))
 
-    bars = pareto((f"{r['rule']} {r['subject']}", r["verdict"], int(r["occurrences"])) for r in reason_rows)
+    bars = pareto(
+        (f"{r['rule']} {r['subject']}", r["verdict"], int(r["occurrences"])) for r in mine(rows.reasons)
+    )
 
+    backlog_rows = mine(rows.backlog)
     as_of = min(now, params.until)
     oldest = min((str(r["oldest"]) for r in backlog_rows), default=None)
     backlog = Backlog(
@@ -127,7 +171,7 @@ def build_report(engine: Engine, params: Params, *, clock: Callable[[], datetime
     decided = agreed = 0
     overturned: dict[str, int] = defaultdict(int)
     reviews: dict[str, int] = defaultdict(int)
-    for row in agreement_rows:
+    for row in mine(rows.agreement):
         images = int(row["images"])
         if row["verdict"] in {"PASS", "FAIL"}:
             decided += images
@@ -149,7 +193,7 @@ def build_report(engine: Engine, params: Params, *, clock: Callable[[], datetime
         until=params.until,
         line=params.line,
         by=params.by,
-        engine=engine.name,
+        engine=engine,
         generated_at=now,
         total=total,
         lines=lines,
