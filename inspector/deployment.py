@@ -8,7 +8,7 @@ only.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -17,6 +17,7 @@ from inspector import constants
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
+from inspector.notification import KIND_DIGEST, KIND_VERDICT
 from inspector.errors import SettingsError
 from inspector.settings import ENV_NAMES, DetectorKind, Settings
 
@@ -47,10 +48,36 @@ class _Spec(BaseModel):
 
 
 class Recipient(_Spec):
-    """An email subscription of the QC group's topic; `only` filters on the verdict (all when left out)."""
+    """An email subscription of the QC group's topic.
+
+    `immediate`: one email per inspected image, of the verdicts in `only` (every verdict when left out);
+    `digest`: the daily digest of each line. Either, or both.
+    """
 
     email: Email
     only: list[Verdict] | None = Field(default=None, min_length=1)
+    immediate: bool = True
+    digest: bool = False
+
+    @model_validator(mode="after")
+    def _receives_something(self) -> Recipient:
+        if not self.immediate and not self.digest:
+            raise ValueError(f"{self.email} would receive nothing: set immediate or digest")
+        if self.only is not None and not self.immediate:
+            raise ValueError(f"{self.email}: `only` filters immediate emails, but immediate is false")
+        return self
+
+    def filter_policy(self) -> dict[str, Any] | None:
+        """The SNS filter policy (on message attributes) of this subscription; None: every message.
+
+        Verdict emails carry `kind: verdict` and `verdict`; digests carry `kind: digest` and `line`.
+        """
+        verdicts = {"verdict": [v.value for v in self.only]} if self.only else {"kind": [KIND_VERDICT]}
+        if not self.digest:
+            return verdicts
+        if not self.immediate:
+            return {"kind": [KIND_DIGEST]}
+        return {"$or": [verdicts, {"kind": [KIND_DIGEST]}]} if self.only else None
 
 
 class Deployment(_Spec):
@@ -66,6 +93,10 @@ class Deployment(_Spec):
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
+    daily_prefix: str | None = constants.DEFAULT_DAILY_PREFIX
+    reports_prefix: str = Field(default=constants.DEFAULT_REPORTS_PREFIX, pattern=r"^[^/].*/$")
+    # EventBridge Scheduler expression, in UTC; the digest covers the UTC day before the one it runs on.
+    digest_schedule: str = Field(default="cron(0 6 * * ? *)", pattern=r"^(cron|rate)\(.+\)$")
     glacier_after_days: int = Field(default=30, ge=1, le=3650)
     architecture: Literal["arm64", "x86_64"] = "arm64"
     python_version: Literal["3.12", "3.13"] = "3.13"
@@ -92,6 +123,15 @@ class Deployment(_Spec):
             self.settings(topic_arn="arn:aws:sns:us-east-1:000000000000:placeholder", bucket="placeholder")
         except SettingsError as exc:
             raise ValueError(_field_names(str(exc))) from None
+        for name, prefix in (
+            ("imagesPrefix", self.images_prefix),
+            ("analyzedPrefix", self.analyzed_prefix),
+            ("rejectedPrefix", self.rejected_prefix),
+            ("resultsPrefix", self.results_prefix),
+            ("dailyPrefix", self.daily_prefix),
+        ):
+            if prefix and (prefix.startswith(self.reports_prefix) or self.reports_prefix.startswith(prefix)):
+                raise ValueError(f"reportsPrefix ({self.reports_prefix!r}) and {name} ({prefix!r}) overlap")
         return self
 
     @property
@@ -115,6 +155,7 @@ class Deployment(_Spec):
             "analyzed_prefix": self.analyzed_prefix,
             "rejected_prefix": self.rejected_prefix,
             "results_prefix": self.results_prefix,
+            "daily_prefix": self.daily_prefix,
             "link_expiry_seconds": self.link_expiry_seconds,
             "max_workers": self.batch_size,
             "log_level": self.log_level,

@@ -11,6 +11,9 @@ from inspector.engine import FAILING, Outcome, Verdict
 from inspector.records import ResultRecord
 
 SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+# The `kind` message attribute: subscriptions filter on it to receive verdict emails, digests, or both.
+KIND_VERDICT = "verdict"
+KIND_DIGEST = "digest"
 
 _MARKS = {
     Outcome.MET: "ok ",
@@ -62,7 +65,7 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     return Notification(
         subject=subject(record.verdict, image.key),
         body="\n".join(lines) + "\n",
-        attributes={"verdict": record.verdict.value, "criteria": record.criteria},
+        attributes={"kind": KIND_VERDICT, "verdict": record.verdict.value, "criteria": record.criteria},
     )
 
 

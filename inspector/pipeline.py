@@ -2,7 +2,13 @@
 
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
     -> write the result record -> notify -> record the notification -> copy to the destination
+    -> write the record's daily copy (when a daily prefix is set; for reports)
     -> delete the original (only if it is still the inspected version)
+
+The daily copy (`daily/dt=<UTC day>/<key>.json`, one line of JSON: what the reports' Athena table reads)
+is written on every pass that reaches the delete, resumed ones included, with the same bytes each time:
+so an original is never deleted before its record's daily copy exists, and a crash before it is repaired by
+redelivery like every other step.
 
 Every step before the delete leaves the original under the images prefix, so a crash anywhere is
 repaired by redelivery, which resumes from the result record: no second recognition for the same object
@@ -56,6 +62,7 @@ class Store(Protocol):
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
+    def save_daily(self, key: str, record: ResultRecord) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
@@ -182,6 +189,8 @@ class Inspector:
             log.info("filing the copy", extra={"key": key, "to": destination})
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
 
+        if self.settings.daily_prefix is not None:
+            self.store.save_daily(self.settings.daily_key(key, record.inspected_at), record)
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
             log.warning(

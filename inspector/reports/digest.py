@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from inspector.notification import SUBJECT_MAX, Notification
+from inspector.notification import KIND_DIGEST, SUBJECT_MAX, Notification
 from inspector.reports.html import percent
 from inspector.reports.model import Report
 
-DIGEST_KIND = "digest"  # the `kind` message attribute: subscriptions choose digests, verdicts, or both
 TOP_REASONS = 5
 
 
@@ -65,7 +64,7 @@ def compose_digest(report: Report, *, link: str | None, link_expiry_seconds: int
         lines.append(f"Full report (charts; link valid {link_expiry_seconds // 3600} h): {link}")
     else:
         lines.append("Full report: no link could be made")
-    attributes = {"kind": DIGEST_KIND, "line": report.line or "all"}
+    attributes = {"kind": KIND_DIGEST, "line": report.line or "all"}
     return Notification(subject=subject, body="\n".join(lines) + "\n", attributes=attributes)
 
 

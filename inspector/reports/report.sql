@@ -57,7 +57,7 @@ CROSS JOIN UNNEST(range(1, array_length(b.findings) + 1)) AS t(i)
 WHERE (b.verdict = 'FAIL' AND b.findings[t.i].outcome IN ('unmet', 'violated'))
    OR (b.verdict = 'REVIEW' AND b.findings[t.i].outcome = 'uncertain')
 GROUP BY b.line, b.verdict, b.findings[t.i].rule, b.findings[t.i].subject
-ORDER BY occurrences DESC, rule, subject
+ORDER BY occurrences DESC, rule, subject, line, verdict
 
 -- name: backlog
 -- REVIEW images of the period that no person has decided yet, per line and day of inspection.
