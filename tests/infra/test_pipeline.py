@@ -277,7 +277,8 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
         "rekognition:DetectLabels",
     } == set(grants)
     assert {f"{bucket}/images/*"} == grants["s3:DeleteObject"]  # never a filed copy or a record
-    assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
+    # The filed copies, the records and their daily copies (for the reports' Athena table).
+    assert {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results", "daily")} == grants["s3:PutObject"]
     assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected")} == grants[
         "s3:GetObject"
     ]
