@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,8 +13,18 @@ VERDICT_COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "REVIEW": "#ef6c00", "R
 WIDTH, HEIGHT = 860, 360
 
 
+def _pygal() -> Any:
+    import pygal  # noqa: PLC0415 - pygal only when a chart is drawn
+
+    # pygal appends a legacy sys.meta_path finder for its map plugins (pygal.maps.*), which the report never
+    # uses; on Python 3.11 every later import that no other finder resolves then warns "find_spec() not
+    # found" (ImportWarning). Take it out again.
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+    return pygal
+
+
 def _style() -> Any:
-    from pygal.style import Style  # noqa: PLC0415 - pygal only when a chart is drawn
+    Style = _pygal().style.Style  # noqa: N806 - a class
 
     return Style(
         background="white",
@@ -51,8 +62,7 @@ def _render(chart: Any) -> str:
 
 def verdicts_chart(summaries: Sequence[Summary]) -> str:
     """Images per line, stacked by effective verdict."""
-    import pygal  # noqa: PLC0415
-
+    pygal = _pygal()
     style = _style()
     style.colors = tuple(VERDICT_COLOURS.values())
     chart = pygal.StackedBar(**{**_config(title="Images by line and verdict (after human decisions)"),
@@ -65,16 +75,14 @@ def verdicts_chart(summaries: Sequence[Summary]) -> str:
 
 def pareto_chart(bars: Sequence[ParetoBar], *, top: int = 12) -> str:
     """Causes of FAIL and REVIEW, largest first; each bar's label gives its share and the cumulative share."""
-    import pygal  # noqa: PLC0415
-
+    pygal = _pygal()
     shown = list(bars[:top])
     chart = pygal.Bar(
         **_config(
             title="Pareto: rules behind FAIL and REVIEW (share; cumulative)",
             x_label_rotation=20,
             print_values=True,
-            show_legend=True,
-            legend_at_bottom=True,
+            show_legend=False,
             truncate_label=40,
         )
     )
@@ -96,9 +104,12 @@ def pareto_chart(bars: Sequence[ParetoBar], *, top: int = 12) -> str:
 def p_chart_svg(line: str, chart: PChart) -> str:
     """The fraction nonconforming per subgroup, the centre line, each subgroup's 3-sigma limits, and the
     points outside them in red."""
-    import pygal  # noqa: PLC0415
-
+    pygal = _pygal()
     points = chart.subgroups
+    style = _style()
+    # p, UCL, centre, LCL, out of control
+    style.colors = ("#1565c0", "#616161", "#2e7d32", "#616161", "#c62828")
+    few = len(points) < 3  # a line needs two points: show the limits as marks too
     svg = pygal.Line(
         **_config(
             title=f"p-chart, {line}: fraction FAIL per subgroup, 3-sigma limits for each subgroup's size",
@@ -111,12 +122,13 @@ def p_chart_svg(line: str, chart: PChart) -> str:
                 0,
                 min(1.0, max([s.ucl or 0 for s in points] + [s.p or 0 for s in points] + [0.05]) * 1.15),
             ),
+            style=style,
         )
     )
     svg.x_labels = [s.label for s in points]
     svg.add("p (fraction FAIL)", [s.p for s in points])
-    svg.add("UCL", [s.ucl for s in points], show_dots=False, stroke_style={"dasharray": "6,4"})
-    svg.add("centre (p-bar)", [chart.center if s.p is not None else None for s in points], show_dots=False)
-    svg.add("LCL", [s.lcl for s in points], show_dots=False, stroke_style={"dasharray": "6,4"})
+    svg.add("UCL", [s.ucl for s in points], show_dots=few, stroke_style={"dasharray": "6,4"})
+    svg.add("centre (p-bar)", [chart.center if s.p is not None else None for s in points], show_dots=few)
+    svg.add("LCL", [s.lcl for s in points], show_dots=few, stroke_style={"dasharray": "6,4"})
     svg.add("out of control", [s.p if s.out_of_control else None for s in points], stroke=False, dots_size=7)
     return _render(svg)

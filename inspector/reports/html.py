@@ -135,14 +135,14 @@ def _p_charts(report: Report) -> list[str]:
 def _backlog(report: Report) -> list[str]:
     backlog = report.backlog
     if not backlog.images:
-        return ["<p>No REVIEW image of the period waits for a decision.</p>"]
+        return ["<p>No REVIEW image of the last 30 days waits for a decision.</p>"]
     rows = "".join(
         f"<tr><td>{escape(d.line)}</td><td>{escape(d.day)}</td><td>{d.images:,}</td></tr>"
         for d in backlog.by_day
     )
     return [
-        f"<p>{backlog.images:,} REVIEW image(s) of the period wait for a decision; the oldest was inspected "
-        f"{escape(backlog.oldest or '')} ({backlog.oldest_age_hours or 0:.1f} h before the report's end).</p>",
+        f"<p>{backlog.images:,} REVIEW image(s) of the last 30 days wait for a decision; the oldest was inspected "
+        f"{escape(backlog.oldest or '')}, waiting {backlog.oldest_age_hours or 0:.1f} h as of the report.</p>",
         f"<table><tr><th>line</th><th>inspected on</th><th>waiting</th></tr>{rows}</table>",
     ]
 
