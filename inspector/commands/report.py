@@ -160,12 +160,12 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
             aws_client(args, "s3"), bucket, prefix, scratch, days=(params.since.date(), last.date())
         )
         engine = DuckDbEngine(scratch)
-        return engine, f"{fetched:,} record files fetched from {args.source}, {engine.read:,} read"
+        return engine, f"{fetched:,} records fetched from {args.source}, {engine.read:,} read"
     folder = Path(args.source)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder of result records")
     engine = DuckDbEngine(folder)
-    skipped = engine.files - engine.read
+    skipped = engine.skipped
     return engine, f"{engine.read:,} records read from {folder}" + (
         f" ({skipped:,} file(s) were not records and were skipped)" if skipped else ""
     )

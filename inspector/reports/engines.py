@@ -52,9 +52,11 @@ class Engine(Protocol):
 
 
 class DuckDbEngine:
-    """DuckDB over every `*.json` record under a folder (searched recursively), in process.
+    """DuckDB over the records under a folder (searched recursively), in process: `*.json` files of one
+    record each, and `*.ndjson` files of one record a line.
 
-    `files` and `read` tell how many files there were and how many records they held.
+    `read` is how many records were read; `skipped`, how many `.json` files were not records (None when
+    there are `.ndjson` files, whose bad lines are skipped uncounted).
     """
 
     name = "duckdb"
@@ -66,29 +68,41 @@ class DuckDbEngine:
         self._con = duckdb.connect(":memory:")
         if threads is not None:
             self._con.execute(f"SET threads = {int(threads)}")
-        pattern = str(folder / "**" / "*.json")
-        self.files = int(self._con.execute("SELECT COUNT(*) FROM glob(?)", [pattern]).fetchone()[0])  # type: ignore[index]
+        documents = str(folder / "**" / "*.json")
+        lines = str(folder / "**" / "*.ndjson")
+        count = "SELECT COUNT(*) FROM glob(?)"
+        self.files = int(self._con.execute(count, [documents]).fetchone()[0])  # type: ignore[index]
+        line_files = int(self._con.execute(count, [lines]).fetchone()[0])  # type: ignore[index]
+        names = ", ".join(RECORD_COLUMNS)
+        sources = []
         if self.files:
-            # Each file parsed on its own, so one that is not JSON is skipped (`files - read`) rather than
-            # failing the report; read_json cannot skip malformed documents that are not newline-delimited.
-            source = (
-                "(SELECT r.* FROM (SELECT CASE WHEN json_valid(content) THEN "
+            # A `.json` file holds one record (as under results/, indented): each is parsed on its own, so
+            # one that is not JSON is skipped (`skipped`) rather than failing the report.
+            sources.append(
+                f"SELECT {names} FROM (SELECT r.* FROM (SELECT CASE WHEN json_valid(content) THEN "
                 f"from_json(content, {_quote(json.dumps(RECORD_STRUCTURE))}) END AS r "
-                f"FROM read_text({_quote(pattern)})) WHERE r IS NOT NULL)"
+                f"FROM read_text({_quote(documents)})) WHERE r IS NOT NULL)"
             )
-        else:  # read_text refuses a glob that matches nothing: the same columns, no rows
-            source = (
-                "(SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0)"
+        if line_files:
+            # A `.ndjson` file holds one record a line (as `fetch_records` writes them); a bad line is skipped.
+            columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in RECORD_COLUMNS.items()) + "}"
+            sources.append(
+                f"SELECT {names} FROM read_json({_quote(lines)}, columns = {columns}, "
+                "format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)"
             )
+        if not sources:  # nothing to read: the same columns, no rows
+            sources.append("SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0")
+        source = " UNION ALL ".join(f"({s})" for s in sources)
         # inspected_at normalised to UTC ISO 8601, whatever offset a record was written with.
-        self._con.execute(  # noqa: S608 - `source` holds only the folder, quoted by _quote, and constants
+        self._con.execute(
             "CREATE TEMP TABLE records AS "
             "SELECT * REPLACE (strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', "
             "'%Y-%m-%dT%H:%M:%S.%fZ') AS inspected_at), "
             "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt "
-            f"FROM {source} WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL"
+            f"FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL"  # noqa: S608 - quoted
         )
         self.read = int(self._con.execute("SELECT COUNT(*) FROM records").fetchone()[0])  # type: ignore[index]
+        self.skipped: int | None = None if line_files else self.files - self.read
 
     def query(self, name: str, params: Params) -> list[Row]:
         cursor = self._con.execute(render(name, "duckdb", params))

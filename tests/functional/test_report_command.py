@@ -125,7 +125,7 @@ def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     )  # fmt: skip
 
     assert 0 == run.status, run.err
-    assert "280 record files fetched" in run.out
+    assert "280 records fetched" in run.out
     assert out.read_text().count("<svg") >= 4
 
 

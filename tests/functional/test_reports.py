@@ -86,14 +86,24 @@ def test_a_report_of_the_daily_copies_fetched_from_s3_counts_every_verdict(world
 
 def test_fetching_a_daily_prefix_lists_only_the_days_asked_for(world: World, tmp_path: Path):
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
-        world.s3.put_object(Bucket=world.bucket, Key=f"daily/dt={day}/w.jpg.json", Body=b"{}\n")
+        world.s3.put_object(Bucket=world.bucket, Key=f"daily/dt={day}/w.jpg.json", Body=f'{{"day": "{day}"}}\n')
 
     fetched = fetch_records(
         world.s3, world.bucket, "daily/", tmp_path, days=(datetime(2026, 11, 2).date(), datetime(2026, 11, 2).date())
     )
 
     assert 1 == fetched
-    assert [Path("dt=2026-11-02/w.jpg.json")] == [p.relative_to(tmp_path) for p in tmp_path.rglob("*.json")]
+    assert b'{"day": "2026-11-02"}\n' == (tmp_path / "part-00000.ndjson").read_bytes()
+
+
+def test_indented_records_are_fetched_one_a_line(world: World, tmp_path: Path):
+    world.s3.put_object(Bucket=world.bucket, Key="results/a.jpg.json", Body=b'{\n  "verdict": "PASS"\n}')
+    world.s3.put_object(Bucket=world.bucket, Key="results/b.jpg.json", Body=b"not json\nat all")
+
+    fetched = fetch_records(world.s3, world.bucket, "results/", tmp_path)
+
+    assert 2 == fetched
+    assert [b'{"verdict":"PASS"}', b"not json at all"] == (tmp_path / "part-00000.ndjson").read_bytes().splitlines()
 
 
 # --- the digest ---------------------------------------------------------------------------------------
