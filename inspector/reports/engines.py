@@ -93,13 +93,13 @@ class DuckDbEngine:
         if not sources:  # nothing to read: the same columns, no rows
             sources.append("SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0")
         source = " UNION ALL ".join(f"({s})" for s in sources)
-        # inspected_at normalised to UTC ISO 8601, whatever offset a record was written with.
+        # inspected_at in UTC, as the pipeline writes it ("...Z"); a time written with another offset is
+        # converted (the conversion is the slow part, so times already in UTC are kept as they are).
         self._con.execute(
-            "CREATE TEMP TABLE records AS "
-            "SELECT * REPLACE (strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', "
-            "'%Y-%m-%dT%H:%M:%S.%fZ') AS inspected_at), "
-            "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt "
-            f"FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL"  # noqa: S608 - quoted
+            "CREATE TEMP TABLE records AS SELECT * REPLACE (utc AS inspected_at), SUBSTRING(utc, 1, 10) AS dt "
+            "FROM (SELECT *, CASE WHEN inspected_at LIKE '%Z' THEN inspected_at ELSE "
+            "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') END AS utc "
+            f"FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL)"  # noqa: S608 - quoted
         )
         self.read = int(self._con.execute("SELECT COUNT(*) FROM records").fetchone()[0])  # type: ignore[index]
         self.skipped: int | None = None if line_files else self.files - self.read

@@ -52,7 +52,7 @@ SELECT
   b.findings[t.i].rule AS rule,
   b.findings[t.i].subject AS subject,
   COUNT(*) AS occurrences
-FROM base AS b
+FROM (SELECT * FROM base WHERE verdict IN ('FAIL', 'REVIEW')) AS b
 CROSS JOIN UNNEST(range(1, array_length(b.findings) + 1)) AS t(i)
 WHERE (b.verdict = 'FAIL' AND b.findings[t.i].outcome IN ('unmet', 'violated'))
    OR (b.verdict = 'REVIEW' AND b.findings[t.i].outcome = 'uncertain')
