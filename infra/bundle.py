@@ -364,7 +364,8 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / Python {python_version} "
+            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
 

@@ -190,7 +190,12 @@ def digest_policy(
             "Resource": [bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": [f"{daily_prefix}*"]}},
         },
-        {"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"], "Resource": [bucket_arn]},
+        {
+            "Sid": "LocateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation"],
+            "Resource": [bucket_arn],
+        },
         {
             "Sid": "KeepAndLinkReports",
             "Effect": "Allow",
@@ -200,7 +205,12 @@ def digest_policy(
         {
             "Sid": "AthenaQueryResults",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
             "Resource": [f"{athena_results_arn}/*"],
         },
         {

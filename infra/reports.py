@@ -189,9 +189,16 @@ class QcReports(pulumi.ComponentResource):
             f"{name}-digest-policy",
             role=role.id,
             policy=pulumi.Output.all(
-                bucket_arn, results.arn, workgroup.name, database.name, table.name, args.topic_arn,
-                log_group.arn, account_id, region,
-            ).apply(  # fmt: skip
+                bucket_arn,
+                results.arn,
+                workgroup.name,
+                database.name,
+                table.name,
+                args.topic_arn,
+                log_group.arn,
+                account_id,
+                region,
+            ).apply(
                 lambda a: policies.digest_policy(
                     bucket_arn=a[0],
                     daily_prefix=daily_prefix,
@@ -209,7 +216,9 @@ class QcReports(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        environment = pulumi.Output.all(args.bucket_name, args.topic_arn, workgroup.name, database.name, table.name)
+        environment = pulumi.Output.all(
+            args.bucket_name, args.topic_arn, workgroup.name, database.name, table.name
+        )
         digest = aws.lambda_.Function(
             f"{name}-digest",
             runtime=f"python{cfg.python_version}",
@@ -313,20 +322,34 @@ def dashboard_body(
     change here.
     """
 
-    def widget(title: str, metrics: list[Any], *, x: int, y: int, stat: str = "Sum", **extra: Any) -> dict[str, Any]:
+    def widget(
+        title: str, metrics: list[Any], *, x: int, y: int, stat: str = "Sum", **extra: Any
+    ) -> dict[str, Any]:
         return {
             "type": "metric",
             "x": x,
             "y": y,
             "width": 12,
             "height": 6,
-            "properties": {"title": title, "region": region, "stat": stat, "period": 300, "view": "timeSeries",
-                           "metrics": metrics, **extra},  # fmt: skip
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 300,
+                "view": "timeSeries",
+                "metrics": metrics,
+                **extra,
+            },
         }
 
     def search(schema: str, metric: str, stat: str, label: str, ident: str) -> list[Any]:
-        return [{"expression": f"SEARCH('{{{schema}}} MetricName=\"{metric}\"', '{stat}', 300)", "label": label,
-                 "id": ident}]  # fmt: skip
+        return [
+            {
+                "expression": f"SEARCH('{{{schema}}} MetricName=\"{metric}\"', '{stat}', 300)",
+                "label": label,
+                "id": ident,
+            }
+        ]
 
     return {
         "widgets": [
@@ -343,9 +366,27 @@ def dashboard_body(
             widget(
                 "Recognition latency (ms)",
                 [
-                    [namespace, "RecognitionLatency", "Service", "inspector", {"stat": "p50", "label": "p50"}],
-                    [namespace, "RecognitionLatency", "Service", "inspector", {"stat": "p90", "label": "p90"}],
-                    [namespace, "RecognitionLatency", "Service", "inspector", {"stat": "p99", "label": "p99"}],
+                    [
+                        namespace,
+                        "RecognitionLatency",
+                        "Service",
+                        "inspector",
+                        {"stat": "p50", "label": "p50"},
+                    ],
+                    [
+                        namespace,
+                        "RecognitionLatency",
+                        "Service",
+                        "inspector",
+                        {"stat": "p90", "label": "p90"},
+                    ],
+                    [
+                        namespace,
+                        "RecognitionLatency",
+                        "Service",
+                        "inspector",
+                        {"stat": "p99", "label": "p99"},
+                    ],
                 ],
                 x=12,
                 y=0,
@@ -371,7 +412,13 @@ def dashboard_body(
                     search(f"{namespace},Kind,Service", "Errors", "Sum", "", "kinds"),
                     ["AWS/Lambda", "Errors", "FunctionName", function_name, {"label": "inspection function"}],
                     ["AWS/Lambda", "Throttles", "FunctionName", function_name, {"label": "throttles"}],
-                    ["AWS/Lambda", "Errors", "FunctionName", digest_function_name, {"label": "digest function"}],
+                    [
+                        "AWS/Lambda",
+                        "Errors",
+                        "FunctionName",
+                        digest_function_name,
+                        {"label": "digest function"},
+                    ],
                 ],
                 x=0,
                 y=12,

@@ -17,8 +17,8 @@ from inspector import constants
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
-from inspector.notification import KIND_DIGEST, KIND_VERDICT
 from inspector.errors import SettingsError
+from inspector.notification import KIND_DIGEST, KIND_VERDICT
 from inspector.settings import ENV_NAMES, DetectorKind, Settings
 
 # CloudWatch Logs accepts only these retention periods (days).

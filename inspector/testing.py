@@ -157,8 +157,13 @@ def record_document(
     history = list(decisions)
     if history:
         document["decisions"] = [
-            {"who": "arn:aws:sts::123456789012:assumed-role/qc/lead", "at": moment.isoformat(),
-             "before": before, "after": after, "note": "checked by eye"}
+            {
+                "who": "arn:aws:sts::123456789012:assumed-role/qc/lead",
+                "at": moment.isoformat(),
+                "before": before,
+                "after": after,
+                "note": "checked by eye",
+            }
             for before, after in history
-        ]  # fmt: skip
+        ]
     return document

@@ -362,7 +362,9 @@ def _write_report(s3: Any, bucket: str, deployment: Deployment, target: Path) ->
     with tempfile.TemporaryDirectory(prefix="inspector-demo-report-") as scratch:
         fetch_records(s3, bucket, deployment.daily_prefix or deployment.results_prefix, Path(scratch))
         engine = DuckDbEngine(Path(scratch))
-        page = render_html(build_report(engine, Params(since=today, until=today + timedelta(days=1), by="hour")))
+        page = render_html(
+            build_report(engine, Params(since=today, until=today + timedelta(days=1), by="hour"))
+        )
         engine.close()
     try:
         target.write_text(page, encoding="utf-8")

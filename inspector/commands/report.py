@@ -8,7 +8,7 @@ import re
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, parse_s3_uri
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from inspector.reports.sql import Params  # noqa: PLC0415
 
     since, until = period(args.since, args.until, now=datetime.now(UTC))
-    by = args.by or ("hour" if until - since <= timedelta(days=1) else "day")
+    by: Literal["day", "hour"] = args.by or ("hour" if until - since <= timedelta(days=1) else "day")
     params = Params(since=since, until=until, line=args.line, by=by)
     with tempfile.TemporaryDirectory(prefix="inspector-report-") as scratch:
         engine, note = _engine(args, Path(scratch), params)
@@ -145,8 +145,8 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
         from inspector.reports.engines import AthenaEngine  # noqa: PLC0415
 
         workgroup, database, table = _athena_names(args)
-        engine = AthenaEngine(aws_client(args, "athena"), workgroup=workgroup, database=database, table=table)
-        return engine, f"Athena {workgroup}: {database}.{table}"
+        athena = AthenaEngine(aws_client(args, "athena"), workgroup=workgroup, database=database, table=table)
+        return athena, f"Athena {workgroup}: {database}.{table}"
     if not args.source:
         raise UserError("say where the records are: a folder, s3://bucket/prefix, or --athena")
     from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415

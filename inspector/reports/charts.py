@@ -14,7 +14,7 @@ WIDTH, HEIGHT = 860, 360
 
 
 def _pygal() -> Any:
-    import pygal  # noqa: PLC0415 - pygal only when a chart is drawn
+    import pygal  # type: ignore[import-untyped]  # noqa: PLC0415 - pygal only when a chart is drawn
 
     # pygal appends a legacy sys.meta_path finder for its map plugins (pygal.maps.*), which the report never
     # uses; on Python 3.11 every later import that no other finder resolves then warns "find_spec() not
@@ -24,7 +24,7 @@ def _pygal() -> Any:
 
 
 def _style() -> Any:
-    Style = _pygal().style.Style  # noqa: N806 - a class
+    Style = _pygal().style.Style
 
     return Style(
         background="white",
@@ -65,8 +65,13 @@ def verdicts_chart(summaries: Sequence[Summary]) -> str:
     pygal = _pygal()
     style = _style()
     style.colors = tuple(VERDICT_COLOURS.values())
-    chart = pygal.StackedBar(**{**_config(title="Images by line and verdict (after human decisions)"),
-                                "style": style, "legend_at_bottom": True})  # fmt: skip
+    chart = pygal.StackedBar(
+        **{
+            **_config(title="Images by line and verdict (after human decisions)"),
+            "style": style,
+            "legend_at_bottom": True,
+        }
+    )
     chart.x_labels = [s.line for s in summaries]
     for verdict in VERDICT_COLOURS:
         chart.add(verdict, [s.effective.get(verdict, 0) for s in summaries])

@@ -1,4 +1,4 @@
-"""The daily digest email of one line: yesterday's counts, yield, top reasons, out-of-control points, backlog."""
+"""The daily digest email of one line: yesterday's counts, yield, top reasons, control chart, backlog."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from inspector.reports.model import Report
 TOP_REASONS = 5
 
 
-def compose_digest(report: Report, *, link: str | None, link_expiry_seconds: int) -> Notification:
+def compose_digest(  # noqa: PLR0912 - one branch per optional part of the email, read top to bottom
+    report: Report, *, link: str | None, link_expiry_seconds: int
+) -> Notification:
     """The digest of `report` (one line's, or every line's): subject, plain-text body and SNS attributes."""
     line = report.line or "all lines"
     day = f"{report.since:%Y-%m-%d}"
@@ -30,7 +32,8 @@ def compose_digest(report: Report, *, link: str | None, link_expiry_seconds: int
     ]
     if e != v:
         lines.append(
-            f"After human decisions: PASS {e['PASS']:,}  FAIL {e['FAIL']:,}  REVIEW (undecided) {e['REVIEW']:,}"
+            f"After human decisions: PASS {e['PASS']:,}  FAIL {e['FAIL']:,}  "
+            f"REVIEW (undecided) {e['REVIEW']:,}"
         )
     lines += ["", "Top failure reasons:"]
     if report.pareto:
@@ -56,7 +59,8 @@ def compose_digest(report: Report, *, link: str | None, link_expiry_seconds: int
         lines.append("  none waiting")
     if report.agreement.decided:
         lines.append(
-            f"Human decisions on machine verdicts: {report.agreement.agreed:,} of {report.agreement.decided:,} "
+            f"Human decisions on machine verdicts: {report.agreement.agreed:,} of "
+            f"{report.agreement.decided:,} "
             f"agreed ({percent(report.agreement.rate)})"
         )
     lines.append("")

@@ -84,22 +84,26 @@ class DuckDbEngine:
                 f"FROM read_text({_quote(documents)})) WHERE r IS NOT NULL)"
             )
         if line_files:
-            # A `.ndjson` file holds one record a line (as `fetch_records` writes them); a bad line is skipped.
+            # A `.ndjson` file holds one record a line (as `fetch_records` writes them); bad lines are
+            # skipped.
             columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in RECORD_COLUMNS.items()) + "}"
             sources.append(
                 f"SELECT {names} FROM read_json({_quote(lines)}, columns = {columns}, "
                 "format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)"
             )
         if not sources:  # nothing to read: the same columns, no rows
-            sources.append("SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0")
+            sources.append(
+                "SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0"
+            )
         source = " UNION ALL ".join(f"({s})" for s in sources)
         # inspected_at in UTC, as the pipeline writes it ("...Z"); a time written with another offset is
         # converted (the conversion is the slow part, so times already in UTC are kept as they are).
         self._con.execute(
-            "CREATE TEMP TABLE records AS SELECT * REPLACE (utc AS inspected_at), SUBSTRING(utc, 1, 10) AS dt "
+            "CREATE TEMP TABLE records AS "
+            "SELECT * REPLACE (utc AS inspected_at), SUBSTRING(utc, 1, 10) AS dt "
             "FROM (SELECT *, CASE WHEN inspected_at LIKE '%Z' THEN inspected_at ELSE "
-            "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') END AS utc "
-            f"FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL)"  # noqa: S608 - quoted
+            "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') "
+            f"END AS utc FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL)"
         )
         self.read = int(self._con.execute("SELECT COUNT(*) FROM records").fetchone()[0])  # type: ignore[index]
         self.skipped: int | None = None if line_files else self.files - self.read

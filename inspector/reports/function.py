@@ -112,7 +112,8 @@ def run_digest(
 
 
 def digest_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-    """Lambda entry point. The event may name the day (`{"day": "2026-11-28"}`); by default yesterday (UTC)."""
+    """Lambda entry point. The event may name the day (`{"day": "2026-11-28"}`); by default, yesterday
+    (UTC)."""
     from inspector.aws import make_client  # noqa: PLC0415
     from inspector.observability import configure_logging  # noqa: PLC0415
 
@@ -142,6 +143,8 @@ def digest_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, A
 
 def _day(value: Any, *, now: datetime) -> datetime:
     if value:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC, hour=0, minute=0, second=0, microsecond=0)
+        return datetime.fromisoformat(str(value)).replace(
+            tzinfo=UTC, hour=0, minute=0, second=0, microsecond=0
+        )
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - timedelta(days=1)

@@ -12,7 +12,8 @@ body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2re
 color:#222;line-height:1.45;padding:0 1rem}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 .meta{color:#555;margin-top:0}table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
-th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}th:first-child,td:first-child{text-align:left}
+th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}
+th:first-child,td:first-child{text-align:left}
 th{background:#f5f5f5}.bad{color:#c62828;font-weight:600}.note{color:#555;font-size:.88rem}
 .kpi{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}.kpi div{border:1px solid #ddd;border-radius:6px;
 padding:.6rem 1rem;min-width:9rem}.kpi b{display:block;font-size:1.5rem}figure{margin:1rem 0}
@@ -47,9 +48,9 @@ def render_html(report: Report) -> str:
         "</div>",
         "<h2>Counts by verdict</h2>",
         _summary_table([*report.lines, total] if len(report.lines) > 1 else [total]),
-        "<p class=\"note\">Effective verdict: the last human decision's, else the machine's. Yield = effective "
-        "PASS / judged; first-pass yield = the machine's PASS / judged; judged = every image but REJECTED "
-        "(which could not be analysed).</p>",
+        "<p class=\"note\">Effective verdict: the last human decision's, else the machine's. "
+        "Yield = effective PASS / judged; first-pass yield = the machine's PASS / judged; "
+        "judged = every image but REJECTED (which could not be analysed).</p>",
     ]
     if total.images:
         parts.append(f"<figure>{charts.verdicts_chart(report.lines)}</figure>")
@@ -99,8 +100,8 @@ def _pareto(report: Report) -> list[str]:
         f"<figure>{charts.pareto_chart(report.pareto)}</figure>",
         "<table><tr><th>rule and subject</th><th>verdict</th><th>findings</th><th>share</th>"
         f"<th>cumulative</th></tr>{rows}</table>",
-        '<p class="note">One finding per failing rule of each FAIL (unmet or violated) and per uncertain rule '
-        "of each REVIEW, as the machine judged: an image can count under several rules.</p>",
+        '<p class="note">One finding per failing rule of each FAIL (unmet or violated) and per uncertain '
+        "rule of each REVIEW, as the machine judged: an image can count under several rules.</p>",
     ]
 
 
@@ -110,9 +111,9 @@ def _p_charts(report: Report) -> list[str]:
     parts = [
         '<p class="note">p = FAIL (after human decisions) / judged, per '
         f"{escape(report.by)}. Centre line p&#772; = total FAIL / total judged; limits p&#772; &plusmn; "
-        "3&radic;(p&#772;(1&minus;p&#772;)/n<sub>i</sub>) for each subgroup's own size n<sub>i</sub>, clipped "
-        "to [0, 1] (Montgomery, <i>Introduction to Statistical Quality Control</i>, ch. 7). Trial limits from "
-        "the period's own data.</p>"
+        "3&radic;(p&#772;(1&minus;p&#772;)/n<sub>i</sub>) for each subgroup's own size n<sub>i</sub>, "
+        "clipped to [0, 1] (Montgomery, <i>Introduction to Statistical Quality Control</i>, ch. 7). "
+        "Trial limits from the period's own data.</p>"
     ]
     for line_chart in report.charts:
         parts.append(f"<figure>{charts.p_chart_svg(line_chart.line, line_chart.chart)}</figure>")
@@ -141,8 +142,9 @@ def _backlog(report: Report) -> list[str]:
         for d in backlog.by_day
     )
     return [
-        f"<p>{backlog.images:,} REVIEW image(s) of the last 30 days wait for a decision; the oldest was inspected "
-        f"{escape(backlog.oldest or '')}, waiting {backlog.oldest_age_hours or 0:.1f} h as of the report.</p>",
+        f"<p>{backlog.images:,} REVIEW image(s) of the last 30 days wait for a decision; the oldest "
+        f"was inspected {escape(backlog.oldest or '')}, waiting {backlog.oldest_age_hours or 0:.1f} h "
+        "as of the report.</p>",
         f"<table><tr><th>line</th><th>inspected on</th><th>waiting</th></tr>{rows}</table>",
     ]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
 
 Dialect = Literal["duckdb", "trino"]
 SOURCE_DIALECT: Dialect = "duckdb"
@@ -79,7 +79,7 @@ def render(name: str, dialect: Dialect, params: Params | None = None, *, table: 
                 if node.name not in literals:
                     raise ValueError(f"query {name} has a placeholder :{node.name} that Params does not give")
                 value = literals[node.name]
-                return exp.null() if value is None else exp.convert(value)
+                return exp.null() if value is None else cast("exp.Expression", exp.convert(value))
             return node
 
         tree = tree.transform(literal)

@@ -58,15 +58,18 @@ def p_chart(subgroups: Sequence[tuple[str, int, int]], *, sigmas: float = SIGMAS
     total_n = sum(n for _, n, _ in subgroups)
     total_d = sum(d for _, _, d in subgroups)
     if total_n == 0:
-        points = tuple(Subgroup(label=lb, n=0, nonconforming=0, p=None, ucl=None, lcl=None,
-                                out_of_control=False) for lb, _, _ in subgroups)  # fmt: skip
+        points = tuple(
+            Subgroup(label=lb, n=0, nonconforming=0, p=None, ucl=None, lcl=None, out_of_control=False)
+            for lb, _, _ in subgroups
+        )
         return PChart(center=None, subgroups=points)
     center = total_d / total_n
     points_list: list[Subgroup] = []
     for label, n, d in subgroups:
         if n == 0:
-            points_list.append(Subgroup(label=label, n=0, nonconforming=0, p=None, ucl=None, lcl=None,
-                                        out_of_control=False))  # fmt: skip
+            points_list.append(
+                Subgroup(label=label, n=0, nonconforming=0, p=None, ucl=None, lcl=None, out_of_control=False)
+            )
             continue
         spread = sigmas * math.sqrt(center * (1 - center) / n)
         ucl, lcl, p = min(1.0, center + spread), max(0.0, center - spread), d / n

@@ -56,7 +56,10 @@ def week_of_records() -> list[tuple[str, dict[str, Any]]]:
             line = "line-1" if i % 2 else "line-2"
             key = f"images/{line}/d{day}-w{i}.jpg"
             documents.append(
-                (f"{line}/d{day}-w{i}.jpg.json", record_document(key, verdict, moment, line=line, cause=i, decisions=decisions))
+                (
+                    f"{line}/d{day}-w{i}.jpg.json",
+                    record_document(key, verdict, moment, line=line, cause=i, decisions=decisions),
+                )
             )
     return documents
 
@@ -90,14 +93,21 @@ def test_json_gives_the_numbers_with_the_out_of_control_day(cli, folder):
     assert 0 == run.status, run.err
     report = json.loads(run.out)
     assert 280 == report["total"]["images"]
-    flagged = [(c["line"], s["label"]) for c in report["charts"] for s in c["chart"]["subgroups"] if s["out_of_control"]]
+    flagged = [
+        (c["line"], s["label"])
+        for c in report["charts"]
+        for s in c["chart"]["subgroups"]
+        if s["out_of_control"]
+    ]
     assert ("line-2", "2026-11-24") in flagged
     assert report["agreement"]["reviews_decided"] == {"PASS": 3}
     assert report["backlog"]["images"] == 4
 
 
 def test_one_line_only(cli, folder):
-    run = cli("report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--json", "--line", "line-1")
+    run = cli(
+        "report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--json", "--line", "line-1"
+    )
 
     assert {"line-1"} == {s["line"] for s in json.loads(run.out)["lines"]}
 
@@ -120,9 +130,19 @@ def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     out = tmp_path / "s3.html"
 
     run = cli(
-        "report", f"s3://{bucket}/results/", "--since", "2026-11-20", "--until", "2026-11-27", "--out", str(out),
-        "--endpoint-url", local_aws.endpoint_url, "--region", REGION,
-    )  # fmt: skip
+        "report",
+        f"s3://{bucket}/results/",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-27",
+        "--out",
+        str(out),
+        "--endpoint-url",
+        local_aws.endpoint_url,
+        "--region",
+        REGION,
+    )
 
     assert 0 == run.status, run.err
     assert "280 records fetched" in run.out
@@ -134,9 +154,19 @@ def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     [
         pytest.param(["report"], "say where the records are", id="no-source"),
         pytest.param(["report", "/no/such/folder"], "is not a folder", id="missing-folder"),
-        pytest.param(["report", "x", "--since", "2026-11-05", "--until", "2026-11-01"], "must be after", id="backwards"),
-        pytest.param(["report", "--athena", "--workgroup", "w"], "--athena needs --database, --table", id="athena-names"),
-        pytest.param(["report", "--athena", "--stack-outputs", "/no/such.json"], "cannot read stack outputs", id="outputs"),
+        pytest.param(
+            ["report", "x", "--since", "2026-11-05", "--until", "2026-11-01"], "must be after", id="backwards"
+        ),
+        pytest.param(
+            ["report", "--athena", "--workgroup", "w"],
+            "--athena needs --database, --table",
+            id="athena-names",
+        ),
+        pytest.param(
+            ["report", "--athena", "--stack-outputs", "/no/such.json"],
+            "cannot read stack outputs",
+            id="outputs",
+        ),
     ],
 )
 def test_user_errors_are_one_line_and_exit_status_2(cli, argv, message):
@@ -163,7 +193,12 @@ def test_the_html_report_renders_in_chromium_without_network(cli, folder, tmp_pa
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     out = tmp_path / "week.html"
-    assert 0 == cli("report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--out", str(out)).status
+    assert (
+        0
+        == cli(
+            "report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--out", str(out)
+        ).status
+    )
     requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"))

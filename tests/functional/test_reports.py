@@ -12,6 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from inspector.deployment import Recipient
+from inspector.engine import Verdict
 from inspector.notifier import SnsNotifier
 from inspector.records import ResultRecord
 from inspector.reports.engines import AthenaEngine, DuckDbEngine, ReportQueryError
@@ -46,11 +47,13 @@ def test_the_pipeline_files_a_one_line_daily_copy_of_each_finished_record(world:
     copy_key = settings.daily_key(key, record.inspected_at)
     copy = world.body(copy_key)
     assert copy_key == f"daily/dt={record.inspected_at:%Y-%m-%d}/line-1/fail-1.jpg.json"
-    assert 1 == copy.count(b"\n") and copy.endswith(b"\n")  # one JSON document per line, for the SerDe
+    assert 1 == copy.count(b"\n")
+    assert copy.endswith(b"\n")
     assert record == ResultRecord.from_json(copy)
     assert record.notified_at is not None  # the finished record, not the first write
-    assert 6 == len([k for k in world.keys() if k.startswith("daily/")])
-    assert [] == [k for k in world.keys() if k.startswith("images/")]
+    layout = world.keys()
+    assert 6 == len([k for k in layout if k.startswith("daily/")])
+    assert [] == [k for k in layout if k.startswith("images/")]
 
 
 def test_a_redelivery_rewrites_the_daily_copy_with_the_same_bytes(world: World):
@@ -86,10 +89,16 @@ def test_a_report_of_the_daily_copies_fetched_from_s3_counts_every_verdict(world
 
 def test_fetching_a_daily_prefix_lists_only_the_days_asked_for(world: World, tmp_path: Path):
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
-        world.s3.put_object(Bucket=world.bucket, Key=f"daily/dt={day}/w.jpg.json", Body=f'{{"day": "{day}"}}\n')
+        world.s3.put_object(
+            Bucket=world.bucket, Key=f"daily/dt={day}/w.jpg.json", Body=f'{{"day": "{day}"}}\n'
+        )
 
     fetched = fetch_records(
-        world.s3, world.bucket, "daily/", tmp_path, days=(datetime(2026, 11, 2).date(), datetime(2026, 11, 2).date())
+        world.s3,
+        world.bucket,
+        "daily/",
+        tmp_path,
+        days=(datetime(2026, 11, 2).date(), datetime(2026, 11, 2).date()),
     )
 
     assert 1 == fetched
@@ -103,7 +112,9 @@ def test_indented_records_are_fetched_one_a_line(world: World, tmp_path: Path):
     fetched = fetch_records(world.s3, world.bucket, "results/", tmp_path)
 
     assert 2 == fetched
-    assert [b'{"verdict":"PASS"}', b"not json at all"] == (tmp_path / "part-00000.ndjson").read_bytes().splitlines()
+    assert [b'{"verdict":"PASS"}', b"not json at all"] == (
+        tmp_path / "part-00000.ndjson"
+    ).read_bytes().splitlines()
 
 
 # --- the digest ---------------------------------------------------------------------------------------
@@ -120,7 +131,9 @@ def write_records(folder: Path, day: datetime) -> None:
 
 @pytest.fixture
 def digest_settings(world: World) -> DigestSettings:
-    return DigestSettings(bucket=world.bucket, topic_arn=world.topic_arn, workgroup="wg", database="db", table="records")
+    return DigestSettings(
+        bucket=world.bucket, topic_arn=world.topic_arn, workgroup="wg", database="db", table="records"
+    )
 
 
 def test_the_digest_keeps_one_html_report_per_line_and_emails_a_link_to_it(world, digest_settings, tmp_path):
@@ -138,7 +151,8 @@ def test_the_digest_keeps_one_html_report_per_line_and_emails_a_link_to_it(world
     assert ["line-1", "line-2"] == [s.line for s in sent]
     assert f"reports/line-1/{day:%Y-%m-%d}.html" == sent[0].report_key
     page = world.body(sent[0].report_key).decode()
-    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
     digests = [e for e in world.emails() if e.attributes.get("kind") == "digest"]
     assert [{"kind": "digest", "line": "line-1"}, {"kind": "digest", "line": "line-2"}] == [
         e.attributes for e in digests
@@ -172,7 +186,9 @@ def subscribe(world: World, name: str, recipient: Recipient) -> str:
     url = world.sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = world.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = recipient.filter_policy()
-    attributes = {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}
+    attributes = (
+        {"FilterPolicy": json.dumps(policy), "FilterPolicyScope": "MessageAttributes"} if policy else {}
+    )
     world.sns.subscribe(TopicArn=world.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return str(url)
 
@@ -183,28 +199,39 @@ def subjects(world: World, url: str) -> list[str]:
 
 def test_recipients_get_immediate_emails_the_digest_or_both_as_they_chose(world, digest_settings, tmp_path):
     queues = {
-        "failures": subscribe(world, "failures", Recipient(email="a@example.com", only=["FAIL", "REVIEW"])),
+        "failures": subscribe(
+            world, "failures", Recipient(email="a@example.com", only=[Verdict.FAIL, Verdict.REVIEW])
+        ),
         "digest": subscribe(world, "digest", Recipient(email="b@example.com", immediate=False, digest=True)),
-        "both": subscribe(world, "both", Recipient(email="c@example.com", only=["FAIL", "REVIEW"], digest=True)),
+        "both": subscribe(
+            world, "both", Recipient(email="c@example.com", only=[Verdict.FAIL, Verdict.REVIEW], digest=True)
+        ),
         "verdicts": subscribe(world, "verdicts", Recipient(email="d@example.com")),
     }
     world.upload("images/line-1/pass-1.jpg", jpeg())
     world.upload("images/line-1/fail-1.jpg", jpeg())
     world.run(
-        world.processor(FakeDetector({"images/line-1/pass-1.jpg": PASS_LABELS, "images/line-1/fail-1.jpg": FAIL_LABELS}))
+        world.processor(
+            FakeDetector({"images/line-1/pass-1.jpg": PASS_LABELS, "images/line-1/fail-1.jpg": FAIL_LABELS})
+        )
     )
     day = TODAY - timedelta(days=1)
     write_records(tmp_path, day)
     run_digest(
-        digest_settings, engine=DuckDbEngine(tmp_path), s3=world.s3,
-        notifier=SnsNotifier(world.topic_arn, world.sns), day=day,
-    )  # fmt: skip
+        digest_settings,
+        engine=DuckDbEngine(tmp_path),
+        s3=world.s3,
+        notifier=SnsNotifier(world.topic_arn, world.sns),
+        day=day,
+    )
 
     digest_1 = f"QC digest {day:%Y-%m-%d} line-1: 10 images, yield 80.0%"
     got = {name: subjects(world, url) for name, url in queues.items()}
     assert ["QC FAIL: fail-1.jpg (line-1)"] == got["failures"]
-    assert 2 == len(got["digest"]) and got["digest"][0].startswith(digest_1)
-    assert 3 == len(got["both"]) and "QC FAIL: fail-1.jpg (line-1)" in got["both"]
+    assert 2 == len(got["digest"])
+    assert got["digest"][0].startswith(digest_1)
+    assert 3 == len(got["both"])
+    assert "QC FAIL: fail-1.jpg (line-1)" in got["both"]
     assert ["QC FAIL: fail-1.jpg (line-1)", "QC PASS: pass-1.jpg (line-1)"] == got["verdicts"]
 
 
@@ -235,22 +262,43 @@ def test_athena_runs_the_trino_text_in_its_workgroup_and_types_the_rows(world: W
             {"QueryExecutionId": "q-1"},
             {"QueryString": sql, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"}},
         )
-        stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "RUNNING"}}}, {"QueryExecutionId": "q-1"})
         stub.add_response(
             "get_query_execution",
-            {"QueryExecution": {"Status": {"State": "SUCCEEDED"}, "Statistics": {"DataScannedInBytes": 1234}}},
+            {"QueryExecution": {"Status": {"State": "RUNNING"}}},
+            {"QueryExecutionId": "q-1"},
+        )
+        stub.add_response(
+            "get_query_execution",
+            {
+                "QueryExecution": {
+                    "Status": {"State": "SUCCEEDED"},
+                    "Statistics": {"DataScannedInBytes": 1234},
+                }
+            },
             {"QueryExecutionId": "q-1"},
         )
         stub.add_response(
             "get_query_results",
-            {"ResultSet": {"ResultSetMetadata": {"ColumnInfo": columns},
-                           "Rows": [row("line", "verdict", "effective", "images"), row("line-1", "PASS", "PASS", "7")]},
-             "NextToken": "t"},
+            {
+                "ResultSet": {
+                    "ResultSetMetadata": {"ColumnInfo": columns},
+                    "Rows": [
+                        row("line", "verdict", "effective", "images"),
+                        row("line-1", "PASS", "PASS", "7"),
+                    ],
+                },
+                "NextToken": "t",
+            },
             {"QueryExecutionId": "q-1"},
-        )  # fmt: skip
+        )
         stub.add_response(
             "get_query_results",
-            {"ResultSet": {"ResultSetMetadata": {"ColumnInfo": columns}, "Rows": [row("line-1", "FAIL", "PASS", "2")]}},
+            {
+                "ResultSet": {
+                    "ResultSetMetadata": {"ColumnInfo": columns},
+                    "Rows": [row("line-1", "FAIL", "PASS", "2")],
+                }
+            },
             {"QueryExecutionId": "q-1", "NextToken": "t"},
         )
         engine = AthenaEngine(client, workgroup="wg", database="db", table="records", sleep=lambda _: None)
@@ -266,11 +314,18 @@ def test_athena_runs_the_trino_text_in_its_workgroup_and_types_the_rows(world: W
 def test_a_failed_athena_query_is_a_report_error_naming_the_reason(world: World):
     client = athena_client(world)
     with Stubber(client) as stub:
-        stub.add_response("start_query_execution", {"QueryExecutionId": "q-2"}, {"QueryString": ANY, "WorkGroup": "wg",
-                          "QueryExecutionContext": {"Database": "db"}})  # fmt: skip
+        stub.add_response(
+            "start_query_execution",
+            {"QueryExecutionId": "q-2"},
+            {"QueryString": ANY, "WorkGroup": "wg", "QueryExecutionContext": {"Database": "db"}},
+        )
         stub.add_response(
             "get_query_execution",
-            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND: records"}}},
+            {
+                "QueryExecution": {
+                    "Status": {"State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND: records"}
+                }
+            },
             {"QueryExecutionId": "q-2"},
         )
         engine = AthenaEngine(client, workgroup="wg", database="db", table="records", sleep=lambda _: None)
@@ -290,7 +345,10 @@ def test_importing_the_handler_does_not_import_the_digest():
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    code = "import sys, handler; print(sorted(m for m in sys.modules if m.startswith(('sqlglot', 'pygal', 'inspector.reports'))))"
+    code = (
+        "import sys, handler; "
+        "print(sorted(m for m in sys.modules if m.startswith(('sqlglot', 'pygal', 'inspector.reports'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert "[]" == out.strip()

@@ -73,11 +73,16 @@ def test_the_workgroup_enforces_its_own_encrypted_result_location(stack: Stack):
 
 def test_the_athena_results_bucket_is_private_encrypted_tls_only_and_expires_results(stack: Stack):
     block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
-    encryption = stack.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    encryption = stack.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
     policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
 
-    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    assert all(
+        block[k]
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
     assert "AES256" == encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
     assert {"aws:SecureTransport": "false"} == policy["Statement"][0]["Condition"]["Bool"]
     assert 7 == lifecycle["rules"][0]["expiration"]["days"]
@@ -131,7 +136,11 @@ def test_the_digest_role_has_least_privilege(stack: Stack):
     assert f"arn:aws:glue:{REGION}:{ACCOUNT}:table/inspector_prod/records" in glue
     # Nothing writes or deletes records, images or filed copies.
     writes = [s for s in policy["Statement"] if set(s["Action"]) & {"s3:PutObject", "s3:DeleteObject"}]
-    assert all("images/" not in r and "results/" not in r and "daily/" not in r for s in writes for r in s["Resource"])
+    assert all(
+        "images/" not in r and "results/" not in r and "daily/" not in r
+        for s in writes
+        for r in s["Resource"]
+    )
 
 
 def test_the_schedule_invokes_the_digest_through_a_role_that_can_invoke_only_it(stack: Stack):
@@ -163,7 +172,7 @@ def test_the_dashboard_shows_verdicts_by_line_latency_queue_age_dlq_depth_and_er
         "Dead-letter queue depth",
         "Errors",
     ] == titles
-    assert "{WidgetInspector,Line,Service,Verdict} MetricName=\\\"Images\\\"" in text
+    assert '{WidgetInspector,Line,Service,Verdict} MetricName=\\"Images\\"' in text
     assert '"QueueName", "inspector-queue-0a1b2c3"' in text
     assert '"QueueName", "inspector-dlq-0a1b2c3"' in text
     assert '"FunctionName", "inspector-function-0a1b2c3"' in text

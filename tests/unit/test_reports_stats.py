@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.reports.stats import p_chart, pareto
+from inspector.reports.stats import PChart, p_chart, pareto
 
 # Montgomery, Introduction to Statistical Quality Control (Wiley), chapter 7, the control chart for fraction
 # nonconforming with variable sample size: 25 daily samples of purchase orders (the book's Table 7.4), sample
@@ -21,8 +21,10 @@ PYZDEK_BRUISED = [47, 42, 55, 51, 46, 61, 39, 44, 41, 51, 88, 101, 101, 40, 48, 
                   105, 98, 100, 96]  # fmt: skip
 
 
-def montgomery():
-    return p_chart([(str(i), n, d) for i, (n, d) in enumerate(zip(MONTGOMERY_N, MONTGOMERY_D, strict=True), 1)])
+def montgomery() -> PChart:
+    return p_chart(
+        [(str(i), n, d) for i, (n, d) in enumerate(zip(MONTGOMERY_N, MONTGOMERY_D, strict=True), 1)]
+    )
 
 
 def test_montgomery_purchase_orders_centre_line_is_234_over_2450():
@@ -55,6 +57,8 @@ def test_montgomery_sample_11_is_the_only_point_out_of_control():
 
     assert ["11"] == [s.label for s in chart.out_of_control]
     (eleven,) = chart.out_of_control
+    assert eleven.p is not None
+    assert eleven.ucl is not None
     assert eleven.p > eleven.ucl
     assert 0.182 == pytest.approx(eleven.p, abs=0.0005)
 
@@ -67,6 +71,10 @@ def test_pyzdek_peaches_are_in_control_with_limits_for_one_and_two_crates():
     assert 1544 / 8000 == pytest.approx(chart.center)
     one = next(s for s in chart.subgroups if s.n == 250)
     two = next(s for s in chart.subgroups if s.n == 500)
+    assert one.ucl is not None
+    assert one.lcl is not None
+    assert two.ucl is not None
+    assert two.lcl is not None
     assert (0.268, 0.118) == (round(one.ucl, 3), round(one.lcl, 3))
     assert (0.246, 0.140) == (round(two.ucl, 3), round(two.lcl, 3))
     assert () == chart.out_of_control
@@ -76,7 +84,10 @@ def test_a_point_below_its_lower_limit_is_out_of_control_too():
     chart = p_chart([("a", 1000, 100), ("b", 1000, 100), ("c", 1000, 100), ("d", 1000, 20)])
 
     assert ["d"] == [s.label for s in chart.out_of_control]
-    assert chart.subgroups[3].p < chart.subgroups[3].lcl
+    low = chart.subgroups[3]
+    assert low.p is not None
+    assert low.lcl is not None
+    assert low.p < low.lcl
 
 
 def test_upper_limit_is_clipped_at_one():
@@ -111,8 +122,12 @@ def test_counts_that_are_not_a_proportion_are_refused(subgroup):
 
 def test_pareto_orders_causes_largest_first_and_accumulates_their_shares():
     bars = pareto(
-        [("forbid[0] Scratch", "FAIL", 3), ("quality.minSharpness", "FAIL", 5), ("forbid[0] Scratch", "FAIL", 2)]
-        + [("forbid[1] Rust", "REVIEW", 10)]
+        [
+            ("forbid[0] Scratch", "FAIL", 3),
+            ("quality.minSharpness", "FAIL", 5),
+            ("forbid[0] Scratch", "FAIL", 2),
+            ("forbid[1] Rust", "REVIEW", 10),
+        ]
     )
 
     assert [("forbid[1] Rust", 10), ("forbid[0] Scratch", 5), ("quality.minSharpness", 5)] == [
