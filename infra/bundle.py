@@ -45,7 +45,7 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
 RUNTIME_REQUIREMENTS: Final = ("pydantic", "sqlglot", "pygal")
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
     {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"}
-    | {"sqlglot", "pygal", "importlib-metadata", "zipp"}
+    | {"sqlglot", "pygal", "importlib-metadata", "zipp", "lazy-importer"}
 )
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.
