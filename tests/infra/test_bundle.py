@@ -268,7 +268,7 @@ def test_a_constraints_file_without_the_runtime_pins_is_refused(tmp_path: Path) 
         constraints="pydantic==2.14.4\nboto3==1.44.8\n",
     )
 
-    with pytest.raises(BundleError, match="pins no version of annotated-types, pydantic-core"):
+    with pytest.raises(BundleError, match="pins no version of annotated-types, importlib-metadata, "):
         build_bundle(repo_root=repo, out_dir=tmp_path / "out")
 
 
@@ -538,5 +538,6 @@ def test_the_digest_runs_from_the_bundle_alone_on_a_clean_python(
     page = s3.get_object(Bucket=bucket, Key="reports/line-3/2026-11-28.html")["Body"].read().decode()
     assert "<svg" in page
     (topic,) = [t for t in sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics.values() if t.arn == topic_arn]
-    subjects = [n[2] for n in topic.sent_notifications]
+    # The module's moto server is shared: the function's own test published to this topic too.
+    subjects = [n[2] for n in topic.sent_notifications if n[2].startswith("QC digest")]
     assert ["QC digest 2026-11-28 line-3: 50 images, yield 80.0%, 1 out of control"] == subjects
