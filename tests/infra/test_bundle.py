@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import requests
 import pytest
+import requests
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
@@ -497,7 +497,8 @@ def test_the_digest_runs_from_the_bundle_alone_on_a_clean_python(
                        ["line-3", "2026-11-28T09", "10", "9"]]),
         athena_result(["line", "verdict", "rule", "subject", "occurrences"],
                       [["line-3", "FAIL", "forbid[0]", "Scratch", "9"]]),
-        athena_result(["line", "day", "images", "oldest"], [["line-3", "2026-11-28", "1", "2026-11-28T09:10:00Z"]]),
+        athena_result(["line", "day", "images", "oldest"],
+                      [["line-3", "2026-11-28", "1", "2026-11-28T09:10:00Z"]]),
         athena_result(["line", "verdict", "decided", "images"], []),
     ]  # fmt: skip
     response = requests.post(
