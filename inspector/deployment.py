@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from inspector import constants
@@ -111,6 +119,12 @@ class Deployment(_Spec):
     force_destroy: bool = False
     link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("daily_prefix", mode="before")
+    @classmethod
+    def _no_daily_copies(cls, value: object) -> object:
+        # Stack config hands scalars over as text: "" or "null" turns the daily copies (and reports) off.
+        return None if value in ("", "null") else value
 
     @model_validator(mode="after")
     def _coherent(self) -> Deployment:
