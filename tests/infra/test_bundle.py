@@ -540,5 +540,5 @@ def test_the_digest_runs_from_the_bundle_alone_on_a_clean_python(
     assert "<svg" in page
     (topic,) = [t for t in sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics.values() if t.arn == topic_arn]
     # The module's moto server is shared: the function's own test published to this topic too.
-    subjects = [n[2] for n in topic.sent_notifications if n[2].startswith("QC digest")]
+    subjects = [n[2] for n in topic.sent_notifications if (n[2] or "").startswith("QC digest")]
     assert ["QC digest 2026-11-28 line-3: 50 images, yield 80.0%, 1 out of control"] == subjects
