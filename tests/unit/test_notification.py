@@ -369,10 +369,12 @@ def test_the_body_ends_with_one_line_break() -> None:
 
 
 @pytest.mark.parametrize("verdict", ALL_VERDICTS, ids=VERDICT_IDS)
-def test_the_attributes_carry_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
+def test_the_attributes_carry_the_kind_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
-    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint} == notification.attributes
+    # `kind` tells verdict emails from the daily digest, for subscriptions' filter policies.
+    expected = {"kind": "verdict", "verdict": verdict.value, "criteria": CRITERIA.fingerprint}
+    assert expected == notification.attributes
     assert all(type(value) is str for value in notification.attributes.values())
 
 
