@@ -28,6 +28,7 @@ pulumi.export("dlqUrl", pipeline.dlq_url)
 pulumi.export("topicArn", pipeline.topic_arn)
 pulumi.export("opsTopicArn", pipeline.ops_topic_arn)
 pulumi.export("functionName", pipeline.function_name)
+pulumi.export("reviewerPolicyArn", pipeline.reviewer_policy_arn)
 pulumi.export("criteriaFingerprint", settings.criteria.fingerprint)
 
 if settings.daily_prefix is not None:

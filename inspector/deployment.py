@@ -26,7 +26,7 @@ from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 from inspector.errors import SettingsError
-from inspector.notification import KIND_DIGEST, KIND_VERDICT
+from inspector.notification import KIND_DIGEST
 from inspector.settings import ENV_NAMES, DetectorKind, Settings
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -78,9 +78,11 @@ class Recipient(_Spec):
     def filter_policy(self) -> dict[str, Any] | None:
         """The SNS filter policy (on message attributes) of this subscription; None: every message.
 
-        Verdict emails carry `kind: verdict` and `verdict`; digests carry `kind: digest` and `line`.
+        Verdict emails carry `kind: inspection` and `verdict`, the review desk's decisions `kind: decision`
+        and `verdict`, digests `kind: digest` and `line` (no `verdict`).
         """
-        verdicts = {"verdict": [v.value for v in self.only]} if self.only else {"kind": [KIND_VERDICT]}
+        everything_but_digests = {"kind": [{"anything-but": [KIND_DIGEST]}]}
+        verdicts = {"verdict": [v.value for v in self.only]} if self.only else everything_but_digests
         if not self.digest:
             return verdicts
         if not self.immediate:
@@ -106,6 +108,8 @@ class Deployment(_Spec):
     # EventBridge Scheduler expression, in UTC; the digest covers the UTC day before the one it runs on.
     digest_schedule: str = Field(default="cron(0 6 * * ? *)", pattern=r"^(cron|rate)\(.+\)$")
     glacier_after_days: int = Field(default=30, ge=1, le=3650)
+    # Days an original's bytes stay (a noncurrent version under the images prefix) after it was filed.
+    originals_retention_days: int = Field(default=30, ge=1, le=3650)
     architecture: Literal["arm64", "x86_64"] = "arm64"
     python_version: Literal["3.12", "3.13"] = "3.13"
     memory_mb: int = Field(default=512, ge=128, le=10240)

@@ -11,8 +11,9 @@ from inspector.engine import FAILING, Outcome, Verdict
 from inspector.records import ResultRecord
 
 SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
-# The `kind` message attribute: subscriptions filter on it to receive verdict emails, digests, or both.
-KIND_VERDICT = "verdict"
+# The `kind` message attribute: subscriptions filter on it to receive verdict emails, digests, or both
+# (`decision` is the review desk's, inspector.review).
+KIND_INSPECTION = "inspection"
 KIND_DIGEST = "digest"
 
 _MARKS = {
@@ -65,16 +66,16 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     return Notification(
         subject=subject(record.verdict, image.key),
         body="\n".join(lines) + "\n",
-        attributes={"kind": KIND_VERDICT, "verdict": record.verdict.value, "criteria": record.criteria},
+        attributes={"kind": KIND_INSPECTION, "verdict": record.verdict.value, "criteria": record.criteria},
     )
 
 
-def subject(verdict: Verdict, key: str) -> str:
+def subject(verdict: Verdict, key: str, *, heading: str = "QC") -> str:
     """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds."""
     parts = key.rstrip("/").split("/")
     name = _ascii(parts[-1]) or "image"
     folder = _ascii(parts[-2]) if len(parts) > 2 else ""
-    text = f"QC {verdict}: {name}" + (f" ({folder})" if folder else "")
+    text = f"{heading} {verdict}: {name}" + (f" ({folder})" if folder else "")
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 3].rstrip() + "..."
     return text

@@ -24,7 +24,7 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:verdicts"
 @pytest.mark.parametrize(
     ("recipient", "policy"),
     [
-        pytest.param({}, {"kind": ["verdict"]}, id="every-verdict"),
+        pytest.param({}, {"kind": [{"anything-but": ["digest"]}]}, id="every-verdict"),
         pytest.param({"only": ["FAIL"]}, {"verdict": ["FAIL"]}, id="failures"),
         pytest.param({"immediate": False, "digest": True}, {"kind": ["digest"]}, id="digest-only"),
         pytest.param({"digest": True}, None, id="everything"),
