@@ -21,7 +21,15 @@ from inspector.reports.function import DigestSettings, run_digest
 from inspector.reports.model import build_report
 from inspector.reports.sql import Params, render
 from inspector.testing import FakeDetector, record_document
-from tests.functional.world import FAIL_LABELS, PASS_LABELS, REVIEW_LABELS, World, image_bytes, jpeg
+from tests.functional.world import (
+    FAIL_LABELS,
+    PASS_LABELS,
+    REVIEW_LABELS,
+    World,
+    client_error,
+    image_bytes,
+    jpeg,
+)
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -56,20 +64,25 @@ def test_the_pipeline_files_a_one_line_daily_copy_of_each_finished_record(world:
     assert [] == [k for k in layout if k.startswith("images/")]
 
 
-def test_a_redelivery_rewrites_the_daily_copy_with_the_same_bytes(world: World):
+def test_a_crash_before_the_delete_is_repaired_with_the_same_daily_copy(world: World):
     world.upload("images/w1.jpg", jpeg())
     messages = world.drain()
     processor = world.processor(FakeDetector(default=FAIL_LABELS), daily_prefix="daily/")
-    world.run(processor, world.lambda_event(messages))
+    crash = client_error("DeleteObject", "InternalError", 500)
+    world.s3.meta.events.register("before-call.s3.DeleteObject", crash)
+    first_run = world.run(processor, world.lambda_event(messages))
+    world.s3.meta.events.unregister("before-call.s3.DeleteObject", crash)
     settings = world.settings(daily_prefix="daily/")
     record = world.record("images/w1.jpg")
-    first = world.body(settings.daily_key("images/w1.jpg", record.inspected_at))
-    world.upload("images/w1.jpg", jpeg())  # the same bytes again: same ETag, so the record resumes
-    world.s3.delete_object(Bucket=world.bucket, Key=settings.daily_key("images/w1.jpg", record.inspected_at))
+    copy_key = settings.daily_key("images/w1.jpg", record.inspected_at)
+    first = world.body(copy_key)
+    world.s3.delete_object(Bucket=world.bucket, Key=copy_key)
 
-    world.run(processor)
+    world.run(processor, world.lambda_event(messages))  # the redelivery resumes from the record
 
-    assert first == world.body(settings.daily_key("images/w1.jpg", record.inspected_at))
+    assert 1 == len(first_run["batchItemFailures"])  # the original was not deleted: retried
+    assert first == world.body(copy_key)
+    assert not world.exists("images/w1.jpg")
 
 
 def test_a_report_of_the_daily_copies_fetched_from_s3_counts_every_verdict(world: World, tmp_path: Path):
