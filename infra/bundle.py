@@ -39,12 +39,12 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
 }
 
 # What the function needs at run time, pinned by requirements/constraints.txt: pydantic for the core;
-# sqlglot (the reports' SQL, carried to Athena's dialect) and pygal (the report's SVG charts, pure Python)
-# for the digest handler, which imports them only when a digest runs. boto3/botocore are not here: the
-# Lambda Python runtime provides them.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "sqlglot", "pygal")
+# anyascii (email subjects that keep a key's name in ASCII); sqlglot (the reports' SQL, carried to Athena's
+# dialect) and pygal (the report's SVG charts, pure Python) for the digest handler, which imports them only
+# when a digest runs. boto3/botocore are not here: the Lambda Python runtime provides them.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "sqlglot", "pygal")
 RUNTIME_DISTRIBUTIONS: Final = frozenset(
-    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"}
+    {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
     | {"sqlglot", "pygal", "importlib-metadata", "zipp", "lazy-importer"}
 )
 
@@ -364,7 +364,7 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"pip could not install {', '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
             f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
