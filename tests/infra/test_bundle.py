@@ -269,7 +269,7 @@ def test_a_constraints_file_without_the_runtime_pins_is_refused(tmp_path: Path) 
         constraints="pydantic==2.14.4\nboto3==1.44.8\n",
     )
 
-    with pytest.raises(BundleError, match="pins no version of annotated-types, anyascii, importlib-metadata, "):
+    with pytest.raises(BundleError, match="pins no version of annotated-types, anyascii, importlib-metadata"):
         build_bundle(repo_root=repo, out_dir=tmp_path / "out")
 
 
