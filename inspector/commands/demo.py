@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError
+from inspector.commands import EXIT_OK, UserError, output_file
 
 if TYPE_CHECKING:
     from inspector.analysis import Analysis
@@ -64,7 +64,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--report",
-        type=Path,
+        type=output_file,
         metavar="FILE",
         help="also write the QC report of the run (HTML, as `inspector report` makes it) to FILE",
     )

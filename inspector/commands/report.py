@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, parse_s3_uri
+from inspector.commands import (
+    EXIT_OK,
+    UserError,
+    add_aws_arguments,
+    aws_client,
+    output_file,
+    parse_s3_uri,
+)
 
 LINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # `pulumi stack output --json` keys that --stack-outputs reads.
@@ -45,7 +52,7 @@ def register(commands: Any) -> None:
         help="p-chart subgroups (default: day; hour for one day)",
     )
     parser.add_argument(
-        "--out", type=Path, metavar="FILE", help="the HTML file to write (default report.html)"
+        "--out", type=output_file, metavar="FILE", help="the HTML file to write (default report.html)"
     )
     parser.add_argument("--json", action="store_true", help="print the numbers as one JSON document")
     parser.add_argument(

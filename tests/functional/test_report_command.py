@@ -177,7 +177,16 @@ def test_user_errors_are_one_line_and_exit_status_2(cli, argv, message):
     assert 1 == len(run.err.strip().splitlines())
 
 
-@pytest.mark.parametrize("argv", [["--since", "yesterday"], ["--line", "Line 1"], ["--by", "week"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--since", "yesterday"],
+        ["--line", "Line 1"],
+        ["--by", "week"],
+        ["--out", "/no/such/folder/r.html"],
+        ["--out", "."],
+    ],
+)
 def test_bad_arguments_are_refused_by_the_parser(cli, argv):
     with pytest.raises(SystemExit) as exit_info:
         cli("report", "folder", *argv)
