@@ -3,7 +3,13 @@
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
     -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
     -> record the notification -> copy to the destination
-    -> delete the original (only if it is still the inspected version)
+    -> (remove the superseded copy, see below) -> write the record's daily copy (when a daily prefix is
+    set; for reports) -> delete the original (only if it is still the inspected version)
+
+The daily copy (`daily/dt=<UTC day>/<key>.json`, one line of JSON: what the reports' Athena table reads)
+is written on every pass that reaches the delete, resumed ones included, with the same bytes each time:
+so an original is never deleted before its record's daily copy exists, and a crash before it is repaired by
+redelivery like every other step.
 
 The evidence image is written before the record that names it, and the same again on a retry, so a
 crash between the two leaves an unnamed image that the retry overwrites; it is never deleted.
@@ -78,6 +84,7 @@ class Store(Protocol):
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
+    def save_daily(self, key: str, record: ResultRecord) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
@@ -231,6 +238,8 @@ class Inspector:
             status = Status.RESUMED
         self._retire_superseded(record, destination)
 
+        if self.settings.daily_prefix is not None:
+            self.store.save_daily(self.settings.daily_key(key, record.inspected_at), record)
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
             log.warning(
