@@ -270,6 +270,8 @@ def invoke_policy(function_arn: str) -> str:
             "Resource": [function_arn, f"{function_arn}:*"],
         }
     )
+
+
 def model_object_arn(bucket_arn: str, location: str) -> str:
     """The ARN of a reference model: a key in the pipeline's bucket, or `s3://bucket/key` elsewhere."""
     if location.startswith("s3://"):

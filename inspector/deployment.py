@@ -104,7 +104,7 @@ class Deployment(_Spec):
     custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:rekognition:")
     # The reference model: a key in the bucket (e.g. models/widget.npz) or s3://bucket/key.
     reference_model: str | None = None
-    evidence: bool = True  # an evidence image beside the record of each FAIL and REVIEW
+    evidence: Flag = True  # an evidence image beside the record of each FAIL and REVIEW
     images_prefix: str = constants.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX

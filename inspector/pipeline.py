@@ -199,17 +199,7 @@ class Inspector:
             log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
         else:
             status = Status.INSPECTED
-            earlier = record.destination if record is not None and record.notified_at is not None else None
-            record = self._judge(ref, info)
-            if self.evidence is not None:
-                # Written before the record names it, and rewritten alike on a retry: idempotent.
-                evidence = self.evidence.write(key, self.settings.evidence_key(key), info.etag, record)
-                record = record.model_copy(update={"evidence": evidence})
-            if earlier is not None:
-                record = record.model_copy(update={"supersedes": earlier})
-            # Replaces any earlier record (another version's, or one this version cannot read) only if it
-            # is still the one read above.
-            etag = self.store.save_record(record_key, record, replacing=etag)
+            record, etag = self._judge_and_save(ref, info, record, record_key, etag)
 
         # A person's decision re-files the image (inspector.review): the record's destination follows it.
         destination = record.destination or self.settings.destination(key, record.verdict)
@@ -246,6 +236,32 @@ class Inspector:
                 "original was replaced or removed during the inspection; left as it is",
                 extra={"key": key, "verdict": record.verdict},
             )
+        self._tell(key, status, record, destination)
+        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
+
+    def _judge_and_save(
+        self,
+        ref: ObjectRef,
+        info: ObjectInfo,
+        previous: ResultRecord | None,
+        record_key: str,
+        etag: str | None,
+    ) -> tuple[ResultRecord, str]:
+        """Judge this upload and write its record (with its evidence and the copy it supersedes)."""
+        earlier = previous.destination if previous is not None and previous.notified_at is not None else None
+        record = self._judge(ref, info)
+        if self.evidence is not None:
+            # Written before the record names it, and rewritten alike on a retry: idempotent.
+            evidence = self.evidence.write(ref.key, self.settings.evidence_key(ref.key), info.etag, record)
+            record = record.model_copy(update={"evidence": evidence})
+        if earlier is not None:
+            record = record.model_copy(update={"supersedes": earlier})
+        # Replaces any earlier record (another version's, or one this version cannot read) only if it is
+        # still the one read above.
+        return record, self.store.save_record(record_key, record, replacing=etag)
+
+    def _tell(self, key: str, status: Status, record: ResultRecord, destination: str) -> None:
+        """The metrics and log lines of one finished inspection."""
         if self.metrics is not None and status is Status.INSPECTED:
             self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
         if status is Status.ALREADY_INSPECTED:
@@ -259,7 +275,6 @@ class Inspector:
             "inspected",
             extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
         )
-        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
 
     def _retire_superseded(self, record: ResultRecord, destination: str) -> None:
         """Remove the earlier version's filed copy once this version's is filed (see the module docstring)."""
