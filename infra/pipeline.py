@@ -16,6 +16,8 @@ HANDLER = "handler.lambda_handler"
 # function uses none.
 RUNTIME_ENVIRONMENT = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+ACCESS_LOG_RETENTION_DAYS = 365  # S3 server access logs of the images bucket (Security Hub S3.9)
+KMS_DELETION_WINDOW_DAYS = 30  # the longest: time to notice a key scheduled for deletion by mistake
 
 
 @dataclass
@@ -96,6 +98,62 @@ class InspectionPipeline(pulumi.ComponentResource):
             opts=child,
         )
 
+        # --- server access logs (Security Hub S3.9) ----------------------------------------------
+        # A bucket of their own: a bucket logging into itself would log its own log deliveries.
+        log_bucket = aws.s3.Bucket(
+            f"{name}-access-logs", force_destroy=cfg.force_destroy, tags=tags, opts=child
+        )
+        log_public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-access-logs-public-access",
+            bucket=log_bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-access-logs-ownership",
+            bucket=log_bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        # Server access log delivery writes SSE-S3 objects only.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-access-logs-encryption",
+            bucket=log_bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        log_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=log_bucket.id,
+            policy=pulumi.Output.all(log_bucket.arn, bucket.arn, account_id).apply(
+                lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_public_access]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            bucket=log_bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=bucket.id,
+            target_bucket=log_bucket.id,
+            target_prefix="images-bucket/",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+        )
+
         # --- queues ---------------------------------------------------------------------------
         dlq = aws.sqs.Queue(
             f"{name}-dlq",
@@ -147,9 +205,24 @@ class InspectionPipeline(pulumi.ComponentResource):
                 filter_policy_scope="MessageAttributes" if recipient.only else None,
                 opts=child,
             )
-        # Not encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key, and
-        # alarm messages carry no image data.
-        ops_topic = aws.sns.Topic(f"{name}-ops", tags=tags, opts=child)
+        # CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key: the ops topic has a
+        # customer-managed key whose policy lets them (policies.ops_key_policy), rotated every year.
+        ops_key = aws.kms.Key(
+            f"{name}-ops-key",
+            description=f"Encrypts the {name} ops topic (alarms); CloudWatch may use it to publish",
+            enable_key_rotation=True,
+            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            policy=account_id.apply(policies.ops_key_policy),
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-ops-key-alias",
+            name=f"alias/{name}-{pulumi.get_stack()}-ops",
+            target_key_id=ops_key.key_id,
+            opts=child,
+        )
+        ops_topic = aws.sns.Topic(f"{name}-ops", kms_master_key_id=ops_key.arn, tags=tags, opts=child)
         for i, email in enumerate(cfg.ops_notify):
             aws.sns.TopicSubscription(
                 f"{name}-ops-{i}", topic=ops_topic.arn, protocol="email", endpoint=email, opts=child
