@@ -1,0 +1,315 @@
+"""Every role of the stack under moto's IAM enforcement, with the very documents `infra.policies` builds.
+
+The function runs its real handler (`handler.lambda_handler`, the declared environment) under its own
+role's STS credentials, fed by the declared queue under that role: every verdict path must succeed, and
+every call it must never make must be refused. See tests/infra/iam_harness.py for how the stack's
+declarations become moto's resources, and the README for where moto checks less than AWS (the assertions
+on the documents at the end of this file cover those parts).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pulumi
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
+from moto.sns.models import sns_backends
+
+from infra.config import load
+from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from tests.functional.world import image_bytes, jpeg
+from tests.infra.conftest import Stack, stack_config_values
+from tests.infra.iam_harness import (
+    ACCOUNT,
+    OTHER_BUCKET,
+    REGION,
+    SETUP_CALLS,
+    IamWorld,
+    declare_for_moto,
+    new_session,
+    roles,
+    teach_moto_sns_resources,
+)
+
+# moto's Rekognition answers "Mobile Phone" at 99.94 whatever the image: criteria that turn that answer
+# into each verdict.
+PASS_CRITERIA = {"minConfidence": 90, "require": [{"label": "Mobile Phone"}]}
+FAIL_CRITERIA = {"minConfidence": 90, "forbid": [{"label": "Mobile Phone"}]}
+REVIEW_CRITERIA = {"minConfidence": 100, "reviewMargin": 5, "require": [{"label": "Mobile Phone"}]}
+
+
+@dataclass(frozen=True)
+class RoleScenario:
+    """How a role's real work is exercised under it, and which of the `NEVER` probes it is meant to pass."""
+
+    exercise: Callable[[IamWorld, boto3.Session], None] | None = None  # None: exercised by its own tests
+    may: frozenset[str] = frozenset()
+
+
+# Every role the stack declares, by its declared name. A role added to the stack fails
+# test_every_role_the_stack_declares_has_a_scenario until it has its line here; its documents are then
+# created and enforced by the harness with nothing else to write.
+ROLE_SCENARIOS: dict[str, RoleScenario] = {
+    "inspector-role": RoleScenario(),  # the function: test_every_verdict_path_succeeds_under_the_functions_role
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A call no role may make unless its scenario says so, and the error code moto refuses it with."""
+
+    name: str
+    call: Callable[[IamWorld, boto3.Session], Any]
+    code: str = "AccessDenied"  # AWS says AuthorizationError for SNS; moto says AccessDenied everywhere
+
+
+def _s3(session: boto3.Session) -> Any:
+    return session.client("s3")
+
+
+NEVER = [
+    Probe(
+        "delete a filed image",
+        lambda w, s: _s3(s).delete_object(Bucket=w.bucket(), Key="analyzed/passed/line-1/filed.jpg"),
+    ),
+    Probe(
+        "delete a result record",
+        lambda w, s: _s3(s).delete_object(Bucket=w.bucket(), Key="results/line-1/filed.jpg.json"),
+    ),
+    Probe("write criteria", lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="criteria/current.json", Body=b"{}")),
+    Probe(
+        "write a reference model",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="models/line-1/model.npz", Body=b"x"),
+    ),
+    Probe("read another bucket", lambda w, s: _s3(s).get_object(Bucket=OTHER_BUCKET, Key="images/secret.jpg")),
+    Probe(
+        "read the access logs",
+        lambda w, s: _s3(s).get_object(Bucket=w.bucket("-access-logs"), Key="images-bucket/log"),
+    ),
+    Probe(
+        "publish to the ops topic",
+        lambda w, s: s.client("sns").publish(TopicArn=w.topic_arn("-ops"), Message="fake alarm"),
+    ),
+    Probe(
+        "send to the inspection queue",
+        lambda w, s: s.client("sqs").send_message(
+            QueueUrl=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/inspector-queue-0a1b2c3", MessageBody="{}"
+        ),
+        code="403",  # moto's SQS (JSON protocol) answers the bare status; AWS says AccessDenied
+    ),
+    Probe("create an IAM user", lambda w, s: s.client("iam").create_user(UserName="intruder")),
+]
+
+
+@pytest.fixture(scope="module")
+def declared() -> Stack:
+    """The component as the prod example stack declares it, named as moto names things."""
+    values = {k.removeprefix("inspector:"): v for k, v in stack_config_values("Pulumi.prod.yaml").items()}
+    config = load({k: v for k, v in values.items() if ":" not in k})
+    archive = pulumi.FileArchive(__file__)  # never read under the mocks
+
+    def program() -> Any:
+        pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=config, code=archive))
+        return pulumi.Output.all(pipeline.bucket_name, pipeline.function_name)
+
+    return declare_for_moto(program)
+
+
+@contextmanager
+def enforced(declared: Stack) -> Iterator[IamWorld]:
+    """moto with the stack deployed and IAM enforced from the first request after `SETUP_CALLS`.
+
+    Call from a test decorated with `set_initial_no_auth_action_count(SETUP_CALLS)`.
+    """
+    undo = teach_moto_sns_resources()
+    try:
+        with mock_aws():
+            world = IamWorld.deploy(declared)
+            # Exactly SETUP_CALLS went unchecked: the very next request, signed by nobody moto knows, fails.
+            stranger = new_session("AKIASTRANGER", "x")
+            with pytest.raises(ClientError) as refused:
+                stranger.client("s3").list_buckets()
+            assert "InvalidAccessKeyId" == refused.value.response["Error"]["Code"]
+            _seed(world)
+            yield world
+    finally:
+        undo()
+
+
+def _seed(world: IamWorld) -> None:
+    """Objects for the probes to aim at, so that a refusal is IAM's and not a missing object's."""
+    s3 = world.admin.client("s3")
+    s3.put_object(Bucket=world.bucket(), Key="analyzed/passed/line-1/filed.jpg", Body=jpeg())
+    s3.put_object(Bucket=world.bucket(), Key="results/line-1/filed.jpg.json", Body=b"{}")
+    s3.put_object(Bucket=OTHER_BUCKET, Key="images/secret.jpg", Body=jpeg())
+    s3.put_object(Bucket=world.bucket("-access-logs"), Key="images-bucket/log", Body=b"log")
+
+
+def drain(world: IamWorld, criteria: dict[str, Any]) -> list[dict[str, Any]]:
+    """Poll as the event source mapping would until the queue is empty; every answer."""
+    answers = []
+    for _ in range(5):
+        answer, messages = world.invoke_from_queue(
+            world.function(), environment={"INSPECTOR_CRITERIA": json.dumps(criteria)}
+        )
+        if not messages:
+            return answers
+        answers.append(answer)
+    raise AssertionError("the queue never emptied")
+
+
+def verdict_emails(world: IamWorld) -> list[str]:
+    topic = sns_backends[ACCOUNT][REGION].topics[world.topic_arn("-verdicts")]
+    return [subject for _, _, subject, _, _ in topic.sent_notifications]
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+@pytest.mark.parametrize(
+    ("criteria", "data", "verdict", "destination"),
+    [
+        pytest.param(PASS_CRITERIA, jpeg(), "PASS", "analyzed/passed/", id="PASS"),
+        pytest.param(FAIL_CRITERIA, jpeg(), "FAIL", "analyzed/failed/", id="FAIL"),
+        pytest.param(REVIEW_CRITERIA, jpeg(), "REVIEW", "analyzed/review/", id="REVIEW"),
+        pytest.param(PASS_CRITERIA, image_bytes("GIF"), "REJECTED", "rejected/", id="REJECTED (format)"),
+        pytest.param(PASS_CRITERIA, b"", "REJECTED", "rejected/", id="REJECTED (empty)"),
+    ],
+)
+def test_every_verdict_path_succeeds_under_the_functions_role(
+    declared: Stack, criteria: dict[str, Any], data: bytes, verdict: str, destination: str
+):
+    with enforced(declared) as world:
+        s3 = world.admin.client("s3")
+        s3.put_object(Bucket=world.bucket(), Key="images/line-1/w 1.jpg", Body=data)
+
+        answers = drain(world, criteria)
+
+        assert [{"batchItemFailures": []}] * len(answers) == answers
+        record = json.loads(s3.get_object(Bucket=world.bucket(), Key="results/line-1/w 1.jpg.json")["Body"].read())
+        assert (verdict, f"{destination}line-1/w 1.jpg") == (record["verdict"], record["destination"])
+        assert record["notified_at"] is not None
+        s3.head_object(Bucket=world.bucket(), Key=f"{destination}line-1/w 1.jpg")
+        assert "Contents" not in s3.list_objects_v2(Bucket=world.bucket(), Prefix="images/")
+        assert [f"QC {verdict}: w 1.jpg (line-1)"] == verdict_emails(world)
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+def test_a_repeated_event_for_a_filed_image_and_a_missing_object_are_acknowledged_under_the_role(
+    declared: Stack,
+):
+    with enforced(declared) as world:
+        s3 = world.admin.client("s3")
+        s3.put_object(Bucket=world.bucket(), Key="images/line-1/w1.jpg", Body=jpeg())
+        queue_url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/inspector-queue-0a1b2c3"
+        sqs = world.admin.client("sqs")
+        first = drain(world, PASS_CRITERIA)
+        # S3 announces an upload more than once at times: the same event again, after the image was filed.
+        body = json.dumps(
+            {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": REGION,
+                          "s3": {"bucket": {"name": world.bucket(), "arn": f"arn:aws:s3:::{world.bucket()}"},
+                                 "object": {"key": "images/line-1/w1.jpg", "size": 1}}}]}
+        )  # fmt: skip
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+        again = drain(world, PASS_CRITERIA)
+
+        assert [{"batchItemFailures": []}] == first[-1:] == again
+        assert ["QC PASS: w1.jpg (line-1)"] == verdict_emails(world)  # no second email
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+def test_every_call_no_role_may_make_is_denied_to_every_role(declared: Stack):
+    outcomes: dict[tuple[str, str], str] = {}
+    expected: dict[tuple[str, str], str] = {}
+    with enforced(declared) as world:
+        for role, scenario in ROLE_SCENARIOS.items():
+            session = world.session(role)
+            for probe in NEVER:
+                if probe.name in scenario.may:
+                    continue
+                expected[role, probe.name] = probe.code
+                try:
+                    probe.call(world, session)
+                except ClientError as refused:
+                    outcomes[role, probe.name] = refused.response["Error"]["Code"]
+                else:
+                    outcomes[role, probe.name] = "allowed"
+
+    assert len(NEVER) <= len(expected)
+    assert expected == outcomes
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+@pytest.mark.parametrize(
+    "role", [r for r, s in ROLE_SCENARIOS.items() if s.exercise is not None] or [pytest.param(None, marks=pytest.mark.skip(reason="no role with an exercise yet"))]
+)
+def test_each_role_can_do_its_work_under_its_documents(declared: Stack, role: str):
+    with enforced(declared) as world:
+        exercise = ROLE_SCENARIOS[role].exercise
+        assert exercise is not None
+        exercise(world, world.session(role))
+
+
+def test_every_role_the_stack_declares_has_a_scenario(declared: Stack):
+    assert set(ROLE_SCENARIOS) == set(roles(declared))
+
+
+def test_the_probes_aim_at_resources_the_stack_declares(declared: Stack):
+    # A renamed bucket or topic would make a probe fail for the wrong reason (NoSuchBucket, NotFound).
+    names = {r.name for r in declared.resources}
+    assert {"inspector-bucket", "inspector-access-logs", "inspector-ops", "inspector-verdicts", "inspector-queue"} <= names
+
+
+# --- what moto checks less than AWS, asserted on the documents ------------------------------------------
+
+
+def _statements(document: str) -> list[dict[str, Any]]:
+    statements = json.loads(document)["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _identity_documents(declared: Stack) -> dict[str, list[str]]:
+    return {name: [*r.inline.values(), *r.managed] for name, r in roles(declared).items()}
+
+
+def test_every_role_is_trusted_by_aws_services_only(declared: Stack):
+    # The harness assumes the roles itself (moto cannot be called by lambda.amazonaws.com): the declared
+    # trust is checked here. No account, user or "*" may assume a role of the stack.
+    for role in roles(declared).values():
+        for statement in _statements(role.trust):
+            assert ("Allow", "sts:AssumeRole") == (statement["Effect"], statement["Action"])
+            assert {"Service"} == set(statement["Principal"]), role.name
+    assert "lambda.amazonaws.com" == _statements(roles(declared)["inspector-role"].trust)[0]["Principal"]["Service"]
+
+
+def test_no_identity_statement_has_a_condition_that_moto_would_not_evaluate(declared: Stack):
+    # moto evaluates no condition key of an identity policy (it treats the statement as a Deny): a
+    # condition added to a role's documents must be checked here by hand, with AWS's semantics.
+    conditioned = [
+        (role, s.get("Sid")) for role, documents in _identity_documents(declared).items()
+        for d in documents if not d.startswith("arn:") for s in _statements(d) if "Condition" in s
+    ]  # fmt: skip
+    assert [] == conditioned
+
+
+def test_the_function_may_read_what_it_copies_and_what_rekognition_reads_for_it(declared: Stack):
+    # AWS authorises CopyObject's source with s3:GetObject, and Rekognition reads Image.S3Object with the
+    # caller's permissions; moto checks neither (only PutObject on the copy's destination).
+    [document] = _identity_documents(declared)["inspector-role"]
+    reads = {r for s in _statements(document) if "s3:GetObject" in s["Action"] for r in s["Resource"]}
+    bucket = "arn:aws:s3:::inspector-bucket-0a1b2c3"
+    assert f"{bucket}/images/*" in reads
+
+
+def test_a_missing_object_reads_as_404_because_the_function_may_list_the_bucket(declared: Stack):
+    # AWS answers 403 instead of 404 for a missing key without s3:ListBucket; moto answers 404 regardless.
+    [document] = _identity_documents(declared)["inspector-role"]
+    listing = [s for s in _statements(document) if s["Action"] == ["s3:ListBucket"]]
+    assert [["arn:aws:s3:::inspector-bucket-0a1b2c3"]] == [s["Resource"] for s in listing]
