@@ -89,7 +89,8 @@ print(json.dumps({"total": done - started, "modules": len(sys.modules)}))
 # pydantic does, the Powertools peer included. Context: what of ours-over-floor is pydantic's, not ours.
 FLOOR_ONE_MODEL = FLOOR.replace(
     "\ndone = time.perf_counter()",
-    "\nclass Probe(BaseModel):\n    name: str = Field(min_length=1)\nProbe(name='x')\ndone = time.perf_counter()",
+    "\nclass Probe(BaseModel):\n    name: str = Field(min_length=1)\n"
+    "Probe(name='x')\ndone = time.perf_counter()",
     1,
 )
 
@@ -122,7 +123,8 @@ FIRST_EVENT = json.dumps(
      "SentTimestamp": "1", "SenderId": "s", "ApproximateFirstReceiveTimestamp": "1"},
      "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
      "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1",
-     "body": json.dumps({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+     "body": json.dumps({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
         "eventTime": "2026-11-03T09:14:27.512Z", "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "AWS:X"}, "requestParameters": {"sourceIPAddress": "1.2.3.4"},
         "responseElements": {"x-amz-request-id": "r", "x-amz-id-2": "i"},
@@ -384,8 +386,10 @@ def main() -> list[Figure]:
         [
             f"Lambda-like layout (the bundle's files in task/, SDK included), warm .pyc, medians of {RUNS}, "
             f"in rotation: ours {ms(ours):.0f} ms (boto3 {ms(ours, 'boto3'):.0f} + handler "
-            f"{ms(ours, 'handler'):.0f} + settings {ms(ours, 'settings'):.1f}; {ours[0]['modules']:.0f} modules); "
-            f"floor {ms(floor):.0f} ms ({floor[0]['modules']:.0f} modules); Powertools peer {ms(peer):.0f} ms "
+            f"{ms(ours, 'handler'):.0f} + settings {ms(ours, 'settings'):.1f}; "
+            f"{ours[0]['modules']:.0f} modules); "
+            f"floor {ms(floor):.0f} ms ({floor[0]['modules']:.0f} modules); "
+            f"Powertools peer {ms(peer):.0f} ms "
             f"({peer[0]['modules']:.0f} modules); import boto3 alone {ms(base):.0f} ms",
             f"with the first SQS batch parsed (median of {CONTEXT_RUNS}): ours {ms(first['ours']):.0f} ms, "
             f"Powertools peer {ms(first['peer']):.0f} ms: "
@@ -398,7 +402,8 @@ def main() -> list[Figure]:
             "environment: INSPECTOR_* from Settings.to_env(), AWS_REGION, and the stack's "
             f"RUNTIME_ENVIRONMENT {extra or '(none)'}; without the latter, ours over boto3: {bare_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",
-            f"a bundle without .pyc: ours over boto3 {shipped_ratio:.2f}, handler {ms(shipped, 'handler'):.0f} ms "
+            f"a bundle without .pyc: ours over boto3 {shipped_ratio:.2f}, "
+            f"handler {ms(shipped, 'handler'):.0f} ms "
             f"(median of {CONTEXT_RUNS})",
             f"this venv as it is (editable install, ~200 distributions): {venv_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",
@@ -411,7 +416,8 @@ def main() -> list[Figure]:
             "cold_import_vs_powertools",
             ms(ours) / ms(peer),
             at_most(1.0),
-            "same run as above: ours over the Powertools peer (batch + parser utilities, the same settings work)",
+            "same run as above: ours over the Powertools peer (batch + parser utilities, the same "
+            "settings work)",
             digits=3,
         ),
         Figure(

@@ -53,7 +53,9 @@ RUNTIME_DISTRIBUTIONS: Final = (
 # our sources make clients for (`sdk_services`), plus these. Add a service here when a client's service name
 # is not a string literal in the call that makes it.
 ALWAYS_SDK_SERVICES: Final = frozenset({"sts"})
-CLIENT_FACTORIES: Final = frozenset({"client", "make_client", "aws_client"})  # callables taking a service name
+CLIENT_FACTORIES: Final = frozenset(
+    {"client", "make_client", "aws_client"}
+)  # callables taking a service name
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.
 ARCHITECTURES: Final[Mapping[str, str]] = {"arm64": "aarch64", "x86_64": "x86_64"}
@@ -409,7 +411,8 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / Python {python_version} "
+            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
 
@@ -500,7 +503,8 @@ def report(bundle: Bundle) -> list[str]:
             f"WARNING: no python{bundle.python_version} on this machine, so the bundle carries no bytecode.",
             "Lambda's code directory is read-only: every cold start would compile every module again",
             "(about 2.8 x `import boto3` instead of 1.6 x; see the README's Figures). Install that Python",
-            f"and build again: `pyenv install {bundle.python_version}` or `uv python install {bundle.python_version}`",
+            f"and build again: `pyenv install {bundle.python_version}` or "
+            f"`uv python install {bundle.python_version}`",
             "(then put it on PATH), or your OS's package (e.g. `apt-get install python"
             f"{bundle.python_version}`).",
             "!" * 100,

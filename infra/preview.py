@@ -59,11 +59,16 @@ def declare(stack: str, config: Mapping[str, str]) -> Recorded:
             recorded.declarations.append(Declaration(args.typ, args.name, dict(args.inputs)))
             service = args.typ.split(":")[1].split("/")[0]
             physical = f"{args.name}-<id>"
-            outputs = {"arn": f"arn:aws:{service}:<region>:{PLACEHOLDER_ACCOUNT}:{physical}", "name": physical}
+            outputs = {
+                "arn": f"arn:aws:{service}:<region>:{PLACEHOLDER_ACCOUNT}:{physical}",
+                "name": physical,
+            }
             outputs |= {"url": f"https://sqs.<region>.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{physical}"}
             return physical, {**outputs, **args.inputs, "bucket": physical, "keyId": physical}
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        def call(
+            self, args: pulumi.runtime.MockCallArgs
+        ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
             if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
                 return {"accountId": PLACEHOLDER_ACCOUNT, "arn": "arn:aws:iam::<account>:user/you"}, []
             return {}, []
@@ -72,7 +77,7 @@ def declare(stack: str, config: Mapping[str, str]) -> Recorded:
     pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(Mocks(), project="inspector", stack=stack, preview=False)
 
-    @pulumi.runtime.test  # type: ignore[misc] # untyped decorator: waits for every registration
+    @pulumi.runtime.test  # type: ignore[untyped-decorator] # waits for every registration
     def program() -> Any:
         namespace = runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
         from infra.bundle import describe  # noqa: PLC0415

@@ -1,4 +1,4 @@
-"""A Pulumi stack's `inspector:*` settings, validated offline with the `Deployment` model (no Pulumi needed)."""
+"""A Pulumi stack's `inspector:*` settings, validated offline with the `Deployment` model (no Pulumi)."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def physical(name: str) -> str:
 
 def arn_of(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
     """The ARN moto gives the resource a declaration makes (and the mocks hand back to the program)."""
-    service = typ.split(":")[1].split("/")[0]
+    service = typ.split(":")[1].split("/", maxsplit=1)[0]
     resource = physical(name)
     if typ == Bucket:
         return f"arn:aws:s3:::{resource}"
@@ -117,7 +117,11 @@ class MotoNamedMocks(Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.stack.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDA"}, []
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                "userId": "AIDA",
+            }, []
         return {}, []
 
 
@@ -161,11 +165,13 @@ def roles(stack: Stack) -> dict[str, RoleDocuments]:
     by_physical = {
         physical(r.name): RoleDocuments(r.name, r.inputs["assumeRolePolicy"]) for r in stack.of_type(Role)
     }
-    managed = {arn_of(ManagedPolicy, p.name, p.inputs): p.inputs["policy"] for p in stack.of_type(ManagedPolicy)}
+    managed = {
+        arn_of(ManagedPolicy, p.name, p.inputs): p.inputs["policy"] for p in stack.of_type(ManagedPolicy)
+    }
     for declared in stack.of_type(RolePolicy):
-        by_physical[declared.inputs["role"]].inline[declared.inputs.get("name", declared.name)] = declared.inputs[
-            "policy"
-        ]
+        by_physical[declared.inputs["role"]].inline[declared.inputs.get("name", declared.name)] = (
+            declared.inputs["policy"]
+        )
     for declared in stack.of_type(Attachment):
         arn = declared.inputs["policyArn"]
         if arn in managed:
@@ -207,7 +213,7 @@ class IamWorld:
     # --- set-up, as the administrator --------------------------------------------------------------------
 
     def _create_resources(self) -> None:
-        s3, sqs, sns = (self.admin.client(s) for s in ("s3", "sqs", "sns"))
+        s3, sqs, sns = self.admin.client("s3"), self.admin.client("sqs"), self.admin.client("sns")
         for name in [physical(b.name) for b in self.stack.of_type(Bucket)] + [OTHER_BUCKET]:
             s3.create_bucket(Bucket=name)
         for queue in self.stack.of_type(Queue):
@@ -222,7 +228,9 @@ class IamWorld:
                         {
                             "QueueArn": q["queueArn"],
                             "Events": q["events"],
-                            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": q["filterPrefix"]}]}},
+                            "Filter": {
+                                "Key": {"FilterRules": [{"Name": "prefix", "Value": q["filterPrefix"]}]}
+                            },
                         }
                         for q in notification.inputs["queues"]
                     ]
@@ -238,14 +246,16 @@ class IamWorld:
         trust = json.dumps(
             {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}],
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}
+                ],
             }
         )
         for documents in roles(self.stack).values():
             role_name = physical(documents.name)
-            self.role_arns[documents.name] = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust)[
-                "Role"
-            ]["Arn"]
+            self.role_arns[documents.name] = iam.create_role(
+                RoleName=role_name, AssumeRolePolicyDocument=trust
+            )["Role"]["Arn"]
             for policy_name, document in documents.inline.items():
                 iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=document)
             for i, document_or_arn in enumerate(documents.managed):
@@ -263,7 +273,9 @@ class IamWorld:
         credentials = self.admin.client("sts").assume_role(
             RoleArn=self.role_arns[role], RoleSessionName=f"{role}-harness"
         )["Credentials"]
-        return new_session(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+        return new_session(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+        )
 
     def bucket(self, suffix: str = "-bucket") -> str:
         """The physical name of the declared bucket whose name ends with `suffix`."""
@@ -271,7 +283,9 @@ class IamWorld:
         return bucket
 
     def topic_arn(self, suffix: str) -> str:
-        [topic] = [arn_of(Topic, t.name, t.inputs) for t in self.stack.of_type(Topic) if t.name.endswith(suffix)]
+        [topic] = [
+            arn_of(Topic, t.name, t.inputs) for t in self.stack.of_type(Topic) if t.name.endswith(suffix)
+        ]
         return topic
 
     def function(self) -> Declared:
@@ -294,7 +308,7 @@ class IamWorld:
         queue_url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{queue_arn.rsplit(':', 1)[1]}"
         role_session = self.session(self.function_role(function))
         sqs = role_session.client("sqs")
-        messages = sqs.receive_message(
+        messages: list[dict[str, Any]] = sqs.receive_message(  # type: ignore[assignment]
             QueueUrl=queue_url,
             MaxNumberOfMessages=int(mapping.inputs.get("batchSize", 10)),
             AttributeNames=["All"],
@@ -312,13 +326,16 @@ class IamWorld:
 
 
 @contextmanager
-def function_process(role_session: boto3.Session, variables: Mapping[str, str], handler: str) -> Iterator[Any]:
+def function_process(
+    role_session: boto3.Session, variables: Mapping[str, str], handler: str
+) -> Iterator[Any]:
     """The declared handler as a new container would run it: this environment only (the function's
     variables, its region, the role's credentials), a default boto3 session of the role's (sharing the
     harness's parsed service models), no state kept."""
     credentials = role_session.get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
+    assert frozen.access_key is not None and frozen.secret_key is not None
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(
@@ -346,4 +363,3 @@ def function_process(role_session: boto3.Session, variables: Mapping[str, str], 
         boto3.DEFAULT_SESSION = None
         os.environ.clear()
         os.environ.update(saved)
-

@@ -137,7 +137,9 @@ def _s3_no_acls(stack: Stack) -> Iterable[str]:
 
 def _s3_lifecycle(stack: Stack) -> Iterable[str]:
     for bucket in stack.of_type(BUCKET):
-        rules = [r for c in side(stack, LIFECYCLE, bucket) for r in c.inputs["rules"] if r["status"] == "Enabled"]
+        rules = [
+            r for c in side(stack, LIFECYCLE, bucket) for r in c.inputs["rules"] if r["status"] == "Enabled"
+        ]
         if not rules:
             yield f"{bucket.name}: no enabled lifecycle rule"
 
@@ -151,7 +153,9 @@ def _sqs_encrypted(stack: Stack) -> Iterable[str]:
 def _sqs_not_public(stack: Stack) -> Iterable[str]:
     for policy in stack.of_type(QUEUE_POLICY):
         for statement in statements(policy.inputs["policy"]):
-            if statement["Effect"] == "Allow" and (public_principal(statement) or "Condition" not in statement):
+            if statement["Effect"] == "Allow" and (
+                public_principal(statement) or "Condition" not in statement
+            ):
                 yield f"{policy.name}: {statement.get('Sid')} is open to anyone or unconditioned"
 
 
@@ -167,13 +171,15 @@ def _sns_delivery_logging(stack: Stack) -> Iterable[str]:
     # delivery status logging on its topic, and fails here until it has it.
     feedback = ("sqsFailureFeedbackRoleArn", "httpFailureFeedbackRoleArn", "lambdaFailureFeedbackRoleArn",
                 "firehoseFailureFeedbackRoleArn", "applicationFailureFeedbackRoleArn")  # fmt: skip
-    topics = {f"arn:aws:sns:{t.name}": t for t in stack.of_type(TOPIC)}
     for subscription in stack.of_type(SUBSCRIPTION):
         if subscription.inputs["protocol"] == "email":
             continue
-        topic = next((t for arn, t in topics.items() if subscription.inputs["topic"].endswith(physical(t))), None)
+        topic = next(
+            (t for t in stack.of_type(TOPIC) if subscription.inputs["topic"].endswith(physical(t))), None
+        )
         if topic is None or not any(topic.inputs.get(key) for key in feedback):
-            yield f"{subscription.name}: {subscription.inputs['protocol']} subscription without delivery logging"
+            protocol = subscription.inputs["protocol"]
+            yield f"{subscription.name}: {protocol} subscription without delivery status logging"
 
 
 def _sns_not_public(stack: Stack) -> Iterable[str]:
@@ -200,7 +206,9 @@ def _kms_no_decrypt_on_all_keys(stack: Stack) -> Iterable[str]:
     for policy in stack.of_type(ROLE_POLICY) + stack.of_type(MANAGED_POLICY):
         for statement in statements(policy.inputs["policy"]):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
             decrypting = [a for a in actions if a in {"kms:*", "kms:Decrypt", "kms:ReEncryptFrom", "*"}]
             if statement["Effect"] == "Allow" and decrypting and "*" in resources:
                 yield f"{policy.name}: {statement.get('Sid')} allows {decrypting} on every key"
@@ -286,7 +294,8 @@ CONTROLS: tuple[Control, ...] = (
     Control("S3.2", "S3 general purpose buckets should block public read access", (BUCKET, BUCKET_POLICY),
             lambda s: [*_s3_public_access(s), *_s3_no_public_grant(s)], _open_policy(BUCKET_POLICY)),
     Control("S3.3", "S3 general purpose buckets should block public write access", (BUCKET, BUCKET_POLICY),
-            lambda s: [*_s3_public_access(s), *_s3_no_public_grant(s)], _set(PUBLIC_ACCESS, blockPublicPolicy=False)),
+            lambda s: [*_s3_public_access(s), *_s3_no_public_grant(s)],
+            _set(PUBLIC_ACCESS, blockPublicPolicy=False)),
     Control("S3.5", "S3 general purpose buckets should require requests to use SSL", (BUCKET, BUCKET_POLICY),
             _s3_tls_only, _remove(BUCKET_POLICY)),
     Control("S3.6", "S3 general purpose bucket policies should restrict access to other AWS accounts",
@@ -319,8 +328,8 @@ CONTROLS: tuple[Control, ...] = (
             _set(FUNCTION, runtime="python3.8")),
     Control("KMS.1", "IAM customer managed policies should not allow decryption actions on all KMS keys",
             (MANAGED_POLICY,), _kms_no_decrypt_on_all_keys, _open_policy(MANAGED_POLICY)),
-    Control("KMS.2", "IAM principals should not have IAM inline policies that allow decryption actions on all "
-            "KMS keys", (ROLE_POLICY,), _kms_no_decrypt_on_all_keys, _open_policy(ROLE_POLICY)),
+    Control("KMS.2", "IAM principals should not have IAM inline policies that allow decryption actions on "
+            "all KMS keys", (ROLE_POLICY,), _kms_no_decrypt_on_all_keys, _open_policy(ROLE_POLICY)),
     Control("KMS.3", "AWS KMS keys should not be deleted unintentionally", (KEY,), _kms_not_deleted,
             _set(KEY, isEnabled=False)),
     Control("KMS.4", "AWS KMS key rotation should be enabled", (KEY,), _kms_rotation,
@@ -343,8 +352,9 @@ CONTROLS: tuple[Control, ...] = (
 # Every resource type of the covered services the stack may declare, and why no control above evaluates it
 # (or which control evaluates it through its owner). A type outside both lists fails the coverage test.
 NO_CONTROL: dict[str, str] = {
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
-        "SSE-S3 on both buckets (S3.4, default encryption, is retired: S3 encrypts every object)",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "SSE-S3 on both buckets (S3.4, default encryption, is retired: S3 encrypts every object)"
+    ),
     "aws:s3/bucketNotification:BucketNotification": "part of the bucket (S3.11, event notifications, holds)",
     "aws:kms/alias:Alias": "a name for the ops key",
     "aws:lambda/eventSourceMapping:EventSourceMapping": "no Security Hub control",

@@ -149,7 +149,9 @@ def test_the_bundle_carries_the_sdk_the_tests_ran_with_and_only_the_models_the_f
     shipped = names(bundles[architecture])
     with zipfile.ZipFile(bundles[architecture].path) as archive:
         versions = {
-            package: re.search(r"^__version__ = '([^']+)'", archive.read(f"{package}/__init__.py").decode(), re.M)
+            package: re.search(
+                r"^__version__ = '([^']+)'", archive.read(f"{package}/__init__.py").decode(), re.M
+            )
             for package in ("boto3", "botocore")
         }
     pinned = {
@@ -165,7 +167,9 @@ def test_the_bundle_carries_the_sdk_the_tests_ran_with_and_only_the_models_the_f
 
 def test_a_client_for_a_new_service_in_the_sources_keeps_its_model(tmp_path: Path) -> None:
     source = tmp_path / "digest.py"
-    source.write_text('import boto3\ndef run():\n    return boto3.client("athena"), make_client("glue", region="x")\n')
+    source.write_text(
+        'import boto3\ndef run():\n    return boto3.client("athena"), make_client("glue", region="x")\n'
+    )
     deps = tmp_path / "deps"
     for service in ("athena", "glue", "s3", "sts", "ec2"):
         (deps / "botocore" / "data" / service).mkdir(parents=True)
@@ -451,7 +455,7 @@ def invoke_bundle(
         check=False,
     )
     outcome = json.loads(result_file.read_text()) if result_file.exists() else {}
-    return run, outcome, (s3, bucket, bundle_dir)
+    return run, outcome, (s3, bucket, bundle_dir, topic_arn)
 
 
 def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_sdk(
@@ -466,7 +470,7 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
 
-    run, outcome, (s3, bucket, bundle_dir) = invoke_bundle(
+    run, outcome, (s3, bucket, bundle_dir, topic_arn) = invoke_bundle(
         bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path
     )
 
@@ -480,6 +484,10 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_
     record = json.loads(s3.get_object(Bucket=bucket, Key="results/line-3/w1.jpg.json")["Body"].read())
     assert "PASS" == record["verdict"]
     assert "analyzed/passed/line-3/w1.jpg" == record["destination"]
+    assert ["analyzed/passed/line-3/w1.jpg", "results/line-3/w1.jpg.json"] == sorted(
+        item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]
+    )
+    assert 1 == len(sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[topic_arn].sent_notifications)
 
 
 def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
@@ -496,7 +504,7 @@ def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
 
-    run, outcome, (s3, bucket, _) = invoke_bundle(
+    run, outcome, (s3, bucket, _, _) = invoke_bundle(
         bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path, without_sdk=True
     )
 
@@ -504,5 +512,7 @@ def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
     assert OLD_SDK[1].split("==")[1] == outcome["botocore"][0]
     assert 1 == len(outcome["result"]["batchItemFailures"])
     errors = [json.loads(line).get("error", "") for line in run.stdout.splitlines() if line.startswith("{")]
-    assert any('ParamValidationError' in e and 'Unknown parameter in input: "IfNoneMatch"' in e for e in errors)
+    assert any(
+        "ParamValidationError" in e and 'Unknown parameter in input: "IfNoneMatch"' in e for e in errors
+    )
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="results/")

@@ -58,7 +58,8 @@ class RoleScenario:
 # test_every_role_the_stack_declares_has_a_scenario until it has its line here; its documents are then
 # created and enforced by the harness with nothing else to write.
 ROLE_SCENARIOS: dict[str, RoleScenario] = {
-    "inspector-role": RoleScenario(),  # the function: test_every_verdict_path_succeeds_under_the_functions_role
+    # The function: exercised by test_every_verdict_path_succeeds_under_the_functions_role.
+    "inspector-role": RoleScenario(),
 }
 
 
@@ -84,12 +85,17 @@ NEVER = [
         "delete a result record",
         lambda w, s: _s3(s).delete_object(Bucket=w.bucket(), Key="results/line-1/filed.jpg.json"),
     ),
-    Probe("write criteria", lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="criteria/current.json", Body=b"{}")),
+    Probe(
+        "write criteria",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="criteria/current.json", Body=b"{}"),
+    ),
     Probe(
         "write a reference model",
         lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="models/line-1/model.npz", Body=b"x"),
     ),
-    Probe("read another bucket", lambda w, s: _s3(s).get_object(Bucket=OTHER_BUCKET, Key="images/secret.jpg")),
+    Probe(
+        "read another bucket", lambda w, s: _s3(s).get_object(Bucket=OTHER_BUCKET, Key="images/secret.jpg")
+    ),
     Probe(
         "read the access logs",
         lambda w, s: _s3(s).get_object(Bucket=w.bucket("-access-logs"), Key="images-bucket/log"),
@@ -155,7 +161,7 @@ def _seed(world: IamWorld) -> None:
 
 def drain(world: IamWorld, criteria: dict[str, Any]) -> list[dict[str, Any]]:
     """Poll as the event source mapping would until the queue is empty; every answer."""
-    answers = []
+    answers: list[dict[str, Any]] = []
     for _ in range(5):
         answer, messages = world.invoke_from_queue(
             world.function(), environment={"INSPECTOR_CRITERIA": json.dumps(criteria)}
@@ -168,7 +174,7 @@ def drain(world: IamWorld, criteria: dict[str, Any]) -> list[dict[str, Any]]:
 
 def verdict_emails(world: IamWorld) -> list[str]:
     topic = sns_backends[ACCOUNT][REGION].topics[world.topic_arn("-verdicts")]
-    return [subject for _, _, subject, _, _ in topic.sent_notifications]
+    return [str(subject) for _, _, subject, _, _ in topic.sent_notifications]
 
 
 @set_initial_no_auth_action_count(SETUP_CALLS)
@@ -192,7 +198,9 @@ def test_every_verdict_path_succeeds_under_the_functions_role(
         answers = drain(world, criteria)
 
         assert [{"batchItemFailures": []}] * len(answers) == answers
-        record = json.loads(s3.get_object(Bucket=world.bucket(), Key="results/line-1/w 1.jpg.json")["Body"].read())
+        record = json.loads(
+            s3.get_object(Bucket=world.bucket(), Key="results/line-1/w 1.jpg.json")["Body"].read()
+        )
         assert (verdict, f"{destination}line-1/w 1.jpg") == (record["verdict"], record["destination"])
         assert record["notified_at"] is not None
         s3.head_object(Bucket=world.bucket(), Key=f"{destination}line-1/w 1.jpg")
@@ -248,7 +256,9 @@ def test_every_call_no_role_may_make_is_denied_to_every_role(declared: Stack):
 
 @set_initial_no_auth_action_count(SETUP_CALLS)
 @pytest.mark.parametrize(
-    "role", [r for r, s in ROLE_SCENARIOS.items() if s.exercise is not None] or [pytest.param(None, marks=pytest.mark.skip(reason="no role with an exercise yet"))]
+    "role",
+    [r for r, s in ROLE_SCENARIOS.items() if s.exercise is not None]
+    or [pytest.param(None, marks=pytest.mark.skip(reason="no role with an exercise yet"))],
 )
 def test_each_role_can_do_its_work_under_its_documents(declared: Stack, role: str):
     with enforced(declared) as world:
@@ -264,7 +274,13 @@ def test_every_role_the_stack_declares_has_a_scenario(declared: Stack):
 def test_the_probes_aim_at_resources_the_stack_declares(declared: Stack):
     # A renamed bucket or topic would make a probe fail for the wrong reason (NoSuchBucket, NotFound).
     names = {r.name for r in declared.resources}
-    assert {"inspector-bucket", "inspector-access-logs", "inspector-ops", "inspector-verdicts", "inspector-queue"} <= names
+    assert {
+        "inspector-bucket",
+        "inspector-access-logs",
+        "inspector-ops",
+        "inspector-verdicts",
+        "inspector-queue",
+    } <= names
 
 
 # --- what moto checks less than AWS, asserted on the documents ------------------------------------------
@@ -286,7 +302,10 @@ def test_every_role_is_trusted_by_aws_services_only(declared: Stack):
         for statement in _statements(role.trust):
             assert ("Allow", "sts:AssumeRole") == (statement["Effect"], statement["Action"])
             assert {"Service"} == set(statement["Principal"]), role.name
-    assert "lambda.amazonaws.com" == _statements(roles(declared)["inspector-role"].trust)[0]["Principal"]["Service"]
+    assert (
+        "lambda.amazonaws.com"
+        == _statements(roles(declared)["inspector-role"].trust)[0]["Principal"]["Service"]
+    )
 
 
 def test_no_identity_statement_has_a_condition_that_moto_would_not_evaluate(declared: Stack):

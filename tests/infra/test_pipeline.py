@@ -68,7 +68,9 @@ def test_the_component_has_the_documented_type_token(stack: Stack):
 
 @pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
 def test_bucket_blocks_every_kind_of_public_access(stack: Stack, prefix: str):
-    block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access").inputs
+    block = stack.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access"
+    ).inputs
 
     assert (True, True, True, True) == (
         block["blockPublicAcls"],
@@ -80,7 +82,9 @@ def test_bucket_blocks_every_kind_of_public_access(stack: Stack, prefix: str):
 
 @pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
 def test_bucket_owner_is_enforced(stack: Stack, prefix: str):
-    controls = stack.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership").inputs
+    controls = stack.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership"
+    ).inputs
 
     assert "BucketOwnerEnforced" == controls["rule"]["objectOwnership"]
 

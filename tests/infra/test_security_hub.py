@@ -1,4 +1,4 @@
-"""The Security Hub controls (tests/infra/security_controls.py) on the stack as the example stacks declare it."""
+"""The Security Hub controls (tests/infra/security_controls.py) on the stacks the examples declare."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ CUSTOM_LABELS = {
 
 
 def declare(stack_file: str, extra: dict[str, str] | None = None) -> Stack:
-    values = {k.removeprefix("inspector:"): v for k, v in stack_config_values(stack_file).items() if k.startswith("inspector:")}
+    values = {
+        k.removeprefix("inspector:"): v
+        for k, v in stack_config_values(stack_file).items()
+        if k.startswith("inspector:")
+    }
     config = load({**values, **(extra or {})})
     archive = pulumi.FileArchive(__file__)  # never read under the mocks
 
@@ -90,10 +94,15 @@ def test_server_access_logs_of_the_images_bucket_go_to_the_log_bucket_which_only
     stack: Stack,
 ):
     logging = stack.one("aws:s3/bucketLogging:BucketLogging").inputs
-    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy", "inspector-access-logs-policy").inputs["policy"])
+    policy = json.loads(
+        stack.one("aws:s3/bucketPolicy:BucketPolicy", "inspector-access-logs-policy").inputs["policy"]
+    )
     [delivery] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
 
-    assert ("inspector-bucket-0a1b2c3", "inspector-access-logs-0a1b2c3") == (logging["bucket"], logging["targetBucket"])
+    assert ("inspector-bucket-0a1b2c3", "inspector-access-logs-0a1b2c3") == (
+        logging["bucket"],
+        logging["targetBucket"],
+    )
     assert {"Service": "logging.s3.amazonaws.com"} == delivery["Principal"]
     assert "s3:PutObject" == delivery["Action"]
     assert {"aws:SourceArn": "arn:aws:s3:::inspector-bucket-0a1b2c3"} == delivery["Condition"]["ArnLike"]

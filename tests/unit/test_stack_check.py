@@ -57,7 +57,9 @@ def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_p
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("config:\n  inspector:memoryMb: 512\n", "inspector:criteria is required", id="no criteria"),
+        pytest.param(
+            "config:\n  inspector:memoryMb: 512\n", "inspector:criteria is required", id="no criteria"
+        ),
         pytest.param("config: [1, 2]\n", "not a Pulumi stack file", id="config not a mapping"),
         pytest.param("config:\n  a: [\n", "not YAML (line 3)", id="not YAML"),
         pytest.param(
