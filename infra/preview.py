@@ -103,13 +103,24 @@ def summarize(inputs: Mapping[str, Any]) -> str:
         elif key == "environment" and isinstance(value, dict):
             parts.append(f"environment={','.join(sorted(value.get('variables', {})))}")
         elif isinstance(value, dict | list):
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            text = json.dumps(_whole(value), sort_keys=True, separators=(",", ":"))
             parts.append(f"{key}={text if len(text) <= 120 else text[:117] + '...'}")
         elif isinstance(value, float) and value.is_integer():
             parts.append(f"{key}={int(value)}")
         else:
             parts.append(f"{key}={value}")
     return " ".join(parts)
+
+
+def _whole(value: Any) -> Any:
+    """Numbers as the program wrote them: the engine hands every number over as a float (10 -> 10.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -335,7 +335,8 @@ def function_process(
     credentials = role_session.get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
-    assert frozen.access_key is not None and frozen.secret_key is not None
+    assert frozen.access_key is not None
+    assert frozen.secret_key is not None
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(

@@ -516,3 +516,18 @@ def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
         "ParamValidationError" in e and 'Unknown parameter in input: "IfNoneMatch"' in e for e in errors
     )
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="results/")
+
+
+def test_make_bundle_reports_the_sdk_and_warns_loudly_without_bytecode(bundles: dict[str, Bundle]) -> None:
+    bundle = bundles["arm64"]
+    without = Bundle(bundle.path, bundle.sha256, bundle.size, "arm64", "3.13", compiled=False)
+
+    shown = "\n".join(bundle_module.report(bundle))
+    warned = "\n".join(bundle_module.report(without))
+
+    assert f"sdk:       boto3 {boto3.__version__}" in shown
+    assert "WARNING" not in shown
+    assert "bytecode:  NO" in warned
+    assert "WARNING: no python3.13 on this machine" in warned
+    assert "pyenv install 3.13" in warned
+    assert "uv python install 3.13" in warned
