@@ -20,6 +20,41 @@ ACCESS_LOG_RETENTION_DAYS = 365  # S3 server access logs of the images bucket (S
 KMS_DELETION_WINDOW_DAYS = 30  # the longest: time to notice a key scheduled for deletion by mistake
 
 
+def private_bucket(
+    name: str,
+    *,
+    sides: str | None = None,
+    force_destroy: bool,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+    """A bucket with every public access blocked, ACLs disabled (BucketOwnerEnforced) and SSE-S3: Security
+    Hub S3.2, S3.3, S3.8, S3.12. Its side resources are named `<sides>-public-access`, `-ownership`,
+    `-encryption` (`sides` defaults to the bucket's name). Returns the bucket and its public access block,
+    which a bucket policy must wait for."""
+    sides = sides or name
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, tags=tags, opts=opts)
+    public_access = aws.s3.BucketPublicAccessBlock(
+        f"{sides}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{sides}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{sides}-encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=opts,
+    )
+    return bucket, public_access
+
+
 @dataclass
 class InspectionPipelineArgs:
     config: Deployment  # validated stack settings
@@ -48,27 +83,8 @@ class InspectionPipeline(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         # --- bucket ---------------------------------------------------------------------------
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=cfg.force_destroy, tags=tags, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
+        bucket, public_access = private_bucket(
+            f"{name}-bucket", sides=name, force_destroy=cfg.force_destroy, tags=tags, opts=child
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
@@ -100,30 +116,9 @@ class InspectionPipeline(pulumi.ComponentResource):
 
         # --- server access logs (Security Hub S3.9) ----------------------------------------------
         # A bucket of their own: a bucket logging into itself would log its own log deliveries.
-        log_bucket = aws.s3.Bucket(
+        # Server access log delivery writes SSE-S3 objects only, as private_bucket encrypts.
+        log_bucket, log_public_access = private_bucket(
             f"{name}-access-logs", force_destroy=cfg.force_destroy, tags=tags, opts=child
-        )
-        log_public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-access-logs-public-access",
-            bucket=log_bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-access-logs-ownership",
-            bucket=log_bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        # Server access log delivery writes SSE-S3 objects only.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-access-logs-encryption",
-            bucket=log_bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
         )
         log_policy = aws.s3.BucketPolicy(
             f"{name}-access-logs-policy",

@@ -86,6 +86,7 @@ class S3Event(_AwsModel):
 
 class S3TestEvent(_AwsModel):
     """What S3 sends once when a notification configuration is written; it carries no object."""
+
     model_config = _SHAPE_NOT_IN_EVERY_STACK
 
     service: str = Field(alias="Service")

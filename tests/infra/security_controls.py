@@ -92,11 +92,49 @@ def _s3_public_access(stack: Stack) -> Iterable[str]:
             yield f"{bucket.name}: bucket-level Block Public Access is not fully on"
 
 
-def _s3_no_public_grant(stack: Stack) -> Iterable[str]:
-    for policy in stack.of_type(BUCKET_POLICY):
-        for statement in statements(policy.inputs["policy"]):
-            if statement["Effect"] == "Allow" and public_principal(statement):
-                yield f"{policy.name}: {statement.get('Sid')} allows everyone"
+def no_public_allow(typ: str) -> Check:
+    """No Allow statement of the resource policies of `typ` (bucket, topic, key...) is open to everyone."""
+
+    def check(stack: Stack) -> Iterable[str]:
+        for resource in stack.of_type(typ):
+            for statement in statements(resource.inputs["policy"]):
+                if statement["Effect"] == "Allow" and public_principal(statement):
+                    yield f"{resource.name}: {statement.get('Sid')} allows everyone"
+
+    return check
+
+
+def each(typ: str, fails: Callable[[dict[str, Any]], bool], problem: str) -> Check:
+    """A check of each resource of `typ` on its own inputs: `fails(inputs)` names a failing one."""
+
+    def check(stack: Stack) -> Iterable[str]:
+        for resource in stack.of_type(typ):
+            if fails(resource.inputs):
+                yield f"{resource.name}: {problem}"
+
+    return check
+
+
+_sqs_encrypted = each(
+    QUEUE, lambda i: not (i.get("sqsManagedSseEnabled") or i.get("kmsMasterKeyId")), "not encrypted at rest"
+)
+_sns_encrypted = each(TOPIC, lambda i: not i.get("kmsMasterKeyId"), "not encrypted with a KMS key")
+_lambda_runtime = each(
+    FUNCTION, lambda i: i.get("runtime") not in SUPPORTED_RUNTIMES, "not a supported runtime"
+)
+_kms_not_deleted = each(KEY, lambda i: i.get("isEnabled") is False, "disabled")
+_kms_rotation = each(KEY, lambda i: i.get("enableKeyRotation") is not True, "rotation is off")
+_alarm_actions = each(ALARM, lambda i: not i.get("alarmActions"), "no action in the ALARM state")
+_alarm_actions_enabled = each(ALARM, lambda i: i.get("actionsEnabled") is False, "actions are deactivated")
+_log_retention = each(LOG_GROUP, lambda i: not i.get("retentionInDays"), "kept forever (no retention)")
+_athena_logging = each(
+    WORKGROUP,
+    lambda i: (i.get("configuration") or {}).get("publishCloudwatchMetricsEnabled") is not True,
+    "does not publish CloudWatch metrics",
+)
+_s3_no_public_grant = no_public_allow(BUCKET_POLICY)
+_sns_not_public = no_public_allow(TOPIC_POLICY)
+_kms_not_public = no_public_allow(KEY)
 
 
 def _s3_tls_only(stack: Stack) -> Iterable[str]:
@@ -144,12 +182,6 @@ def _s3_lifecycle(stack: Stack) -> Iterable[str]:
             yield f"{bucket.name}: no enabled lifecycle rule"
 
 
-def _sqs_encrypted(stack: Stack) -> Iterable[str]:
-    for queue in stack.of_type(QUEUE):
-        if not (queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId")):
-            yield f"{queue.name}: not encrypted at rest"
-
-
 def _sqs_not_public(stack: Stack) -> Iterable[str]:
     for policy in stack.of_type(QUEUE_POLICY):
         for statement in statements(policy.inputs["policy"]):
@@ -157,12 +189,6 @@ def _sqs_not_public(stack: Stack) -> Iterable[str]:
                 public_principal(statement) or "Condition" not in statement
             ):
                 yield f"{policy.name}: {statement.get('Sid')} is open to anyone or unconditioned"
-
-
-def _sns_encrypted(stack: Stack) -> Iterable[str]:
-    for topic in stack.of_type(TOPIC):
-        if not topic.inputs.get("kmsMasterKeyId"):
-            yield f"{topic.name}: not encrypted with a KMS key"
 
 
 def _sns_delivery_logging(stack: Stack) -> Iterable[str]:
@@ -182,24 +208,11 @@ def _sns_delivery_logging(stack: Stack) -> Iterable[str]:
             yield f"{subscription.name}: {protocol} subscription without delivery status logging"
 
 
-def _sns_not_public(stack: Stack) -> Iterable[str]:
-    for policy in stack.of_type(TOPIC_POLICY):
-        for statement in statements(policy.inputs["policy"]):
-            if statement["Effect"] == "Allow" and public_principal(statement):
-                yield f"{policy.name}: {statement.get('Sid')} allows everyone"
-
-
 def _lambda_not_public(stack: Stack) -> Iterable[str]:
     for permission in stack.of_type(PERMISSION):
         scoped = permission.inputs.get("sourceArn") or permission.inputs.get("sourceAccount")
         if permission.inputs.get("principal") == "*" or not scoped:
             yield f"{permission.name}: invocation open beyond a named source"
-
-
-def _lambda_runtime(stack: Stack) -> Iterable[str]:
-    for function in stack.of_type(FUNCTION):
-        if function.inputs.get("runtime") not in SUPPORTED_RUNTIMES:
-            yield f"{function.name}: runtime {function.inputs.get('runtime')} is not a supported one"
 
 
 def _kms_no_decrypt_on_all_keys(stack: Stack) -> Iterable[str]:
@@ -212,49 +225,6 @@ def _kms_no_decrypt_on_all_keys(stack: Stack) -> Iterable[str]:
             decrypting = [a for a in actions if a in {"kms:*", "kms:Decrypt", "kms:ReEncryptFrom", "*"}]
             if statement["Effect"] == "Allow" and decrypting and "*" in resources:
                 yield f"{policy.name}: {statement.get('Sid')} allows {decrypting} on every key"
-
-
-def _kms_not_deleted(stack: Stack) -> Iterable[str]:
-    for key in stack.of_type(KEY):
-        if key.inputs.get("isEnabled") is False:
-            yield f"{key.name}: disabled"
-
-
-def _kms_rotation(stack: Stack) -> Iterable[str]:
-    for key in stack.of_type(KEY):
-        if key.inputs.get("enableKeyRotation") is not True:
-            yield f"{key.name}: rotation is off"
-
-
-def _kms_not_public(stack: Stack) -> Iterable[str]:
-    for key in stack.of_type(KEY):
-        for statement in statements(key.inputs["policy"]):
-            if statement["Effect"] == "Allow" and public_principal(statement):
-                yield f"{key.name}: {statement.get('Sid')} lets anyone use the key"
-
-
-def _alarm_actions(stack: Stack) -> Iterable[str]:
-    for alarm in stack.of_type(ALARM):
-        if not alarm.inputs.get("alarmActions"):
-            yield f"{alarm.name}: no action in the ALARM state"
-
-
-def _alarm_actions_enabled(stack: Stack) -> Iterable[str]:
-    for alarm in stack.of_type(ALARM):
-        if alarm.inputs.get("actionsEnabled") is False:
-            yield f"{alarm.name}: actions are deactivated"
-
-
-def _log_retention(stack: Stack) -> Iterable[str]:
-    for group in stack.of_type(LOG_GROUP):
-        if not group.inputs.get("retentionInDays"):
-            yield f"{group.name}: kept forever (no retention)"
-
-
-def _athena_logging(stack: Stack) -> Iterable[str]:
-    for workgroup in stack.of_type(WORKGROUP):
-        if (workgroup.inputs.get("configuration") or {}).get("publishCloudwatchMetricsEnabled") is not True:
-            yield f"{workgroup.name}: does not publish CloudWatch metrics"
 
 
 def _event_bus_policy(stack: Stack) -> Iterable[str]:

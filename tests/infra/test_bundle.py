@@ -398,6 +398,15 @@ def sqs_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials for the moto server, on a machine whose bundle can run here."""
+    if HOST_ARCHITECTURE is None:
+        pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(scope="module")
 def old_runtime_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What an older Lambda runtime provides in /var/runtime: boto3 from before S3's conditional writes."""
@@ -459,17 +468,9 @@ def invoke_bundle(
 
 
 def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_sdk(
-    bundles: dict[str, Bundle],
-    moto_endpoint: str,
-    old_runtime_sdk: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    bundles: dict[str, Bundle], moto_endpoint: str, old_runtime_sdk: Path, tmp_path: Path, fake_aws: None
 ) -> None:
-    if HOST_ARCHITECTURE is None:
-        pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
-    for name, value in FAKE_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-
+    assert HOST_ARCHITECTURE is not None
     run, outcome, (s3, bucket, bundle_dir, topic_arn) = invoke_bundle(
         bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path
     )
@@ -491,19 +492,11 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_
 
 
 def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
-    bundles: dict[str, Bundle],
-    moto_endpoint: str,
-    old_runtime_sdk: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    bundles: dict[str, Bundle], moto_endpoint: str, old_runtime_sdk: Path, tmp_path: Path, fake_aws: None
 ) -> None:
     # Why the SDK is bundled: the conditional record write (PutObject If-None-Match) is refused by the
     # 2024 SDK before it is sent, so every image would be retried until it reached the dead-letter queue.
-    if HOST_ARCHITECTURE is None:
-        pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
-    for name, value in FAKE_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-
+    assert HOST_ARCHITECTURE is not None
     run, outcome, (s3, bucket, _, _) = invoke_bundle(
         bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path, without_sdk=True
     )
