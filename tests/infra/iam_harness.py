@@ -30,6 +30,7 @@ import botocore.loaders
 import botocore.session
 import pulumi
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.rekognition.responses import RekognitionResponse
 from moto.sns.responses import SNSResponse
 
 from inspector.local import lambda_record
@@ -129,25 +130,41 @@ def declare_for_moto(declare: Callable[[], Any]) -> Stack:
     return run_under_mocks(declare, mocks=MotoNamedMocks)
 
 
-def teach_moto_sns_resources() -> Callable[[], None]:
-    """moto checks every SNS request against resource "*", so a statement scoped to one topic (as ours
-    are) would never match and every publish would be denied. AWS checks the request's topic: teach moto
-    the same. Returns the undo."""
-    had = "_determine_resource" in vars(SNSResponse)
-    previous = vars(SNSResponse).get("_determine_resource")
+# The request parameter that names the resource AWS authorises a request against, for the services whose
+# requests moto checks against resource "*" (so that a statement scoped to one topic or one model, as ours
+# are, would never match and every such call would be denied).
+RESOURCE_PARAMETERS: dict[type, tuple[str, ...]] = {
+    SNSResponse: ("TopicArn", "TargetArn"),  # Publish
+    RekognitionResponse: ("ProjectVersionArn",),  # DetectCustomLabels; DetectLabels has none: "*" as in AWS
+}
 
-    def topic(self: Any) -> str:
-        return str(self._get_param("TopicArn") or self._get_param("TargetArn") or "*")
 
-    setattr(SNSResponse, "_determine_resource", topic)  # noqa: B010 - moto's own hook
+def teach_moto_resources() -> Callable[[], None]:
+    """Make moto authorise SNS and Rekognition requests against the resource they name, as AWS does
+    (moto's `_determine_resource` hook, which its SQS already has). Returns the undo."""
+    undo: list[Callable[[], None]] = []
+    for response_class, parameters in RESOURCE_PARAMETERS.items():
 
-    def undo() -> None:
-        if had:
-            setattr(SNSResponse, "_determine_resource", previous)  # noqa: B010
-        else:
-            delattr(SNSResponse, "_determine_resource")
+        def resource(self: Any, parameters: tuple[str, ...] = parameters) -> str:
+            return next((str(v) for p in parameters if (v := self._get_param(p))), "*")
 
-    return undo
+        had = "_determine_resource" in vars(response_class)
+        previous = vars(response_class).get("_determine_resource")
+        setattr(response_class, "_determine_resource", resource)  # noqa: B010 - moto's own hook
+
+        def restore(cls: type = response_class, had: bool = had, previous: Any = previous) -> None:
+            if had:
+                setattr(cls, "_determine_resource", previous)  # noqa: B010
+            else:
+                delattr(cls, "_determine_resource")
+
+        undo.append(restore)
+
+    def undo_all() -> None:
+        for restore in undo:
+            restore()
+
+    return undo_all
 
 
 @dataclass

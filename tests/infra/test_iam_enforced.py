@@ -36,7 +36,7 @@ from tests.infra.iam_harness import (
     declare_for_moto,
     new_session,
     roles,
-    teach_moto_sns_resources,
+    teach_moto_resources,
 )
 
 # moto's Rekognition answers "Mobile Phone" at 99.94 whatever the image: criteria that turn that answer
@@ -57,9 +57,16 @@ class RoleScenario:
 # Every role the stack declares, by its declared name. A role added to the stack fails
 # test_every_role_the_stack_declares_has_a_scenario until it has its line here; its documents are then
 # created and enforced by the harness with nothing else to write.
+def exercise_the_function(world: IamWorld, _: boto3.Session) -> None:
+    """One upload through the declared queue and handler under the function's role (every verdict path:
+    test_every_verdict_path_succeeds_under_the_functions_role)."""
+    world.admin.client("s3").put_object(Bucket=world.bucket(), Key="images/line-1/w.jpg", Body=jpeg())
+    assert all(answer == {"batchItemFailures": []} for answer in drain(world, PASS_CRITERIA))
+    world.admin.client("s3").head_object(Bucket=world.bucket(), Key="analyzed/passed/line-1/w.jpg")
+
+
 ROLE_SCENARIOS: dict[str, RoleScenario] = {
-    # The function: exercised by test_every_verdict_path_succeeds_under_the_functions_role.
-    "inspector-role": RoleScenario(),
+    "inspector-role": RoleScenario(exercise_the_function),
 }
 
 
@@ -115,11 +122,14 @@ NEVER = [
 ]
 
 
-@pytest.fixture(scope="module")
-def declared() -> Stack:
-    """The component as the prod example stack declares it, named as moto names things."""
+CUSTOM_MODEL = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:project/widgets/version/widgets.2026-11-01/1"
+OTHER_MODEL = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:project/other/version/other.2026-11-01/1"
+
+
+def declare_stack(**overrides: str) -> Stack:
+    """The component as the prod example stack declares it (plus `overrides`), named as moto names things."""
     values = {k.removeprefix("inspector:"): v for k, v in stack_config_values("Pulumi.prod.yaml").items()}
-    config = load({k: v for k, v in values.items() if ":" not in k})
+    config = load({**{k: v for k, v in values.items() if ":" not in k}, **overrides})
     archive = pulumi.FileArchive(__file__)  # never read under the mocks
 
     def program() -> Any:
@@ -129,13 +139,25 @@ def declared() -> Stack:
     return declare_for_moto(program)
 
 
+@pytest.fixture(scope="module")
+def declared() -> Stack:
+    return declare_stack()
+
+
+@pytest.fixture(scope="module")
+def declared_custom_labels() -> Stack:
+    """The same stack with the Custom Labels detector: DetectCustomLabels granted on one model only."""
+    criteria = json.dumps({"require": [{"label": "MyLogo", "minConfidence": 70}]})
+    return declare_stack(detector="custom-labels", customLabelsArn=CUSTOM_MODEL, criteria=criteria)
+
+
 @contextmanager
 def enforced(declared: Stack) -> Iterator[IamWorld]:
     """moto with the stack deployed and IAM enforced from the first request after `SETUP_CALLS`.
 
     Call from a test decorated with `set_initial_no_auth_action_count(SETUP_CALLS)`.
     """
-    undo = teach_moto_sns_resources()
+    undo = teach_moto_resources()
     try:
         with mock_aws():
             world = IamWorld.deploy(declared)
@@ -255,16 +277,38 @@ def test_every_call_no_role_may_make_is_denied_to_every_role(declared: Stack):
 
 
 @set_initial_no_auth_action_count(SETUP_CALLS)
-@pytest.mark.parametrize(
-    "role",
-    [r for r, s in ROLE_SCENARIOS.items() if s.exercise is not None]
-    or [pytest.param(None, marks=pytest.mark.skip(reason="no role with an exercise yet"))],
-)
+@pytest.mark.parametrize("role", list(ROLE_SCENARIOS))
 def test_each_role_can_do_its_work_under_its_documents(declared: Stack, role: str):
     with enforced(declared) as world:
-        exercise = ROLE_SCENARIOS[role].exercise
-        assert exercise is not None
-        exercise(world, world.session(role))
+        ROLE_SCENARIOS[role].exercise(world, world.session(role))
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+def test_the_custom_labels_model_is_the_only_one_the_function_may_use(declared_custom_labels: Stack):
+    # moto's Custom Labels answers "MyLogo" at 77.77 whatever the image or model.
+    with enforced(declared_custom_labels) as world:
+        world.admin.client("s3").put_object(Bucket=world.bucket(), Key="images/line-1/w.jpg", Body=jpeg())
+        answers = drain(world, {"require": [{"label": "MyLogo", "minConfidence": 70}]})
+        rekognition = world.session("inspector-role").client("rekognition")
+        image = {"S3Object": {"Bucket": world.bucket(), "Name": "analyzed/passed/line-1/w.jpg"}}
+        with pytest.raises(ClientError) as refused:
+            rekognition.detect_custom_labels(ProjectVersionArn=OTHER_MODEL, Image=image)
+        emails = verdict_emails(world)
+
+    assert all(answer == {"batchItemFailures": []} for answer in answers)
+    assert ["QC PASS: w.jpg (line-1)"] == emails
+    assert "403" == refused.value.response["Error"]["Code"]  # moto's JSON protocol; AWS: AccessDeniedException
+
+
+@set_initial_no_auth_action_count(SETUP_CALLS)
+def test_the_labels_detector_stack_may_use_no_custom_labels_model(declared: Stack):
+    with enforced(declared) as world:
+        rekognition = world.session("inspector-role").client("rekognition")
+        image = {"S3Object": {"Bucket": world.bucket(), "Name": "images/line-1/filed.jpg"}}
+        with pytest.raises(ClientError) as refused:
+            rekognition.detect_custom_labels(ProjectVersionArn=CUSTOM_MODEL, Image=image)
+
+    assert "403" == refused.value.response["Error"]["Code"]  # moto's JSON protocol; AWS: AccessDeniedException
 
 
 def test_every_role_the_stack_declares_has_a_scenario(declared: Stack):
