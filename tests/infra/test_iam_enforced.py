@@ -50,7 +50,7 @@ REVIEW_CRITERIA = {"minConfidence": 100, "reviewMargin": 5, "require": [{"label"
 class RoleScenario:
     """How a role's real work is exercised under it, and which of the `NEVER` probes it is meant to pass."""
 
-    exercise: Callable[[IamWorld, boto3.Session], None] | None = None  # None: exercised by its own tests
+    exercise: Callable[[IamWorld, boto3.Session], None]  # the role's real work, asserting it succeeds
     may: frozenset[str] = frozenset()
 
 
@@ -290,7 +290,7 @@ def test_the_custom_labels_model_is_the_only_one_the_function_may_use(declared_c
         world.admin.client("s3").put_object(Bucket=world.bucket(), Key="images/line-1/w.jpg", Body=jpeg())
         answers = drain(world, {"require": [{"label": "MyLogo", "minConfidence": 70}]})
         rekognition = world.session("inspector-role").client("rekognition")
-        image = {"S3Object": {"Bucket": world.bucket(), "Name": "analyzed/passed/line-1/w.jpg"}}
+        image: Any = {"S3Object": {"Bucket": world.bucket(), "Name": "analyzed/passed/line-1/w.jpg"}}
         with pytest.raises(ClientError) as refused:
             rekognition.detect_custom_labels(ProjectVersionArn=OTHER_MODEL, Image=image)
         emails = verdict_emails(world)
@@ -304,7 +304,7 @@ def test_the_custom_labels_model_is_the_only_one_the_function_may_use(declared_c
 def test_the_labels_detector_stack_may_use_no_custom_labels_model(declared: Stack):
     with enforced(declared) as world:
         rekognition = world.session("inspector-role").client("rekognition")
-        image = {"S3Object": {"Bucket": world.bucket(), "Name": "images/line-1/filed.jpg"}}
+        image: Any = {"S3Object": {"Bucket": world.bucket(), "Name": "images/line-1/filed.jpg"}}
         with pytest.raises(ClientError) as refused:
             rekognition.detect_custom_labels(ProjectVersionArn=CUSTOM_MODEL, Image=image)
 
