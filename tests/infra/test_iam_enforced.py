@@ -297,7 +297,9 @@ def test_the_custom_labels_model_is_the_only_one_the_function_may_use(declared_c
 
     assert all(answer == {"batchItemFailures": []} for answer in answers)
     assert ["QC PASS: w.jpg (line-1)"] == emails
-    assert "403" == refused.value.response["Error"]["Code"]  # moto's JSON protocol; AWS: AccessDeniedException
+    assert (
+        "403" == refused.value.response["Error"]["Code"]
+    )  # moto (JSON protocol); AWS: AccessDeniedException
 
 
 @set_initial_no_auth_action_count(SETUP_CALLS)
@@ -308,7 +310,9 @@ def test_the_labels_detector_stack_may_use_no_custom_labels_model(declared: Stac
         with pytest.raises(ClientError) as refused:
             rekognition.detect_custom_labels(ProjectVersionArn=CUSTOM_MODEL, Image=image)
 
-    assert "403" == refused.value.response["Error"]["Code"]  # moto's JSON protocol; AWS: AccessDeniedException
+    assert (
+        "403" == refused.value.response["Error"]["Code"]
+    )  # moto (JSON protocol); AWS: AccessDeniedException
 
 
 def test_every_role_the_stack_declares_has_a_scenario(declared: Stack):
