@@ -343,17 +343,25 @@ def _identity_documents(declared: Stack) -> dict[str, list[str]]:
     return {name: [*r.inline.values(), *r.managed] for name, r in roles(declared).items()}
 
 
-def test_every_role_is_trusted_by_aws_services_only(declared: Stack):
+def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: Stack):
     # The harness assumes the roles itself (moto cannot be called by lambda.amazonaws.com): the declared
-    # trust is checked here. No account, user or "*" may assume a role of the stack.
+    # trust is checked here. A service, or principals of the stack's own account (a reviewer role people
+    # assume), may assume a role of the stack; never "*" or another account.
+    own_account = f"arn:aws:iam::{ACCOUNT}:"
     for role in roles(declared).values():
         for statement in _statements(role.trust):
-            assert ("Allow", "sts:AssumeRole") == (statement["Effect"], statement["Action"])
-            assert {"Service"} == set(statement["Principal"]), role.name
-    assert (
-        "lambda.amazonaws.com"
-        == _statements(roles(declared)["inspector-role"].trust)[0]["Principal"]["Service"]
-    )
+            assert "Allow" == statement["Effect"], role.name
+            assert statement["Action"] in ("sts:AssumeRole", ["sts:AssumeRole"]), role.name
+            principal = statement["Principal"]
+            assert isinstance(principal, dict), role.name
+            assert set(principal) <= {"Service", "AWS"}, role.name
+            accounts = principal.get("AWS", [])
+            assert all(
+                a.startswith(own_account) for a in ([accounts] if isinstance(accounts, str) else accounts)
+            )
+    assert {"Service": "lambda.amazonaws.com"} == _statements(roles(declared)["inspector-role"].trust)[0][
+        "Principal"
+    ]
 
 
 def test_no_identity_statement_has_a_condition_that_moto_would_not_evaluate(declared: Stack):
