@@ -82,6 +82,7 @@ class Control:
     types: tuple[str, ...]
     check: Check
     break_it: Callable[[Stack], None]  # mutate a copy of the stack so that the check must fail
+    production_only: bool = False  # a dev stack fails it by choice (the README says which and why)
 
 
 def _s3_public_access(stack: Stack) -> Iterable[str]:
@@ -126,7 +127,13 @@ _kms_not_deleted = each(KEY, lambda i: i.get("isEnabled") is False, "disabled")
 _kms_rotation = each(KEY, lambda i: i.get("enableKeyRotation") is not True, "rotation is off")
 _alarm_actions = each(ALARM, lambda i: not i.get("alarmActions"), "no action in the ALARM state")
 _alarm_actions_enabled = each(ALARM, lambda i: i.get("actionsEnabled") is False, "actions are deactivated")
-_log_retention = each(LOG_GROUP, lambda i: not i.get("retentionInDays"), "kept forever (no retention)")
+# CloudWatch.16's default parameter (minRetentionTime): 365 days; "never expire" also complies.
+MIN_LOG_RETENTION_DAYS = 365
+_log_retention = each(
+    LOG_GROUP,
+    lambda i: 0 < (i.get("retentionInDays") or MIN_LOG_RETENTION_DAYS) < MIN_LOG_RETENTION_DAYS,
+    f"kept less than {MIN_LOG_RETENTION_DAYS} days",
+)
 _athena_logging = each(
     WORKGROUP,
     lambda i: (i.get("configuration") or {}).get("publishCloudwatchMetricsEnabled") is not True,
@@ -312,7 +319,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("CloudWatch.17", "CloudWatch alarm actions should be activated", (ALARM,), _alarm_actions_enabled,
             _set(ALARM, actionsEnabled=False)),
     Control("CloudWatch.16", "CloudWatch log groups should be retained for a specified time period",
-            (LOG_GROUP,), _log_retention, _set(LOG_GROUP, retentionInDays=0)),
+            (LOG_GROUP,), _log_retention, _set(LOG_GROUP, retentionInDays=30), production_only=True),
     Control("Athena.4", "Athena workgroups should have logging enabled", (WORKGROUP,), _athena_logging,
             _add(WORKGROUP, "unlogged", configuration={"publishCloudwatchMetricsEnabled": False})),
     Control("EventBridge.3", "EventBridge custom event buses should have a resource-based policy attached",

@@ -44,8 +44,12 @@ def stack(request: pytest.FixtureRequest) -> Stack:
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[c.id for c in CONTROLS])
-def test_the_stack_passes_the_control(stack: Stack, control: Control):
-    assert [] == failing(control, stack)
+def test_the_stack_passes_the_control(stack: Stack, control: Control, request: pytest.FixtureRequest):
+    if control.production_only and request.node.callspec.params["stack"] == "Pulumi.dev.yaml":
+        # Knowingly: dev keeps 7 days of logs (the README's table says so); prod keeps 365.
+        assert [] != failing(control, stack)
+    else:
+        assert [] == failing(control, stack)
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[c.id for c in CONTROLS])
