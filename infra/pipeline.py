@@ -72,6 +72,7 @@ class InspectionPipeline(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     ops_topic_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
+    reviewer_policy_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: InspectionPipelineArgs, opts: pulumi.ResourceOptions | None = None
@@ -92,6 +93,14 @@ class InspectionPipeline(pulumi.ComponentResource):
             policy=bucket.arn.apply(policies.bucket_policy),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
+        # Versioning keeps every result record and filed copy ever written: the audit trail (README,
+        # "History"). Noncurrent versions of records and filed copies are kept; an original's expire.
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
@@ -101,6 +110,16 @@ class InspectionPipeline(pulumi.ComponentResource):
                     "status": "Enabled",
                     "filter": {"prefix": cfg.analyzed_prefix},
                     "transitions": [{"days": cfg.glacier_after_days, "storage_class": "GLACIER"}],
+                    "noncurrent_version_transitions": [
+                        {"noncurrent_days": cfg.glacier_after_days, "storage_class": "GLACIER"}
+                    ],
+                },
+                {
+                    "id": "expire-filed-originals",
+                    "status": "Enabled",
+                    "filter": {"prefix": cfg.images_prefix},
+                    "noncurrent_version_expiration": {"noncurrent_days": cfg.originals_retention_days},
+                    "expiration": {"expired_object_delete_marker": True},
                 },
                 {
                     "id": "abort-incomplete-multipart-uploads",
@@ -111,7 +130,8 @@ class InspectionPipeline(pulumi.ComponentResource):
                     },
                 },
             ],
-            opts=child,
+            # S3 refuses noncurrent-version rules on a bucket whose versioning it does not know of yet.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
 
         # --- server access logs (Security Hub S3.9) ----------------------------------------------
@@ -252,6 +272,21 @@ class InspectionPipeline(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # For people, not the function: attach it to the QC group's role or users (`inspector review`).
+        reviewer_policy = aws.iam.Policy(
+            f"{name}-reviewer",
+            description="Review widget-inspector images: read the queue and history, decide, re-file",
+            policy=pulumi.Output.all(bucket.arn, topic.arn).apply(
+                lambda a: policies.reviewer_policy(
+                    bucket_arn=a[0],
+                    analyzed_prefix=cfg.analyzed_prefix,
+                    results_prefix=cfg.results_prefix,
+                    topic_arn=a[1],
+                )
+            ),
+            tags=tags,
+            opts=child,
+        )
         environment = pulumi.Output.all(topic.arn, bucket.id).apply(
             lambda a: {**cfg.settings(topic_arn=a[0], bucket=a[1]).to_env(), **RUNTIME_ENVIRONMENT}
         )
@@ -345,8 +380,10 @@ class InspectionPipeline(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.ops_topic_arn = ops_topic.arn
         self.function_name = function.name
+        self.reviewer_policy_arn = reviewer_policy.arn
         self.register_outputs(
             {
+                "reviewer_policy_arn": self.reviewer_policy_arn,
                 "bucket_name": self.bucket_name,
                 "images_prefix": self.images_prefix,
                 "queue_url": self.queue_url,

@@ -145,6 +145,14 @@ def function_policy(
             "Resource": [bucket_arn],
         },
         {
+            # Rekognition and the copy read exactly the inspected version (`S3Object.Version`, `VersionId`)
+            # of an upload, which a newer upload under the same key cannot replace.
+            "Sid": "ReadTheInspectedVersion",
+            "Effect": "Allow",
+            "Action": ["s3:GetObjectVersion"],
+            "Resource": [f"{bucket_arn}/{images_prefix}*"],
+        },
+        {
             "Sid": "FileImagesAndWriteResults",
             "Effect": "Allow",
             "Action": ["s3:PutObject"],
@@ -155,12 +163,14 @@ def function_policy(
             ],
         },
         {
-            # Originals, once filed. Nothing else: the function never deletes a filed copy or a record, so
-            # not even a bug in it can remove what it archived.
-            "Sid": "RemoveFiledOriginals",
+            # Originals, once filed, and the copy of a key's earlier upload once a new upload is filed. The
+            # bucket is versioned and the function has no s3:DeleteObjectVersion: a delete only hides the
+            # current version behind a delete marker, so not even a bug in it can destroy what it archived.
+            # Never a result record: those are only ever replaced conditionally.
+            "Sid": "RemoveFiledOriginalsAndSupersededCopies",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject"],
-            "Resource": [f"{bucket_arn}/{images_prefix}*"],
+            "Resource": [f"{bucket_arn}/{images_prefix}*", f"{bucket_arn}/{analyzed_prefix}*"],
         },
         {
             "Sid": "ConsumeQueue",
@@ -187,6 +197,55 @@ def function_policy(
             }
         )
     return document(*statements)
+
+
+def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: str, topic_arn: str) -> str:
+    """What a person reviewing images needs (`inspector review`, `inspector history`), and nothing more.
+
+    Read the review queue (list the filed images, read records and their versions: the history), write
+    decisions into result records, re-file images between the verdict folders, announce decisions. No
+    access to uploads, rejected images or the queue; no s3:DeleteObjectVersion, so a re-filing (a delete
+    marker on the versioned bucket) never destroys a copy; no DeleteObject on records. STS
+    GetCallerIdentity, which names the reviewer in each decision, needs no permission.
+    """
+    filed = f"{bucket_arn}/{analyzed_prefix}*"
+    records = f"{bucket_arn}/{results_prefix}*"
+    return document(
+        {
+            # The queue (keys under analyzed/review/), the records and their versions, nothing else listed.
+            "Sid": "ListQueueAndHistory",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{analyzed_prefix}*", f"{results_prefix}*"]}},
+        },
+        {
+            "Sid": "KnowTheBucketKeepsHistory",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketVersioning"],
+            "Resource": [bucket_arn],
+        },
+        {
+            # Records, their earlier versions (the history) and evidence images beside them; filed photos.
+            "Sid": "ReadRecordsAndFiledImages",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": [records, filed],
+        },
+        {
+            "Sid": "WriteDecisionsAndRefileImages",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [records, filed],
+        },
+        {
+            "Sid": "RemoveTheEarlierCopyOfARefiledImage",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [filed],
+        },
+        {"Sid": "AnnounceDecisions", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
+    )
 
 
 def wildcard_actions(policy: str) -> list[str]:

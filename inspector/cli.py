@@ -18,7 +18,7 @@ from inspector.engine import Evaluation, Outcome, evaluate
 from inspector.errors import InspectorError
 
 # Sub-command modules under inspector/commands/, each with `register(commands)`.
-COMMANDS = ("demo", "local", "analyze", "backtest", "enqueue", "redrive", "stack")
+COMMANDS = ("demo", "local", "analyze", "backtest", "enqueue", "redrive", "review", "stack")
 
 
 _MARKS = {

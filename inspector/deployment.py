@@ -67,6 +67,8 @@ class Deployment(_Spec):
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
     glacier_after_days: int = Field(default=30, ge=1, le=3650)
+    # Days an original's bytes stay (a noncurrent version under the images prefix) after it was filed.
+    originals_retention_days: int = Field(default=30, ge=1, le=3650)
     architecture: Literal["arm64", "x86_64"] = "arm64"
     python_version: Literal["3.12", "3.13"] = "3.13"
     memory_mb: int = Field(default=512, ge=128, le=10240)

@@ -154,6 +154,8 @@ def provision(
     s3, sqs, sns = aws.client("s3"), aws.client("sqs"), aws.client("sns")
     bucket = f"{name}-images"
     s3.create_bucket(Bucket=bucket)
+    # Versioning keeps every result record and filed copy ever written: the audit trail (README, "History").
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
@@ -163,7 +165,14 @@ def provision(
                     "Status": "Enabled",
                     "Filter": {"Prefix": deployment.analyzed_prefix},
                     "Transitions": [{"Days": deployment.glacier_after_days, "StorageClass": "GLACIER"}],
-                }
+                },
+                {
+                    "ID": "expire-filed-originals",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": deployment.images_prefix},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": deployment.originals_retention_days},
+                    "Expiration": {"ExpiredObjectDeleteMarker": True},
+                },
             ]
         },
     )

@@ -62,16 +62,16 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     return Notification(
         subject=subject(record.verdict, image.key),
         body="\n".join(lines) + "\n",
-        attributes={"verdict": record.verdict.value, "criteria": record.criteria},
+        attributes={"kind": "inspection", "verdict": record.verdict.value, "criteria": record.criteria},
     )
 
 
-def subject(verdict: Verdict, key: str) -> str:
+def subject(verdict: Verdict, key: str, *, heading: str = "QC") -> str:
     """`QC FAIL: w1.jpg (line-3)`: ASCII only, one line, at most 100 characters, whatever the key holds."""
     parts = key.rstrip("/").split("/")
     name = _ascii(parts[-1]) or "image"
     folder = _ascii(parts[-2]) if len(parts) > 2 else ""
-    text = f"QC {verdict}: {name}" + (f" ({folder})" if folder else "")
+    text = f"{heading} {verdict}: {name}" + (f" ({folder})" if folder else "")
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 3].rstrip() + "..."
     return text

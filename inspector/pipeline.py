@@ -19,6 +19,20 @@ The containers meet at the result record, whose every write names the ETag its w
 (`If-Match`, or `If-None-Match: *` for the first): the one that loses (`RecordConflict`, transient) stops
 and is retried, resuming from the winner's record. So a second container neither recognizes the image
 again nor overwrites a finished record with an unfinished one.
+
+A new upload under a key already inspected (new bytes, or the same bytes as a new S3 version) is a new
+inspection: its record replaces the latest one at `results/<key>.json` (the bucket is versioned, so the
+replaced record stays as a noncurrent version: the key's history, `inspector.review.history`), and it
+names the earlier version's filed copy in `supersedes`. That copy is removed once this version's own copy
+is filed and before the original is deleted:
+
+    ... -> copy to the destination -> remove the superseded copy (if elsewhere) -> delete the original
+
+so the filed images never keep two copies of one key that disagree with its record (a PASS beside a
+FAIL). A crash before the original's delete is finished by redelivery, which resumes and removes it; the
+removal is a delete marker on the versioned bucket, so the earlier version's copy stays as a noncurrent
+version beside its own record in the history. It is removed only if it is not this inspection's own copy
+(`inspector-inspected-at` metadata) and only as it was just seen (`If-Match`).
 """
 
 from __future__ import annotations
@@ -46,6 +60,9 @@ from inspector.settings import Settings
 from inspector.storage import ObjectInfo, StoredRecord
 
 log = logging.getLogger("inspector.pipeline")
+# The filed copy's metadata naming the inspected upload's ETag and when it was judged (x-amz-meta-...).
+ETAG_METADATA = "inspector-etag"
+INSPECTED_AT_METADATA = "inspector-inspected-at"
 
 
 class Store(Protocol):
@@ -154,17 +171,21 @@ class Inspector:
             )
             return Inspection(key, Status.GONE, record.verdict if record else None, None, record_key)
 
-        if record is not None and record.image.key == key and _bare(record.image.etag) == _bare(info.etag):
+        if record is not None and _same_upload(record, key, info):
             status = Status.RESUMED
             log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
         else:
             status = Status.INSPECTED
+            earlier = record.destination if record is not None and record.notified_at is not None else None
             record = self._judge(ref, info)
+            if earlier is not None:
+                record = record.model_copy(update={"supersedes": earlier})
             # Replaces any earlier record (another version's, or one this version cannot read) only if it
             # is still the one read above.
             etag = self.store.save_record(record_key, record, replacing=etag)
 
-        destination = self.settings.destination(key, record.verdict)
+        # A person's decision re-files the image (inspector.review): the record's destination follows it.
+        destination = record.destination or self.settings.destination(key, record.verdict)
         notified = False
         if record.notified_at is None:
             link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
@@ -181,6 +202,7 @@ class Inspector:
             # record's save), removed since, or filed under other prefixes. File it before the original goes.
             log.info("filing the copy", extra={"key": key, "to": destination})
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
+        self._retire_superseded(record, destination)
 
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
@@ -195,6 +217,19 @@ class Inspector:
             extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
         )
         return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
+
+    def _retire_superseded(self, record: ResultRecord, destination: str) -> None:
+        """Remove the earlier version's filed copy once this version's is filed (see the module docstring)."""
+        earlier = record.supersedes
+        if earlier is None or earlier == destination:
+            return  # none, or this version's copy replaced it in place (a noncurrent version now)
+        found = self.store.head(earlier)
+        # This inspection's own copy (a decision may have moved it there) is identified by when it was
+        # judged: the same bytes uploaded again share the ETag, not the inspection.
+        if found is None or found.metadata.get(INSPECTED_AT_METADATA) == record.inspected_at.isoformat():
+            return
+        if self.store.delete(earlier, etag=found.etag):
+            log.info("removed the superseded copy", extra={"key": record.image.key, "copy": earlier})
 
     def _judge(self, ref: ObjectRef, info: ObjectInfo) -> ResultRecord:
         image = ref.model_copy(
@@ -235,8 +270,18 @@ class Inspector:
         return {
             "inspector-verdict": record.verdict.value,
             "inspector-criteria": record.criteria,
-            "inspector-inspected-at": record.inspected_at.isoformat(),
+            INSPECTED_AT_METADATA: record.inspected_at.isoformat(),
+            ETAG_METADATA: _bare(record.image.etag),
         }
+
+
+def _same_upload(record: ResultRecord, key: str, info: ObjectInfo) -> bool:
+    """Whether `record` is of the very upload HEAD sees: same key and bytes, and same S3 version when
+    both are known (on a versioned bucket the same bytes uploaded again are a new upload)."""
+    if record.image.key != key or _bare(record.image.etag) != _bare(info.etag):
+        return False
+    known = record.image.version_id, info.version_id
+    return None in known or known[0] == known[1]
 
 
 def _bare(etag: str | None) -> str:

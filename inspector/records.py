@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from inspector._validation import describe
 from inspector.analysis import Analysis
@@ -14,6 +14,30 @@ from inspector.errors import RecordError
 from inspector.events import ObjectRef
 
 SCHEMA_VERSION: Literal[1] = 1
+DECIDABLE = (Verdict.PASS, Verdict.FAIL)  # what a person can decide
+NOTE_MAX = 2000  # characters of a decision's note
+
+
+class Decision(BaseModel):
+    """A person's decision on an inspected image: who (the caller's AWS identity), when, and what."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    who: str = Field(min_length=1)  # the STS caller identity ARN of the reviewer
+    at: AwareDatetime
+    before: Verdict  # the effective verdict the decision replaced
+    after: Verdict  # PASS or FAIL
+    note: str = Field(default="", max_length=NOTE_MAX)
+    # Where the filed copy was before the decision moved it (None: it did not move). A re-filing that a
+    # crash interrupted is finished from here (`inspector.review`).
+    moved_from: str | None = None
+    notified_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _decidable(self) -> Decision:
+        if self.after not in DECIDABLE:
+            raise ValueError(f"a decision is PASS or FAIL, not {self.after}")
+        return self
 
 
 class ResultRecord(BaseModel):
@@ -35,6 +59,12 @@ class ResultRecord(BaseModel):
     destination: str | None = None  # where the image goes, once it was notified
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
+    line: str = "default"  # the product line of the key (docs/design.md)
+    evidence: str | None = None  # the S3 key of the evidence image, beside the record (docs/design.md)
+    decisions: tuple[Decision, ...] = ()  # people's decisions on this inspection, oldest first
+    # The filed copy of the key's earlier version that this inspection replaces: removed once this
+    # version is filed, so that the filed images never disagree with the latest record (see pipeline.py).
+    supersedes: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ResultRecord:
@@ -85,11 +115,25 @@ class ResultRecord(BaseModel):
             inspected_at=inspected_at,
         )
 
+    @property
+    def effective_verdict(self) -> Verdict:
+        """The last decision's verdict, else the machine's."""
+        return self.decisions[-1].after if self.decisions else self.verdict
+
+    @property
+    def inspection_id(self) -> str:
+        """Which inspection this record is of: the version of the image and when it was judged."""
+        version = self.image.version_id or "-"
+        return f"{self.inspected_at.isoformat()}|{(self.image.etag or '').strip(chr(34))}|{version}"
+
     def evaluation(self) -> Evaluation:
         return Evaluation(verdict=self.verdict, findings=self.findings, criteria=self.criteria)
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        # No decisions yet: left out, as every unset field is, so that undecided records read as before.
+        return self.model_dump_json(
+            indent=2, exclude_none=True, exclude=None if self.decisions else {"decisions"}
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ResultRecord:

@@ -150,13 +150,50 @@ class Settings(BaseModel):
                 env[variable] = str(value)
         return env
 
+    @property
+    def layout(self) -> Layout:
+        return Layout(
+            images_prefix=self.images_prefix,
+            analyzed_prefix=self.analyzed_prefix,
+            rejected_prefix=self.rejected_prefix,
+            results_prefix=self.results_prefix,
+        )
+
+    def destination(self, key: str, verdict: str) -> str:
+        """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
+        return self.layout.destination(key, verdict)
+
+    def record_key(self, key: str) -> str:
+        """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
+        return self.layout.record_key(key)
+
+    def relative(self, key: str) -> str:
+        """The key below the watched prefix."""
+        return self.layout.relative(key)
+
+
+class Layout(BaseModel):
+    """The bucket's layout: where uploads, filed images and result records live (the review commands need
+    only this part of the settings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
+    analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
+    rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
+    results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
+
     def destination(self, key: str, verdict: str) -> str:
         """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
         rest = self.relative(key)
         if verdict == "REJECTED":
             return _fit(self.rejected_prefix, rest, "")
+        return _fit(self.verdict_prefix(verdict), rest, "")
+
+    def verdict_prefix(self, verdict: str) -> str:
+        """The folder of a judged verdict: `analyzed/review/` for REVIEW."""
         folder = {"PASS": "passed", "FAIL": "failed", "REVIEW": "review"}[verdict]
-        return _fit(f"{self.analyzed_prefix}{folder}/", rest, "")
+        return f"{self.analyzed_prefix}{folder}/"
 
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from inspector.aws import is_conflict, is_not_found, is_precondition_failed, make_client, translate
+from inspector.aws import (
+    error_code,
+    is_conflict,
+    is_not_found,
+    is_precondition_failed,
+    make_client,
+    translate,
+)
 from inspector.errors import RecordConflict, RecordError
 from inspector.records import ResultRecord
 
@@ -19,6 +28,16 @@ class ObjectInfo:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """One stored version of a result record (S3 versioning keeps every write: the key's history)."""
+
+    version_id: str
+    last_modified: datetime
+    record: ResultRecord | None  # None when the stored body is not a record this version can read
+    problem: str | None = None  # why it could not be read
 
 
 @dataclass(frozen=True)
@@ -109,11 +128,14 @@ class S3Store:
         extra: dict[str, Any] = {}
         if info.content_type:
             extra["ContentType"] = info.content_type
+        copy_source = {"Bucket": self.bucket, "Key": source}
+        if info.version_id:
+            copy_source["VersionId"] = info.version_id  # on a versioned bucket: exactly that version
         try:
             self._client.copy_object(
                 Bucket=self.bucket,
                 Key=destination,
-                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySource=copy_source,
                 CopySourceIfMatch=info.etag,
                 MetadataDirective="REPLACE",
                 Metadata={**info.metadata, **metadata},
@@ -131,6 +153,63 @@ class S3Store:
                 return False
             raise translate(exc, f"S3 DeleteObject {key}") from exc
         return True
+
+    def read(self, key: str, *, version_id: str | None = None) -> tuple[bytes, str | None] | None:
+        """The object's bytes and content type (a given version of it); None when it does not exist."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            response = self._client.get_object(**params)
+            body: bytes = response["Body"].read()
+        except Exception as exc:
+            if is_not_found(exc) or error_code(exc) == "NoSuchVersion":
+                return None
+            raise translate(exc, f"S3 GetObject {key}") from exc
+        return body, response.get("ContentType")
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every key under `prefix`, in S3's (lexicographic) order."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield str(item["Key"])
+        except Exception as exc:
+            raise translate(exc, f"S3 ListObjectsV2 {prefix}") from exc
+
+    def versioned(self) -> bool:
+        """Whether the bucket keeps every version of its objects (S3 versioning enabled)."""
+        try:
+            status = self._client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        except Exception as exc:
+            raise translate(exc, f"S3 GetBucketVersioning {self.bucket}") from exc
+        return bool(status == "Enabled")
+
+    def record_versions(self, key: str) -> list[RecordVersion]:
+        """Every stored version of the result record at `key`, oldest first (delete markers left out).
+
+        On a bucket without versioning only the current record exists."""
+        found: list[tuple[str, datetime]] = []
+        paginator = self._client.get_paginator("list_object_versions")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+                for item in page.get("Versions", []):
+                    if item["Key"] == key:
+                        found.append((str(item["VersionId"]), item["LastModified"]))
+        except Exception as exc:
+            raise translate(exc, f"S3 ListObjectVersions {key}") from exc
+        found.reverse()  # S3 lists a key's versions newest first; timestamps can tie within a second
+        versions = []
+        for version_id, modified in found:
+            read = self.read(key, version_id=None if version_id == "null" else version_id)
+            if read is None:
+                continue  # expired or removed since it was listed
+            try:
+                versions.append(RecordVersion(version_id, modified, ResultRecord.from_json(read[0])))
+            except RecordError as exc:
+                versions.append(RecordVersion(version_id, modified, None, str(exc)))
+        return versions
 
     def presign(self, key: str, *, expires_in: int) -> str | None:
         """A presigned GET link to the object; None when one cannot be made (no credentials)."""

@@ -24,6 +24,7 @@ from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Verdict, evaluate
 from inspector.errors import RecordError
 from inspector.records import ResultRecord
+from inspector.review.history import latest_of_each_inspection
 
 DEFAULT_SHOW = 20
 S3_WORKERS = 8  # concurrent GETs: records are small, so listing a big prefix is latency-bound
@@ -59,6 +60,12 @@ def register(commands: Any) -> None:
         metavar="N",
         help=f"how many flipped images to list (default {DEFAULT_SHOW}; --json lists them all)",
     )
+    parser.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="with s3://: every inspection of every upload, from the records' S3 versions (the history), "
+        "not only the latest record of each key; reads every version",
+    )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -75,6 +82,56 @@ class Flip:
 
 
 @dataclass
+class Agreement:
+    """How one set of criteria agrees with people's decisions (the last decision on each record)."""
+
+    decided: int = 0
+    agree: int = 0
+    escapes: int = 0  # a person said FAIL, the criteria PASS
+    false_rejects: int = 0  # a person said PASS, the criteria FAIL
+    review: int = 0  # the criteria left it to a person (REVIEW)
+
+    def add(self, person: Verdict, machine: Verdict) -> None:
+        self.decided += 1
+        if machine is person:
+            self.agree += 1
+        elif machine is Verdict.REVIEW:
+            self.review += 1
+        elif person is Verdict.FAIL:
+            self.escapes += 1
+        else:
+            self.false_rejects += 1
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "decided": self.decided,
+            "agree": self.agree,
+            "escapes": self.escapes,
+            "false_rejects": self.false_rejects,
+            "review": self.review,
+        }
+
+
+@dataclass
+class LineTally:
+    """One product line's REVIEW load and agreement with people, for the criteria in force and tried."""
+
+    judged: int = 0
+    review_in_force: int = 0
+    review_tried: int = 0
+    in_force: Agreement = field(default_factory=Agreement)
+    tried: Agreement = field(default_factory=Agreement)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "judged": self.judged,
+            "review_load": {"in_force": self.review_in_force, "tried": self.review_tried},
+            "in_force": self.in_force.to_json(),
+            "tried": self.tried.to_json(),
+        }
+
+
+@dataclass
 class Report:
     """Everything a backtest found; `records` counts the readable records, REJECTED ones included."""
 
@@ -86,6 +143,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     old_criteria: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    lines: dict[str, LineTally] = field(default_factory=dict)  # per product line
 
     @property
     def flipped(self) -> int:
@@ -102,6 +160,7 @@ class Report:
             "skipped": [{"key": where, "reason": why} for where, why in self.skipped],
             "criteria": self.criteria,
             "old_criteria": dict(self.old_criteria.most_common()),
+            "lines": {name: tally.to_json() for name, tally in sorted(self.lines.items())},
             "notes": self.notes,
         }
 
@@ -139,11 +198,26 @@ def backtest(records: Iterator[tuple[str, ResultRecord | str]], criteria: Criter
         if record.analysis.image_properties is None:
             without_properties += 1
         new = evaluate(record.analysis, criteria)
+        _tally(report.lines.setdefault(record.line, LineTally()), record, new.verdict)
         report.matrix[record.verdict, new.verdict] += 1
         if new.verdict is not record.verdict:
             report.flips.append(Flip(record.image.key, record.verdict, new.verdict, _reason(record, new)))
     report.notes = _notes(report, criteria, seen, without_properties)
     return report
+
+
+def _tally(tally: LineTally, record: ResultRecord, tried: Verdict) -> None:
+    """Count a judged record's REVIEW load and, when a person decided it, the agreement with them.
+
+    "In force" is the verdict the record was judged with; "tried" is the criteria under test.
+    """
+    tally.judged += 1
+    tally.review_in_force += record.verdict is Verdict.REVIEW
+    tally.review_tried += tried is Verdict.REVIEW
+    if record.decisions:
+        person = record.decisions[-1].after
+        tally.in_force.add(person, record.verdict)
+        tally.tried.add(person, tried)
 
 
 def _reason(record: ResultRecord, new: Evaluation) -> str:
@@ -200,6 +274,7 @@ def text(report: Report, *, show: int) -> str:
         lines.extend(f"  {f.key:<{width}}  {f.old} -> {f.new}: {f.reason}" for f in shown)
         if report.flipped > len(shown):
             lines.append(f"  ... and {report.flipped - len(shown)} more (--show N, or --json for all)")
+    lines.extend(_agreement_lines(report))
     if report.skipped:
         lines.append("")
         lines.append(f"skipped ({len(report.skipped)}):")
@@ -207,6 +282,36 @@ def text(report: Report, *, show: int) -> str:
     lines.append("")
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines) + "\n"
+
+
+def _agreement_lines(report: Report) -> list[str]:
+    decided = sum(t.in_force.decided for t in report.lines.values())
+    if not report.lines:
+        return []
+    lines = [
+        "",
+        f"agreement with people's decisions ({decided} decided record(s)) and REVIEW load, per line:",
+    ]
+    header = ("line", "criteria", "decided", "agree", "escapes", "false rejects", "to REVIEW", "REVIEW load")
+    rows = []
+    for name, t in sorted(report.lines.items()):
+        for which, a, load in (
+            ("in force", t.in_force, t.review_in_force),
+            ("tried", t.tried, t.review_tried),
+        ):
+            share = f"{load} of {t.judged} ({100 * load / t.judged:.0f}%)" if t.judged else "0"
+            rows.append((name if which == "in force" else "", which, str(a.decided), str(a.agree),
+                         str(a.escapes), str(a.false_rejects), str(a.review), share))  # fmt: skip
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines.extend(
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+    lines.append(
+        "  escapes: a person said FAIL, the criteria PASS; false rejects: a person said PASS, the criteria "
+        "FAIL; in force: the verdicts the records were judged with; tried: the criteria given"
+    )
+    return lines
 
 
 def _ordered(matrix: Counter[tuple[Verdict, Verdict]]) -> list[tuple[tuple[Verdict, Verdict], int]]:
@@ -229,7 +334,11 @@ def _matrix_lines(matrix: Counter[tuple[Verdict, Verdict]]) -> list[str]:
 
 def _load(args: argparse.Namespace) -> Iterator[tuple[str, ResultRecord | str]]:
     if args.results.startswith("s3://"):
+        if args.all_versions:
+            return _every_inspection(args, *parse_s3_uri(args.results))
         return _from_s3(args, *parse_s3_uri(args.results))
+    if args.all_versions:
+        raise UserError("--all-versions reads the records' S3 versions: give s3://bucket/prefix")
     return _from_folder(Path(args.results))
 
 
@@ -284,3 +393,39 @@ def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tup
             yield from pool.map(fetch, keys)
 
     return progress(fetched(), total=len(keys), description="backtest")
+
+
+def _every_inspection(
+    args: argparse.Namespace, bucket: str, prefix: str
+) -> Iterator[tuple[str, ResultRecord | str]]:
+    """Each inspection's last state among every version of every record under the prefix (the history:
+    earlier uploads of a key, and the decisions on them, included)."""
+    s3 = aws_client(args, "s3")
+    versions: dict[str, list[str]] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Versions", []):
+            if item["Key"].endswith(".json"):
+                versions.setdefault(item["Key"], []).append(item["VersionId"])
+    if not versions:
+        raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
+    wanted = [(key, version) for key, listed in versions.items() for version in reversed(listed)]
+
+    def fetch(item: tuple[str, str]) -> ResultRecord | str:
+        key, version = item
+        try:
+            data: bytes = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return "deleted since it was listed"
+        return _parse(data)
+
+    with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
+        read = list(progress(pool.map(fetch, wanted), total=len(wanted), description="versions"))
+    by_key: dict[str, list[ResultRecord]] = {}
+    for (key, version), record in zip(wanted, read, strict=True):
+        if isinstance(record, str):
+            yield f"{key}?versionId={version}", record
+        else:
+            by_key.setdefault(key, []).append(record)  # oldest first: S3 lists a key's newest first
+    for key, snapshots in by_key.items():
+        for record in latest_of_each_inspection(snapshots):
+            yield f"{key}@{record.inspected_at.isoformat()}", record

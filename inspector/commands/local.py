@@ -389,6 +389,12 @@ class LocalSession:
             f'  s3.upload_file("w.jpg", "{p.bucket}", "{self.settings.images_prefix}w.jpg")',
             "",
         ]
+        lines += [
+            "Review what lands under REVIEW (with the exports above), on a page or from the command line:",
+            f"  inspector review serve --endpoint-url {url} --bucket {p.bucket} --topic-arn {q(p.topic_arn)}",
+            f"  inspector review list --endpoint-url {url} --bucket {p.bucket}",
+            "",
+        ]
         if self.watch is not None:
             lines.append(f"Watching {self.watch}: files dropped there go to {upload_to}<path below it>.")
         lines.append("Waiting for images; Ctrl-C stops (and everything above is gone).")

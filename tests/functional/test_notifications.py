@@ -91,7 +91,11 @@ def test_the_email_says_what_was_decided_and_why(  # noqa: PLR0917 - one paramet
     (email,) = world.emails()
     assert f"QC {verdict}: w1.jpg (line-3)" == email.subject
     assert_clean_subject(email.subject)
-    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint} == email.attributes
+    assert {
+        "kind": "inspection",
+        "verdict": verdict.value,
+        "criteria": CRITERIA.fingerprint,
+    } == email.attributes
     body = email.body.splitlines()
     assert f"Verdict: {verdict}" == body[0]
     assert f"Image: s3://{BUCKET}/images/line-3/w1.jpg" == body[1]

@@ -124,7 +124,14 @@ def test_a_jpeg_under_80_px_is_rejected_when_rekognition_refuses_it(world: World
             service_message="Request has invalid parameters",
             http_status_code=400,
             expected_params={
-                "Image": {"S3Object": {"Bucket": BUCKET, "Name": "images/line-3/thumb.jpg"}},
+                # The very version inspected (the bucket is versioned), never a newer upload.
+                "Image": {
+                    "S3Object": {
+                        "Bucket": BUCKET,
+                        "Name": "images/line-3/thumb.jpg",
+                        "Version": world.version("images/line-3/thumb.jpg"),
+                    }
+                },
                 "Features": ["GENERAL_LABELS"],
                 "Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Widget", "Scratch"]}},
                 "MinConfidence": 80.0,

@@ -21,7 +21,9 @@ from inspector.deployment import Deployment, Recipient
 from inspector.detectors import LabelDetector
 from inspector.local import Provisioned, lambda_record, provision, queue_depth
 from inspector.records import ResultRecord
-from inspector.settings import Settings
+from inspector.review import ReviewDesk
+from inspector.review.aws import desk as review_desk
+from inspector.settings import Layout, Settings
 from inspector.testing import labels
 
 REGION = "us-east-1"
@@ -123,9 +125,13 @@ def enforce_copy_source_if_match(s3: Any) -> None:
         expected = headers.get("x-amz-copy-source-if-match")
         if expected is None:
             return None
-        bucket, key = unquote(str(headers["x-amz-copy-source"])).lstrip("/").split("/", 1)
+        source, _sep, version = unquote(str(headers["x-amz-copy-source"])).partition("?versionId=")
+        bucket, key = source.lstrip("/").split("/", 1)
         try:
-            current = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+            if version:
+                current = str(s3.head_object(Bucket=bucket, Key=key, VersionId=version)["ETag"])
+            else:
+                current = str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
         except s3.exceptions.ClientError:
             return None  # moto answers for a missing source itself
         if current.strip('"') == str(expected).strip('"'):
@@ -167,6 +173,16 @@ class World:
         self.processors.append(processor)
         return processor
 
+    def desk(self, store: Any | None = None) -> ReviewDesk:
+        """The review desk on the world's clients (the reviewer is moto's caller identity)."""
+        sts = self.session.client("sts")
+        desk = review_desk(
+            Layout(), bucket=self.bucket, topic_arn=self.topic_arn, s3=self.s3, sns=self.sns, sts=sts
+        )
+        if store is not None:
+            desk.store = store
+        return desk
+
     # --- S3 ---
 
     def upload(self, key: str, data: bytes, content_type: str = "image/jpeg") -> str:
@@ -184,6 +200,10 @@ class World:
     def body(self, key: str) -> bytes:
         data: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data
+
+    def version(self, key: str) -> str:
+        """The S3 version of the object now at `key` (the bucket is versioned)."""
+        return str(self.s3.head_object(Bucket=self.bucket, Key=key)["VersionId"])
 
     def metadata(self, key: str) -> dict[str, str]:
         return dict(self.s3.head_object(Bucket=self.bucket, Key=key)["Metadata"])

@@ -53,6 +53,7 @@ RolePolicy = "aws:iam/rolePolicy:RolePolicy"
 ManagedPolicy = "aws:iam/policy:Policy"
 Attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 Notification = "aws:s3/bucketNotification:BucketNotification"
+Versioning = "aws:s3/bucketVersioning:BucketVersioning"
 Function = "aws:lambda/function:Function"
 SourceMapping = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
@@ -178,7 +179,9 @@ class RoleDocuments:
 
 
 def roles(stack: Stack) -> dict[str, RoleDocuments]:
-    """Every role the stack declares, keyed by its declared name (e.g. `inspector-role`)."""
+    """Every role the stack declares, keyed by its declared name (e.g. `inspector-role`), and every
+    customer-managed policy attached to none of them, as the role of a person holding only it (keyed by
+    the policy's declared name, e.g. `inspector-reviewer`: people attach it to their own roles)."""
     by_physical = {
         physical(r.name): RoleDocuments(r.name, r.inputs["assumeRolePolicy"]) for r in stack.of_type(Role)
     }
@@ -189,12 +192,28 @@ def roles(stack: Stack) -> dict[str, RoleDocuments]:
         by_physical[declared.inputs["role"]].inline[declared.inputs.get("name", declared.name)] = (
             declared.inputs["policy"]
         )
+    attached = set()
     for declared in stack.of_type(Attachment):
         arn = declared.inputs["policyArn"]
+        attached.add(arn)
         if arn in managed:
             by_physical[declared.inputs["role"]].managed.append(managed[arn])
         else:  # an AWS-managed policy: moto ships their documents
             by_physical[declared.inputs["role"]].managed.append(arn)
+    for policy in stack.of_type(ManagedPolicy):
+        if arn_of(ManagedPolicy, policy.name, policy.inputs) not in attached:
+            person = json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                         "Action": "sts:AssumeRole"}
+                    ],
+                }
+            )  # fmt: skip
+            by_physical[physical(policy.name)] = RoleDocuments(
+                policy.name, person, managed=[policy.inputs["policy"]]
+            )
     return {documents.name: documents for documents in by_physical.values()}
 
 
@@ -237,6 +256,11 @@ class IamWorld:
             sqs.create_queue(QueueName=physical(queue.name))
         for topic in self.stack.of_type(Topic):
             sns.create_topic(Name=physical(topic.name))
+        for versioning in self.stack.of_type(Versioning):
+            status = versioning.inputs["versioningConfiguration"]["status"]
+            s3.put_bucket_versioning(
+                Bucket=versioning.inputs["bucket"], VersioningConfiguration={"Status": status}
+            )
         for notification in self.stack.of_type(Notification):
             s3.put_bucket_notification_configuration(
                 Bucket=notification.inputs["bucket"],

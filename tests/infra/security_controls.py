@@ -24,6 +24,7 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 LOGGING = "aws:s3/bucketLogging:BucketLogging"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 TOPIC = "aws:sns/topic:Topic"
@@ -189,6 +190,20 @@ def _s3_lifecycle(stack: Stack) -> Iterable[str]:
             yield f"{bucket.name}: no enabled lifecycle rule"
 
 
+def _versioned_buckets_have_lifecycle(stack: Stack) -> Iterable[str]:
+    for bucket in stack.of_type(BUCKET):
+        versioned = [
+            v
+            for v in side(stack, VERSIONING, bucket)
+            if v.inputs["versioningConfiguration"]["status"] == "Enabled"
+        ]
+        rules = [
+            r for c in side(stack, LIFECYCLE, bucket) for r in c.inputs["rules"] if r["status"] == "Enabled"
+        ]
+        if versioned and not rules:
+            yield f"{bucket.name}: versioned without a lifecycle rule"
+
+
 def _sqs_not_public(stack: Stack) -> Iterable[str]:
     for policy in stack.of_type(QUEUE_POLICY):
         for statement in statements(policy.inputs["policy"]):
@@ -284,6 +299,9 @@ CONTROLS: tuple[Control, ...] = (
             _s3_public_access, _remove(PUBLIC_ACCESS)),
     Control("S3.9", "S3 general purpose buckets should have server access logging enabled", (BUCKET, LOGGING),
             _s3_access_logging, _remove(LOGGING)),
+    Control("S3.10",
+            "S3 general purpose buckets with versioning enabled should have Lifecycle configurations",
+            (BUCKET, VERSIONING), _versioned_buckets_have_lifecycle, _remove(LIFECYCLE)),
     Control("S3.12", "ACLs should not be used to manage user access to S3 general purpose buckets",
             (BUCKET, OWNERSHIP), _s3_no_acls, _set(OWNERSHIP, rule={"objectOwnership": "ObjectWriter"})),
     Control("S3.13", "S3 general purpose buckets should have Lifecycle configurations", (BUCKET, LIFECYCLE),

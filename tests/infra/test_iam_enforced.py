@@ -25,6 +25,9 @@ from moto.sns.models import sns_backends
 
 from infra.config import load
 from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from inspector.engine import Verdict
+from inspector.review.aws import desk as make_desk
+from inspector.settings import Layout
 from tests.functional.world import image_bytes, jpeg
 from tests.infra.conftest import Stack, stack_config_values
 from tests.infra.iam_harness import (
@@ -54,9 +57,6 @@ class RoleScenario:
     may: frozenset[str] = frozenset()
 
 
-# Every role the stack declares, by its declared name. A role added to the stack fails
-# test_every_role_the_stack_declares_has_a_scenario until it has its line here; its documents are then
-# created and enforced by the harness with nothing else to write.
 def exercise_the_function(world: IamWorld, _: boto3.Session) -> None:
     """One upload through the declared queue and handler under the function's role (every verdict path:
     test_every_verdict_path_succeeds_under_the_functions_role)."""
@@ -65,7 +65,32 @@ def exercise_the_function(world: IamWorld, _: boto3.Session) -> None:
     world.admin.client("s3").head_object(Bucket=world.bucket(), Key="analyzed/passed/line-1/w.jpg")
 
 
+def exercise_the_reviewer(world: IamWorld, reviewer: boto3.Session) -> None:
+    """The review desk (`inspector review`, `inspector history`) on the reviewer policy alone: the queue,
+    a decision that re-files the image and is announced, the history."""
+    world.admin.client("s3").put_object(Bucket=world.bucket(), Key="images/line-1/r.jpg", Body=jpeg())
+    drain(world, REVIEW_CRITERIA)
+    desk = make_desk(
+        Layout(),
+        bucket=world.bucket(),
+        topic_arn=world.topic_arn("-verdicts"),
+        s3=reviewer.client("s3"),
+        sns=reviewer.client("sns"),
+        sts=reviewer.client("sts"),
+    )
+
+    assert ["images/line-1/r.jpg"] == [p.key for p in desk.queue()]
+    outcome = desk.decide("images/line-1/r.jpg", Verdict.FAIL, note="dented")
+    assert (True, True) == (outcome.moved, outcome.notified)
+    assert ["inspection", "decision"] == [e.kind for e in desk.history("images/line-1/r.jpg")]
+    world.admin.client("s3").head_object(Bucket=world.bucket(), Key="analyzed/failed/line-1/r.jpg")
+
+
+# Every role the stack declares (and every managed policy for people), by its declared name. A role added to
+# the stack fails test_every_role_the_stack_declares_has_a_scenario until it has its line here; its
+# documents are then created and enforced by the harness with nothing else to write.
 ROLE_SCENARIOS: dict[str, RoleScenario] = {
+    "inspector-reviewer": RoleScenario(exercise_the_reviewer),
     "inspector-role": RoleScenario(exercise_the_function),
 }
 
@@ -83,10 +108,21 @@ def _s3(session: boto3.Session) -> Any:
     return session.client("s3")
 
 
+def _destroy_a_version(world: IamWorld, session: boto3.Session, key: str) -> Any:
+    """DeleteObject with a VersionId (s3:DeleteObjectVersion): on the versioned bucket, the one delete that
+    destroys instead of hiding behind a delete marker."""
+    versions = world.admin.client("s3").list_object_versions(Bucket=world.bucket(), Prefix=key)["Versions"]
+    return _s3(session).delete_object(Bucket=world.bucket(), Key=key, VersionId=versions[0]["VersionId"])
+
+
 NEVER = [
     Probe(
-        "delete a filed image",
-        lambda w, s: _s3(s).delete_object(Bucket=w.bucket(), Key="analyzed/passed/line-1/filed.jpg"),
+        "destroy a version of a filed image",
+        lambda w, s: _destroy_a_version(w, s, "analyzed/passed/line-1/filed.jpg"),
+    ),
+    Probe(
+        "destroy a version of a result record",
+        lambda w, s: _destroy_a_version(w, s, "results/line-1/filed.jpg.json"),
     ),
     Probe(
         "delete a result record",
@@ -364,14 +400,22 @@ def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: St
     ]
 
 
-def test_no_identity_statement_has_a_condition_that_moto_would_not_evaluate(declared: Stack):
-    # moto evaluates no condition key of an identity policy (it treats the statement as a Deny): a
-    # condition added to a role's documents must be checked here by hand, with AWS's semantics.
-    conditioned = [
-        (role, s.get("Sid")) for role, documents in _identity_documents(declared).items()
+# Every condition in an identity policy of the stack, with what it must say. moto does not evaluate
+# condition keys such as s3:prefix (the statement applies as if unconditioned), so each is checked here
+# with AWS's semantics, and a new one fails until it is reviewed and listed.
+CONDITIONS = {
+    # People list the review queue and the records (their history), never the uploads.
+    ("inspector-reviewer", "ListQueueAndHistory"): {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}},
+}
+
+
+def test_every_condition_moto_would_not_evaluate_is_reviewed_here(declared: Stack):
+    conditioned = {
+        (role, s.get("Sid")): s["Condition"] for role, documents in _identity_documents(declared).items()
         for d in documents if not d.startswith("arn:") for s in _statements(d) if "Condition" in s
-    ]  # fmt: skip
-    assert [] == conditioned
+    }  # fmt: skip
+
+    assert CONDITIONS == conditioned
 
 
 def test_the_function_may_read_what_it_copies_and_what_rekognition_reads_for_it(declared: Stack):

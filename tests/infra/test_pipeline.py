@@ -118,6 +118,23 @@ def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(st
     assert "Enabled" == glacier["status"]
 
 
+def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack: Stack):
+    versioning = stack.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert {"status": "Enabled"} == versioning.inputs["versioningConfiguration"]
+    lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
+
+    # A filed original's bytes expire after originalsRetentionDays; records and filed copies never do.
+    originals = rules["expire-filed-originals"]
+    assert {"prefix": "images/"} == originals["filter"]
+    assert {"noncurrentDays": 30.0} == originals["noncurrentVersionExpiration"]
+    assert {"expiredObjectDeleteMarker": True} == originals["expiration"]
+    assert [{"noncurrentDays": 45.0, "storageClass": "GLACIER"}] == rules["analyzed-to-glacier"][
+        "noncurrentVersionTransitions"
+    ]
+    assert not any("results/" in str(r.get("filter")) for r in rules.values())
+
+
 def test_lifecycle_aborts_incomplete_multipart_uploads(stack: Stack):
     rules = stack.one(LIFECYCLE, "inspector-lifecycle").inputs["rules"]
 
@@ -274,6 +291,7 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "s3:GetObject",
+        "s3:GetObjectVersion",
         "s3:ListBucket",
         "s3:PutObject",
         "s3:DeleteObject",
@@ -283,7 +301,9 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
         "sns:Publish",
         "rekognition:DetectLabels",
     } == set(grants)
-    assert {f"{bucket}/images/*"} == grants["s3:DeleteObject"]  # never a filed copy or a record
+    # Originals and superseded copies (delete markers on the versioned bucket); never a record.
+    assert {f"{bucket}/images/*", f"{bucket}/analyzed/*"} == grants["s3:DeleteObject"]
+    assert {f"{bucket}/images/*"} == grants["s3:GetObjectVersion"]  # Rekognition's S3Object.Version
     assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
     assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected")} == grants[
         "s3:GetObject"
@@ -407,3 +427,36 @@ def test_every_child_is_named_from_the_component(stack: Stack):
 
     assert len(children) >= 20
     assert [] == [r.name for r in children if not r.name.startswith("inspector-")]
+
+
+# --- the reviewer policy ------------------------------------------------------------------------------
+
+
+def test_the_reviewer_policy_grants_exactly_what_review_needs_and_differs_from_the_functions(stack: Stack):
+    bucket = "arn:aws:s3:::inspector-bucket-0a1b2c3"
+    declared = stack.one("aws:iam/policy:Policy")
+    assert declared.name == "inspector-reviewer"
+    policy = json.loads(declared.inputs["policy"])
+    grants = _grants(policy)
+
+    assert {
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetBucketVersioning",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "sns:Publish",
+    } == set(grants)
+    assert {f"{bucket}/results/*", f"{bucket}/analyzed/*"} == grants["s3:PutObject"] == grants["s3:GetObject"]
+    assert {f"{bucket}/analyzed/*"} == grants["s3:DeleteObject"]  # re-filing; never a record, never history
+    assert "s3:DeleteObjectVersion" not in grants
+    assert not any("images/" in r or "rejected/" in r for rs in grants.values() for r in rs)
+    (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
+    assert {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}} == listing["Condition"]
+    assert all(r.endswith("inspector-verdicts-0a1b2c3") for r in grants["sns:Publish"])
+    assert [] == policies.wildcard_actions(declared.inputs["policy"])
+    function = _grants(_function_policy(stack))
+    assert "rekognition:DetectLabels" in function
+    assert not {"rekognition:DetectLabels", "sqs:ReceiveMessage"} & set(grants)

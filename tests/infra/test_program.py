@@ -21,6 +21,7 @@ EXPORTS = {
     "queueUrl",
     "dlqUrl",
     "topicArn",
+    "reviewerPolicyArn",
     "opsTopicArn",
     "functionName",
     "criteriaFingerprint",

@@ -372,7 +372,11 @@ def test_the_body_ends_with_one_line_break() -> None:
 def test_the_attributes_carry_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
-    assert {"verdict": verdict.value, "criteria": CRITERIA.fingerprint} == notification.attributes
+    assert {
+        "kind": "inspection",
+        "verdict": verdict.value,
+        "criteria": CRITERIA.fingerprint,
+    } == notification.attributes
     assert all(type(value) is str for value in notification.attributes.values())
 
 

@@ -147,9 +147,17 @@ def test_finding_not_measured_round_trips_as_not_measured():
 def test_record_json_leaves_out_what_is_not_set():
     saved = json.loads(_rejected().to_json())
 
-    assert {"schema_version", "image", "verdict", "criteria", "findings", "rejection", "inspected_at"} == set(
-        saved
-    )
+    expected = {
+        "schema_version",
+        "image",
+        "verdict",
+        "criteria",
+        "findings",
+        "rejection",
+        "inspected_at",
+        "line",
+    }
+    assert expected == set(saved)
 
 
 @pytest.mark.parametrize(
