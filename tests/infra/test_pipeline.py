@@ -121,7 +121,7 @@ def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(st
 def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack: Stack):
     versioning = stack.one("aws:s3/bucketVersioning:BucketVersioning")
     assert {"status": "Enabled"} == versioning.inputs["versioningConfiguration"]
-    lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    lifecycle = stack.one(LIFECYCLE, "inspector-lifecycle")
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
 
     # A filed original's bytes expire after originalsRetentionDays; records and filed copies never do.
