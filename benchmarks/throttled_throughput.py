@@ -200,14 +200,20 @@ class MemoryBucket:
         return ObjectInfo(len(found.data), found.etag, found.content_type, dict(found.metadata))
 
     def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
+        return self._version(key, etag, "range").data[:length]
+
+    def read_end(self, key: str, *, etag: str, length: int = 16) -> bytes:
+        return self._version(key, etag, "tail").data[-length:]
+
+    def _version(self, key: str, etag: str, what: str) -> Any:
         from inspector.errors import TransientError  # noqa: PLC0415
 
         time.sleep(self._latency)
         with self._lock:
             found = self.objects.get(key)
         if found is None or found.etag.strip('"') != etag.strip('"'):
-            raise TransientError(f"S3 GetObject (range) {key} failed: PreconditionFailed")
-        return found.data[:length]
+            raise TransientError(f"S3 GetObject ({what}) {key} failed: PreconditionFailed")
+        return found
 
     def load_record(self, key: str) -> Any:
         from inspector.records import ResultRecord  # noqa: PLC0415

@@ -36,16 +36,19 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
 }
 
 # What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
-# dependencies, and the AWS SDK the tests ran with. The Lambda runtime has a boto3 of its own, but of its
-# own date: the function's conditional S3 requests (PutObject If-None-Match / If-Match, DeleteObject
-# If-Match) are unknown to SDKs before late 2024, which refuse them before sending anything. Lambda puts
-# the code directory (/var/task) first on sys.path, so the bundled SDK is the one imported.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "boto3")
+# dependencies, anyascii (email subjects that keep a key's name in ASCII), and the AWS SDK the tests ran
+# with. The Lambda runtime has a boto3 of its own, but of its own date: the function's conditional S3
+# requests (PutObject If-None-Match / If-Match, DeleteObject If-Match) are unknown to SDKs before late
+# 2024, which refuse them before sending anything. Lambda puts the code directory (/var/task) first on
+# sys.path, so the bundled SDK is the one imported.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "boto3")
 SDK_DISTRIBUTIONS: Final = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
 RUNTIME_DISTRIBUTIONS: Final = (
-    frozenset({"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection"})
+    frozenset(
+        {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
+    )
     | SDK_DISTRIBUTIONS
 )
 
@@ -411,7 +414,7 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {' '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"pip could not install {', '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
             f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.stack import NAMESPACE, StackConfigError, load
+from inspector.stack import NAMESPACE, StackConfigError, as_pulumi_gives, load, load_stack_file
 
-__all__ = ["NAMESPACE", "StackConfigError", "load", "read_pulumi_config"]
+__all__ = [
+    "NAMESPACE",
+    "StackConfigError",
+    "as_pulumi_gives",
+    "load",
+    "load_stack_file",
+    "read_pulumi_config",
+]
 
 
 def read_pulumi_config() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_ACCOUNT = "111122223333"
+PLACEHOLDER_ID = "0000000"  # stands for the random suffix Pulumi gives a physical name
 SKIPPED_INPUTS = frozenset({"tags", "tagsAll", "code", "description", "alarmDescription"})
 
 
@@ -53,24 +54,28 @@ def declare(stack: str, config: Mapping[str, str]) -> Recorded:
     import pulumi  # noqa: PLC0415 - only infra/ imports pulumi
 
     recorded = Recorded()
+    region = config.get("aws:region", "us-east-1")
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
             recorded.declarations.append(Declaration(args.typ, args.name, dict(args.inputs)))
             service = args.typ.split(":")[1].split("/")[0]
-            physical = f"{args.name}-<id>"
+            physical = f"{args.name}-{PLACEHOLDER_ID}"
             outputs = {
-                "arn": f"arn:aws:{service}:<region>:{PLACEHOLDER_ACCOUNT}:{physical}",
+                "arn": f"arn:aws:{service}:{region}:{PLACEHOLDER_ACCOUNT}:{physical}",
                 "name": physical,
             }
-            outputs |= {"url": f"https://sqs.<region>.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{physical}"}
+            outputs |= {"url": f"https://sqs.{region}.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{physical}"}
             return physical, {**outputs, **args.inputs, "bucket": physical, "keyId": physical}
 
         def call(
             self, args: pulumi.runtime.MockCallArgs
         ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
             if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-                return {"accountId": PLACEHOLDER_ACCOUNT, "arn": "arn:aws:iam::<account>:user/you"}, []
+                return {
+                    "accountId": PLACEHOLDER_ACCOUNT,
+                    "arn": f"arn:aws:iam::{PLACEHOLDER_ACCOUNT}:user/you",
+                }, []
             return {}, []
 
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         load(read_stack_file(stack_file))
     except StackConfigError as exc:
         for problem in exc.problems:
-            print(f"{stack_file.name}: {problem}", file=sys.stderr)
+            print(problem if str(stack_file) in problem else f"{stack_file.name}: {problem}", file=sys.stderr)
         return 2
     recorded = declare(stack, stack_config(stack_file))
     width = max(len(d.name) for d in recorded.declarations)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_pascal
 
+from inspector import documents
 from inspector._validation import describe
 from inspector.errors import AnalysisError
 
@@ -144,9 +144,9 @@ class Analysis(_Part):
     def from_json(cls, text: str | bytes) -> Analysis:
         """Load a saved analysis: a raw DetectLabels response, or this model's own JSON."""
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise AnalysisError(f"analysis is not JSON: {exc}") from None
+            document = documents.parse_json(text, source="analysis")
+        except documents.DocumentError as exc:
+            raise AnalysisError(str(exc)) from None
         _require_mapping(document, "analysis")
         if "Labels" in document or "LabelModelVersion" in document or "ImageProperties" in document:
             return cls.from_detect_labels(document)

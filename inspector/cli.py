@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import TextIO
 
 from inspector import __version__
 from inspector.analysis import Analysis
-from inspector.commands import EXIT_OK, EXIT_USAGE, UserError
+from inspector.commands import EXIT_OK, EXIT_USAGE, Parser, UserError
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Outcome, evaluate
 from inspector.errors import InspectorError
@@ -30,28 +32,54 @@ _MARKS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind of failure
+    if sys.stdout is None or sys.stdout.closed:  # started with stdout closed (`inspector ... >&-`)
+        _error("standard output is closed: nothing could be written (give it a file or a pipe)")
+        return EXIT_USAGE
     try:
+        args = _parser().parse_args(argv)
         status: int = args.run(args, sys.stdout)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's own flush at exit
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): the Python docs' "Note on SIGPIPE". Point stdout at devnull
+        # so that the interpreter's last flush cannot fail again, and say so once.
+        _stdout_to_devnull()
+        _error("the output was closed before all of it was written (e.g. by `| head`)")
+        return EXIT_USAGE
     except InspectorError as exc:
-        print(f"inspector: error: {_one_line(str(exc))}", file=sys.stderr)
+        _error(_one_line(str(exc)))
+        return EXIT_USAGE
+    except OSError as exc:
+        # The file system said no where a command reads or writes a file the user named (a folder for a
+        # file, no permission, a full disk): the user's to fix.
+        where = f" {exc.filename}" if exc.filename else ""
+        _error(f"{exc.strerror or type(exc).__name__}:{where}".rstrip(":"))
         return EXIT_USAGE
     except Exception as exc:
         # AWS SDK failures (no credentials, unreachable endpoint, access denied, no such bucket) are the
         # user's to fix: one line, not a traceback. botocore is only imported by commands that use AWS.
         if type(exc).__module__.split(".")[0] not in {"botocore", "boto3", "s3transfer"}:
             raise
-        print(f"inspector: error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        _error(f"{type(exc).__name__}: {_one_line(str(exc))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return status
 
 
+def _error(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed too: the status says it
+        print(f"inspector: error: {message}", file=sys.stderr, flush=True)
+
+
+def _stdout_to_devnull() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # a stdout without a descriptor (tests)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="inspector", description="Automated visual quality control: QC criteria, verdicts, tools."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

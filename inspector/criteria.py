@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -14,18 +14,20 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     StringConstraints,
     Tag,
     ValidationError,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
-from inspector._validation import describe
+from inspector import documents
+from inspector._validation import NAMES_A_PATH, StrictSpec, describe
 from inspector.constants import REKOGNITION_MAX_FILTER_LABEL_LENGTH, REKOGNITION_MAX_INCLUSION_FILTERS
 from inspector.errors import CriteriaError
 
 DEFAULT_MIN_CONFIDENCE = 80.0
+STACK_CRITERIA_KEY = "inspector:criteria"  # where a Pulumi stack file (Pulumi.<stack>.yaml) keeps them
 # DetectLabels' Settings.ImageProperties.MaxDominantColors: default 10, at most 20 (API reference,
 # DetectLabelsImagePropertiesSettings). Colour rules ask for the most, so a small share is not cut off.
 REKOGNITION_MAX_DOMINANT_COLORS = 20
@@ -45,49 +47,64 @@ SIMPLIFIED_COLORS: tuple[str, ...] = (
     "grey",
 )
 
-Confidence = Annotated[float, Field(ge=0, le=100)]
-Percent = Annotated[float, Field(ge=0, le=100)]
+# Numbers must be written as numbers: `true` is not 1, "90" is not 90 (strict: no coercion).
+Confidence = Annotated[float, Strict(), Field(ge=0, le=100, allow_inf_nan=False)]
+Percent = Annotated[float, Strict(), Field(ge=0, le=100, allow_inf_nan=False)]
+InstanceCount = Annotated[int, Strict(), Field(ge=0, le=1000)]
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
 
-class _Spec(BaseModel):
+class _Spec(StrictSpec):
     """User-written documents: camelCase as documented, snake_case accepted, unknown keys refused."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
 
 
 class Count(_Spec):
     """Bounds on the number of located instances of a label; either bound may be left out."""
 
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: InstanceCount | None = None
+    max: InstanceCount | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> Count:
         if self.min is None and self.max is None:
             raise ValueError("give min, max or both")
+        if not self.min and self.max is None:
+            raise ValueError(
+                "min 0 without max holds for every image (a count is never below 0): "
+                "give a min above 0 or a max"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
 
 
+_BOTH = "an entry has either `label` (one label) or `anyOf` (a list of labels), not both: split it in two"
+
+
 class RequireLabel(_Spec):
     """The label must be seen (and, with `count`, located that many times)."""
+
+    _misplaced: ClassVar[dict[str, str]] = {"anyOf": _BOTH, "any_of": _BOTH}
 
     label: LabelName
     min_confidence: Confidence | None = None
     count: Count | None = None
 
+    @classmethod
+    def _missing_hint(cls, data: dict[str, Any]) -> list[str]:
+        if "label" in data or "anyOf" in data or "any_of" in data:
+            return []
+        return ["each require entry needs `label` (one label) or `anyOf` (a list of labels)"]
+
 
 class RequireAnyOf(_Spec):
     """At least one of these labels must be seen; the best of them counts."""
+
+    _misplaced: ClassVar[dict[str, str]] = {
+        "label": _BOTH,
+        "count": "`count` applies to `label` entries only (an `anyOf` entry has no one label to count): "
+        "add a `- label: X` entry with the count",
+    }
 
     any_of: list[LabelName] = Field(min_length=1)
     min_confidence: Confidence | None = None
@@ -101,11 +118,11 @@ _ANY_OF = "tagged-union[anyOf]"
 
 def _requirement_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        if "label" in value:
-            return _LABEL
         if "anyOf" in value or "any_of" in value:
+            # With `label` as well, or `count`, the anyOf entry names what is misplaced.
             return _ANY_OF
-        return None
+        # A `label` entry, or one with neither key: the label entry says which keys it lacks.
+        return _LABEL
     if isinstance(value, RequireLabel):
         return _LABEL
     if isinstance(value, RequireAnyOf):
@@ -118,13 +135,19 @@ Requirement = Annotated[
     Discriminator(
         _requirement_kind,
         custom_error_type="requirement_kind",
-        custom_error_message="each require entry needs either `label` or `anyOf`",
+        custom_error_message="each require entry is a mapping with `label` or `anyOf` (`- label: Widget`)",
     ),
 ]
 
 
 class Forbid(_Spec):
     """The label must not be seen."""
+
+    _misplaced: ClassVar[dict[str, str]] = {
+        "anyOf": "a forbid entry names one label: write one entry per label",
+        "any_of": "a forbid entry names one label: write one entry per label",
+        "count": "a forbid entry takes no count: any confident sighting fails the image",
+    }
 
     label: LabelName
     min_confidence: Confidence | None = None
@@ -147,6 +170,12 @@ class Quality(_Spec):
     def _bounds(self) -> Quality:
         if not self.bounds():
             raise ValueError("give at least one bound, e.g. minSharpness")
+        for name, _, side, value in self.bounds():
+            if (side, value) in (("min", 0), ("max", 100)):
+                raise ValueError(
+                    f"{name} {value:g} holds for every image (the measures run from 0 to 100), "
+                    "so it can never change a verdict: leave it out, or give a bound inside 0-100"
+                )
         for metric in ("brightness", "sharpness", "contrast"):
             low, high = getattr(self, f"min_{metric}"), getattr(self, f"max_{metric}")
             if low is not None and high is not None and low > high:
@@ -192,6 +221,16 @@ class ColorRule(_Spec):
             raise ValueError("give minPercent, maxPercent or both")
         if low is not None and high is not None and low > high:
             raise ValueError(f"minPercent ({low:g}) is greater than maxPercent ({high:g})")
+        if low == 0:
+            raise ValueError(
+                "minPercent 0 holds for every image (a share is never below 0%), so it can never change "
+                "a verdict: leave it out, or give a minimum above 0"
+            )
+        if high == 100:
+            raise ValueError(
+                "maxPercent 100 holds for every image (a share is never above 100%), so it can never "
+                "change a verdict: leave it out, or give a maximum below 100"
+            )
         return self
 
     def bounds(self) -> list[tuple[str, Literal["min", "max"], float]]:
@@ -225,6 +264,16 @@ class Criteria(_Spec):
             *((f"forbid[{i}]", r) for i, r in enumerate(self.forbid)),
         ]
         for where, rule in rules:
+            if self.threshold(rule) == 0:
+                own = (
+                    "its minConfidence" if rule.min_confidence is not None else "the criteria's minConfidence"
+                )
+                outcome = (
+                    "every image meets it (no confidence is below 0)"
+                    if where.startswith("require")
+                    else "every image violates it (no confidence is below 0), so every image would FAIL"
+                )
+                raise ValueError(f"{where}: {own} is 0, so {outcome}: give a threshold above 0")
             if self.review_margin > 0 and self.threshold(rule) <= self.review_margin:
                 raise ValueError(
                     f"{where}: its minConfidence ({self.threshold(rule):g}) is not above reviewMargin "
@@ -260,6 +309,13 @@ class Criteria(_Spec):
                     f"({self.review_margin:g}), so an image without any {rule.color} would count as "
                     "uncertain and go to REVIEW instead of failing"
                 )
+            margin_reaches_100 = rule.max_percent is not None and rule.max_percent + self.review_margin >= 100
+            if self.review_margin > 0 and margin_reaches_100:
+                raise ValueError(
+                    f"colors[{i}]: its maxPercent ({rule.max_percent:g}) plus reviewMargin "
+                    f"({self.review_margin:g}) reaches 100%, so no image could fail it (at most it "
+                    "goes to REVIEW): lower maxPercent or reviewMargin"
+                )
         total = sum(rule.min_percent or 0.0 for rule in self.colors)
         if total > 100:
             raise ValueError(
@@ -272,38 +328,57 @@ class Criteria(_Spec):
     @classmethod
     def from_document(cls, document: Any) -> Criteria:
         """Validate a parsed criteria document (a dict); raises `CriteriaError` naming each bad field."""
-        if not isinstance(document, dict):
-            raise CriteriaError(
-                f"criteria must be a mapping of settings, got {type(document).__name__}",
-                problems=[f"(document): expected a mapping, got {type(document).__name__}"],
+        if document is None:
+            message = (
+                "the criteria are empty: write at least one rule, e.g. `require: [{label: Widget}]` "
+                "(see the README's criteria reference)"
             )
+            raise CriteriaError(message, problems=[f"(document): {message}"])
+        if not isinstance(document, dict):
+            kind = "a list" if isinstance(document, list) else f"a single value ({document!r:.40})"
+            message = (
+                f"criteria must be a mapping of settings (`key: value` lines such as `minConfidence: 90`), "
+                f"got {kind}"
+            )
+            raise CriteriaError(message, problems=[f"(document): {message}"])
         try:
             return cls.model_validate(document)
         except ValidationError as exc:
-            problems = describe(exc)
+            # Every line names a path; a check of the whole document names it as such.
+            problems = [p if NAMES_A_PATH.match(p) else f"(document): {p}" for p in describe(exc)]
             raise CriteriaError("invalid criteria: " + "; ".join(problems), problems=problems) from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Criteria:
+        """Validate a JSON criteria document; a key repeated in one object is refused."""
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise CriteriaError(f"criteria are not valid JSON: {exc}") from None
+            document = documents.parse_json(text, source="criteria document")
+        except documents.DocumentError as exc:
+            raise CriteriaError(str(exc)) from None
         return cls.from_document(document)
 
     @classmethod
     def load(cls, path: str | Path) -> Criteria:
-        """Read a criteria file: JSON (`.json`) or YAML (any other suffix; needs PyYAML)."""
+        """Read a criteria file: JSON (`.json`) or YAML (any other suffix; needs PyYAML). A Pulumi stack file
+        (`Pulumi.<stack>.yaml`) gives the criteria under its `inspector:criteria` key."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CriteriaError(f"cannot read criteria file {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise CriteriaError(f"criteria file {path} is not UTF-8 text") from None
-        if path.suffix.lower() == ".json":
-            return cls.from_json(text)
-        return cls.from_document(_load_yaml(text, path))
+            document = documents.read(path, what="criteria file")
+        except documents.DocumentError as exc:
+            raise CriteriaError(str(exc)) from None
+        if (
+            isinstance(document, dict)
+            and set(document) == {"config"}
+            and isinstance(document["config"], dict)
+        ):
+            config = document["config"]
+            if STACK_CRITERIA_KEY not in config:
+                raise CriteriaError(f"{path} is a Pulumi stack file without `{STACK_CRITERIA_KEY}`")
+            try:
+                return cls.from_document(config[STACK_CRITERIA_KEY])
+            except CriteriaError as exc:
+                raise CriteriaError(f"{STACK_CRITERIA_KEY}: {exc}", problems=exc.problems) from None
+        return cls.from_document(document)
 
     # --- what the rules mean -------------------------------------------------------------------
 
@@ -398,16 +473,3 @@ class DetectionRequest(BaseModel):
         if settings:
             params["Settings"] = settings
         return params
-
-
-def _load_yaml(text: str, path: Path) -> Any:
-    try:
-        import yaml  # noqa: PLC0415 - optional dependency, only needed for YAML files
-    except ImportError:
-        raise CriteriaError(
-            f"{path} is YAML, which needs PyYAML: pip install 'widget-inspector[cli]', or use a .json file"
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CriteriaError(f"criteria file {path} is not valid YAML: {exc}".replace("\n", " ")) from None

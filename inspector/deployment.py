@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, Strict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from inspector import constants
-from inspector._validation import describe
+from inspector._validation import StrictSpec, describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 from inspector.errors import SettingsError
@@ -38,12 +38,17 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_email)]
+# Numbers and switches must be written as such: `forceDestroy: "yes"` or `memoryMb: true` is refused.
+# (Pulumi hands scalars to the program as text; `infra.config` turns exactly `true`/`false` and whole
+# numbers back into their types before these models see them.)
+Flag = Annotated[bool, Strict()]
+Whole = Annotated[int, Strict()]  # every number setting below also has both bounds (the README lists them)
+# SQS keeps a message 4 days by default (the queue's retention): an older age can never be reached.
+QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid", frozen=True
-    )
+class _Spec(StrictSpec):
+    pass
 
 
 class Recipient(_Spec):
@@ -51,6 +56,12 @@ class Recipient(_Spec):
 
     email: Email
     only: list[Verdict] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _once(self) -> Recipient:
+        if self.only is not None and len(set(self.only)) != len(self.only):
+            raise ValueError("only: a verdict is listed twice; list each once")
+        return self
 
 
 class Deployment(_Spec):
@@ -66,25 +77,44 @@ class Deployment(_Spec):
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
-    glacier_after_days: int = Field(default=30, ge=1, le=3650)
+    glacier_after_days: Whole = Field(default=30, ge=1, le=3650)
     # Days an original's bytes stay (a noncurrent version under the images prefix) after it was filed.
-    originals_retention_days: int = Field(default=30, ge=1, le=3650)
+    originals_retention_days: Whole = Field(default=30, ge=1, le=3650)
     architecture: Literal["arm64", "x86_64"] = "arm64"
     python_version: Literal["3.12", "3.13"] = "3.13"
-    memory_mb: int = Field(default=512, ge=128, le=10240)
-    timeout_seconds: int = Field(default=60, ge=5, le=900)
-    batch_size: int = Field(default=10, ge=1, le=10)
-    batching_window_seconds: int = Field(default=0, ge=0, le=300)
-    max_concurrency: int = Field(default=5, ge=2, le=1000)
-    max_receive_count: int = Field(default=5, ge=1, le=1000)
-    log_retention_days: int = 30
-    oldest_message_alarm_seconds: int = Field(default=900, ge=60)
-    force_destroy: bool = False
-    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    memory_mb: Whole = Field(default=512, ge=128, le=10240)
+    timeout_seconds: Whole = Field(default=60, ge=5, le=900)
+    batch_size: Whole = Field(default=10, ge=1, le=10)
+    batching_window_seconds: Whole = Field(default=0, ge=0, le=300)
+    max_concurrency: Whole = Field(default=5, ge=2, le=1000)
+    max_receive_count: Whole = Field(default=5, ge=1, le=1000)
+    log_retention_days: Whole = 30
+    oldest_message_alarm_seconds: Whole = Field(default=900, ge=60, le=QUEUE_RETENTION_SECONDS)
+    force_destroy: Flag = False
+    link_expiry_seconds: Whole = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")
     def _coherent(self) -> Deployment:
+        emails = [recipient.email.casefold() for recipient in self.notify]
+        for i, email in enumerate(emails):
+            if email in emails[:i]:
+                raise ValueError(
+                    f"notify[{emails.index(email)}] and notify[{i}]: both are {self.notify[i].email}; "
+                    "give each address once (with `only` listing every verdict it should get)"
+                )
+        ops = [email.casefold() for email in self.ops_notify]
+        for i, email in enumerate(ops):
+            if email in ops[:i]:
+                raise ValueError(
+                    f"opsNotify[{ops.index(email)}] and opsNotify[{i}]: both are {self.ops_notify[i]}; "
+                    "give each address once"
+                )
+        if self.custom_labels_arn is not None and self.detector != "custom-labels":
+            raise ValueError(
+                f"customLabelsArn is set but detector is {self.detector!r}, which does not use it: "
+                "remove customLabelsArn, or set detector to custom-labels"
+            )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"logRetentionDays: {self.log_retention_days} is not a CloudWatch retention period "

@@ -1,14 +1,32 @@
-"""Telling image formats apart by their first bytes, before paying for recognition."""
+"""Telling image formats apart by their first bytes, and cut-short files by their last, before paying for
+recognition."""
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.constants import REKOGNITION_MIN_IMAGE_SIDE_PX
 from inspector.errors import ImageRejected
 
 SNIFF_BYTES = 32  # enough for every signature below and for a PNG's dimensions (IHDR ends at byte 24)
+# The first read: every signature, a PNG's size, and a JPEG's frame size when its frame header (SOF) lies
+# this early, as in a JPEG without EXIF (Pillow's SOF ends at byte 167). A camera's EXIF block puts the SOF
+# further on: then the size is left to the detector, as before.
+HEAD_BYTES = 176
+# The second read, of the file's last bytes: a PNG ends with its 12-byte IEND chunk, a JPEG with its
+# end-of-image marker (FF D9). Together, 192 bytes of a ~200 KB image.
+TAIL_BYTES = 16
+# Only when those last bytes neither end the image nor are padding: a wider look for the marker followed
+# by a trailer (cameras append data after a JPEG's EOI: Samsung's SEFH/SEFT block, a motion photo's MP4).
+TAIL_WIDE_BYTES = 64 * 1024
+PNG_IEND = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC: nothing of a PNG follows it
+JPEG_EOI = b"\xff\xd9"
+# Trailers known to follow a JPEG's EOI in files straight from cameras and phones.
+JPEG_TRAILERS = (b"SEFT", b"SEFH", b"ftyp", b"moov", b"mdat")
+# JPEG frame headers (SOF0-SOF15 but DHT C4, JPG C8 and DAC CC) carry the image's height and width.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "JPEG"),
@@ -56,15 +74,67 @@ def sniff(head: bytes) -> Sniffed:
             if name == "PNG" and len(head) >= 24 and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
                 return Sniffed(name, width, height)
-            return Sniffed(name)
+            size = jpeg_frame_size(head) if name == "JPEG" else None
+            return Sniffed(name, *size) if size else Sniffed(name)
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return Sniffed("text")
     return Sniffed(None)
 
 
+def jpeg_frame_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header (SOF), when it lies within `head`; else None.
+
+    Walks the marker segments from the start of image (each `FF xx` + a 2-byte length), stopping at the
+    first scan (SOS) or at a segment that runs past `head`."""
+    i = 2
+    while i + 4 <= len(head):
+        if head[i] != 0xFF:
+            return None  # not a marker where one belongs: leave the judgment to the detector
+        marker = head[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if marker in _SOF_MARKERS:
+            if i + 9 > len(head):
+                return None
+            height, width = struct.unpack(">HH", head[i + 5 : i + 9])
+            return (width, height) if height else None  # height 0: given later by a DNL marker
+        if marker == 0xDA:  # start of scan before any frame header
+            return None
+        (length,) = struct.unpack(">H", head[i + 2 : i + 4])
+        i += 2 + length
+    return None
+
+
+def require_end(fmt: str | None, tail: bytes, *, wider: Callable[[], bytes] | None = None) -> None:
+    """Refuse a JPEG or PNG cut short: its last bytes (`tail`) must end the image.
+
+    A PNG must hold its IEND chunk, a JPEG its end-of-image marker; bytes after them (a camera's trailer,
+    padding) are fine. When `tail` is inconclusive, `wider()` gives more of the file's end to look in.
+    Raises `ImageRejected`."""
+    if fmt == "PNG":
+        if PNG_IEND in tail or (wider is not None and PNG_IEND in wider()):
+            return
+        raise ImageRejected("truncated PNG: the file does not end with its IEND chunk (cut short?)")
+    if fmt == "JPEG":
+        if JPEG_EOI in tail or not tail.strip(b"\x00") or not tail.strip(b"\xff"):
+            return  # the end-of-image marker, maybe with a few bytes after it; or padding
+        if wider is not None:
+            more = wider()
+            if JPEG_EOI in more or any(trailer in more for trailer in JPEG_TRAILERS):
+                return  # a trailer after the end of the image, as phones and cameras write
+        raise ImageRejected(
+            "truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut short?)"
+        )
+
+
 def require_image(head: bytes) -> Sniffed:
-    """What the first bytes say, provided Rekognition could take it: JPEG or PNG, and a PNG no smaller than
-    its minimum side. Raises `ImageRejected` with the reason otherwise."""
+    """What the first bytes say, provided Rekognition could take it: JPEG or PNG, and no smaller than its
+    minimum side when the size can be read there (a PNG's always; a JPEG's when its frame header lies in
+    `head`). Raises `ImageRejected` with the reason otherwise."""
     sniffed = sniff(head)
     if not sniffed.supported:
         raise ImageRejected(f"not a JPEG or PNG image ({sniffed.describe()})")

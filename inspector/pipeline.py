@@ -52,7 +52,7 @@ from inspector.detectors import LabelDetector
 from inspector.engine import Verdict, evaluate
 from inspector.errors import ImageRejected
 from inspector.events import ObjectRef
-from inspector.formats import SNIFF_BYTES, require_image
+from inspector.formats import HEAD_BYTES, TAIL_BYTES, TAIL_WIDE_BYTES, require_end, require_image
 from inspector.notification import Notification, compose
 from inspector.observability import Metrics
 from inspector.records import ResultRecord
@@ -70,6 +70,7 @@ class Store(Protocol):
 
     def head(self, key: str) -> ObjectInfo | None: ...
     def read_start(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
+    def read_end(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
@@ -84,6 +85,9 @@ class Notifier(Protocol):
 class Status(StrEnum):
     INSPECTED = "inspected"  # judged now, filed and notified
     RESUMED = "resumed"  # this version had a result record: only what was left was done
+    # This very content was inspected, notified and filed before (the same bytes uploaded again under the
+    # same key): nothing was left to do but remove the upload, which is said, not done silently.
+    ALREADY_INSPECTED = "already-inspected"
     GONE = "gone"  # the object no longer exists: nothing to do
 
 
@@ -187,6 +191,8 @@ class Inspector:
         # A person's decision re-files the image (inspector.review): the record's destination follows it.
         destination = record.destination or self.settings.destination(key, record.verdict)
         notified = False
+        if record.notified_at is not None and status is Status.RESUMED and _uploaded_again(record, info):
+            status = Status.ALREADY_INSPECTED  # unless the copy turns out to be missing, below
         if record.notified_at is None:
             link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
             record = record.model_copy(update={"destination": destination})
@@ -202,6 +208,7 @@ class Inspector:
             # record's save), removed since, or filed under other prefixes. File it before the original goes.
             log.info("filing the copy", extra={"key": key, "to": destination})
             self.store.copy(key, destination, info=info, metadata=self._metadata(record))
+            status = Status.RESUMED
         self._retire_superseded(record, destination)
 
         deleted = self.store.delete(key, etag=info.etag)
@@ -212,6 +219,13 @@ class Inspector:
             )
         if self.metrics is not None and status is Status.INSPECTED:
             self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
+        if status is Status.ALREADY_INSPECTED:
+            if self.metrics is not None:
+                self.metrics.count("AlreadyInspected", dimension="Verdict", value=record.verdict.value)
+            log.info(
+                already_inspected(record.verdict.value, destination),
+                extra={"key": key, "verdict": record.verdict, "destination": destination},
+            )
         log.info(
             "inspected",
             extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
@@ -232,13 +246,23 @@ class Inspector:
             log.info("removed the superseded copy", extra={"key": record.image.key, "copy": earlier})
 
     def _judge(self, ref: ObjectRef, info: ObjectInfo) -> ResultRecord:
+        # The facts of the version inspected, from HEAD: when the object was overwritten before this ran
+        # (the event announced another version), nothing of that event's version stays in the record.
+        same_version = ref.etag is not None and _bare(ref.etag) == _bare(info.etag)
         image = ref.model_copy(
             update={
                 "etag": _bare(info.etag),
                 "size": info.size,
-                "version_id": info.version_id or ref.version_id,
+                "version_id": info.version_id or (ref.version_id if same_version else None),
+                "event_time": info.last_modified or (ref.event_time if same_version else None),
+                "sequencer": ref.sequencer if same_version else None,
             }
         )
+        if not same_version and ref.etag is not None:
+            log.info(
+                "the object was overwritten since its event: inspecting the version there now",
+                extra={"key": ref.key, "event_etag": ref.etag, "etag": _bare(info.etag)},
+            )
         now = self._clock()
         try:
             self._check(ref.key, info)
@@ -263,7 +287,17 @@ class Inspector:
                 f"file is {info.size:,} bytes; Rekognition reads at most "
                 f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
-        require_image(self.store.read_start(key, etag=info.etag, length=SNIFF_BYTES))
+        head = self.store.read_start(key, etag=info.etag, length=HEAD_BYTES)
+        sniffed = require_image(head)
+        if info.size <= len(head):  # the whole file was read
+            require_end(sniffed.format, head)
+            return
+        tail = self.store.read_end(key, etag=info.etag, length=TAIL_BYTES)
+        require_end(
+            sniffed.format,
+            tail,
+            wider=lambda: self.store.read_end(key, etag=info.etag, length=min(TAIL_WIDE_BYTES, info.size)),
+        )
 
     @staticmethod
     def _metadata(record: ResultRecord) -> dict[str, str]:
@@ -273,6 +307,18 @@ class Inspector:
             INSPECTED_AT_METADATA: record.inspected_at.isoformat(),
             ETAG_METADATA: _bare(record.image.etag),
         }
+
+
+def _uploaded_again(record: ResultRecord, info: ObjectInfo) -> bool:
+    """This version is newer than the one the record was made for, with the same content: the same bytes
+    uploaded again (not a redelivery, which finds the very version the record describes)."""
+    before = record.image.event_time
+    return info.last_modified is not None and before is not None and info.last_modified > before
+
+
+def already_inspected(verdict: str, destination: str) -> str:
+    """What an upload of content already inspected under its key is told: one sentence, everywhere."""
+    return f"already inspected: same content, verdict {verdict}, filed at {destination}"
 
 
 def _same_upload(record: ResultRecord, key: str, info: ObjectInfo) -> bool:

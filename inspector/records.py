@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from inspector import documents
 from inspector._validation import describe
 from inspector.analysis import Analysis
 from inspector.engine import Evaluation, Finding, Verdict
@@ -139,6 +140,9 @@ class ResultRecord(BaseModel):
     def from_json(cls, text: str | bytes) -> ResultRecord:
         """Read a stored record; raises `RecordError` when it is not one this version understands."""
         try:
-            return cls.model_validate_json(text)
+            # Read strictly: a key given twice (a record edited by hand, or spliced) is refused, not merged.
+            return cls.model_validate(documents.parse_json(text, source="result record"))
+        except documents.DocumentError as exc:
+            raise RecordError(f"unreadable result record: {exc}") from None
         except ValidationError as exc:
             raise RecordError("unreadable result record: " + "; ".join(describe(exc))) from None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -43,9 +46,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    topic_arn: str = Field(min_length=1)
+    topic_arn: str = Field(min_length=1, pattern=r"^arn:aws[a-z-]*:sns:")
     criteria: Criteria
-    bucket: str = Field(min_length=3, max_length=63)
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
@@ -54,11 +57,25 @@ class Settings(BaseModel):
     results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
     # Presigned links live at most as long as the credentials that signed them (the function's role
     # session, a few hours), and SigV4 caps them at 7 days.
-    link_expiry_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
-    max_workers: int = Field(default=10, ge=1, le=64)
+    link_expiry_seconds: Annotated[int, Strict()] = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    max_workers: Annotated[int, Strict()] = Field(default=10, ge=1, le=64)
     log_level: str = "INFO"
     metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
     endpoint_url: str | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -88,6 +105,11 @@ class Settings(BaseModel):
         request = self.criteria.detection_request()
         if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
             raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
+        if self.custom_labels_arn and self.detector is not DetectorKind.CUSTOM_LABELS:
+            raise ValueError(
+                f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
+                f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
+            )
         if self.detector is DetectorKind.LOCAL and request.labels:
             raise ValueError(
                 f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
@@ -113,6 +135,7 @@ class Settings(BaseModel):
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
         criteria_problem: str | None = None
+        number_problems: list[str] = []
         for field, variable in ENV_NAMES.items():
             value = environ.get(variable)
             if value is None or value == "":
@@ -122,6 +145,15 @@ class Settings(BaseModel):
                     document[field] = Criteria.from_json(value)
                 except CriteriaError as exc:
                     criteria_problem = f"{variable}: {exc}"
+            elif field in _WHOLE_NUMBERS:
+                # Environment variables are text: parse whole numbers here, exactly, and let the model
+                # refuse anything else (`true`, `1e3`, `10.0`) as the strict number it is.
+                if re.fullmatch(r"[0-9]{1,12}", value):
+                    document[field] = int(value)
+                else:
+                    number_problems.append(
+                        f"{variable}: Input should be a valid integer (a whole number), got {value!r}"
+                    )
             else:
                 document[field] = value
         problems: list[str] = []
@@ -129,6 +161,7 @@ class Settings(BaseModel):
             settings = cls.model_validate(document)
         except ValidationError as exc:
             problems = [_name_variable(line) for line in describe(exc)]
+        problems = number_problems + problems  # a refused number is left out of the document above
         if criteria_problem is not None:
             # Reported first, in place of the "required" line its absence from the document caused.
             problems = [criteria_problem] + [p for p in problems if not p.startswith(f"{c.ENV_CRITERIA} ")]
@@ -240,6 +273,9 @@ ENV_NAMES: dict[str, str] = {
     "metrics_namespace": c.ENV_METRICS_NAMESPACE,
     "endpoint_url": c.ENV_ENDPOINT_URL,
 }
+
+
+_WHOLE_NUMBERS = frozenset({"link_expiry_seconds", "max_workers"})
 
 
 def _name_variable(line: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from inspector import documents
 from inspector._validation import describe
 from inspector.deployment import Deployment
 from inspector.errors import InspectorError
@@ -20,28 +21,27 @@ NAMESPACE = "inspector"
 class StackConfigError(InspectorError, ValueError):
     """A stack config key is missing or invalid; the message names it as `inspector:<key>`."""
 
-    def __init__(self, problems: list[str], *, heading: str = "") -> None:
-        self.problems = problems  # one line each, for `inspector stack check`
-        super().__init__(heading + "; ".join(problems))
+    def __init__(self, problems: str | list[str], *, heading: str = "") -> None:
+        self.problems = [problems] if isinstance(problems, str) else problems  # one line each
+        super().__init__(heading + "; ".join(self.problems))
 
 
 def load(values: Mapping[str, Any]) -> Deployment:
     """Validate the `inspector:*` config (keys without the namespace; values as Pulumi gives them: strings,
-    JSON for objects and lists, or the objects themselves). Raises `StackConfigError` naming each bad key."""
-    document = {key: _decode(value) for key, value in values.items()}
+    JSON for objects and lists). Raises `StackConfigError` naming each bad key."""
+    try:
+        document = {key: _decode(key, value) for key, value in values.items()}
+    except documents.DocumentError as exc:
+        raise StackConfigError(str(exc), heading="invalid stack config: ") from None
     if "criteria" not in document:
         raise StackConfigError(
-            [
-                f"{NAMESPACE}:criteria is required: set it in Pulumi.<stack>.yaml, "
-                f"or with `pulumi config set --path {NAMESPACE}:criteria...`"
-            ]
+            f"{NAMESPACE}:criteria is required: set it in Pulumi.<stack>.yaml, "
+            f"or with `pulumi config set --path {NAMESPACE}:criteria...`"
         )
     if document.get("detector") == "local":
         raise StackConfigError(
-            [
-                f"{NAMESPACE}:detector: 'local' is for the local mode only (it needs Pillow, which the "
-                "function's bundle lacks): use 'rekognition' or 'custom-labels'"
-            ]
+            f"{NAMESPACE}:detector: 'local' is for the local mode only (it needs Pillow, which the "
+            "function's bundle lacks): use 'rekognition' or 'custom-labels'"
         )
     try:
         return Deployment.model_validate(document)
@@ -50,46 +50,79 @@ def load(values: Mapping[str, Any]) -> Deployment:
         raise StackConfigError(problems, heading="invalid stack config: ") from None
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The `inspector:*` keys of a `Pulumi.<stack>.yaml`, without the namespace (bare keys belong to the
-    project, as Pulumi reads them). Raises `StackConfigError` for a file that cannot be read as one (its
-    messages do not repeat the path)."""
-    import yaml  # noqa: PLC0415 - the cli extra; the Pulumi program gets its config from the engine
-
+def read_stack_file(path: str | Path) -> dict[str, Any]:
+    """The `inspector:*` keys of a `Pulumi.<stack>.yaml`, without the namespace, as written (bare keys
+    belong to the project, as Pulumi reads them; other namespaces, `aws:region`, are Pulumi's to check).
+    Read strictly: a key given twice at any depth is refused, with its lines. Raises `StackConfigError`."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StackConfigError([f"cannot read the file: {exc.strerror or exc}"]) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise StackConfigError([f"not YAML{line}: {getattr(exc, 'problem', exc)}"]) from None
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise StackConfigError(["not a Pulumi stack file: expected a mapping with a `config:` mapping"])
+        document = documents.read(Path(path), what="stack file")
+    except documents.DocumentError as exc:
+        raise StackConfigError(str(exc)) from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise StackConfigError(f"stack file {path} has no `config:` mapping")
     values: dict[str, Any] = {}
-    for key, value in (document.get("config") or {}).items():
+    for key, value in config.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
             namespace, name = NAMESPACE, namespace
         if namespace != NAMESPACE:
-            continue  # aws:region and other providers' settings are Pulumi's to check
+            continue
         if isinstance(value, dict) and set(value) == {"secure"}:
-            raise StackConfigError([f"{NAMESPACE}:{name}: a secret cannot be checked offline"])
+            raise StackConfigError(f"{NAMESPACE}:{name}: a secret cannot be checked offline")
         values[name] = value
     return values
 
 
-def _decode(value: Any) -> Any:
-    # Pulumi hands objects and lists to the program as JSON text, and scalars as plain text, which the
-    # models parse themselves ("45" -> 45, "true" -> True; "3.12" stays a version, not a float).
-    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+def load_stack_file(path: str | Path) -> Deployment:
+    """Validate the `inspector:*` keys of a `Pulumi.<stack>.yaml` file as `pulumi up` would: read strictly
+    (`read_stack_file`), then handed over as Pulumi hands them to the program (scalars as text, objects as
+    JSON). Raises `StackConfigError`."""
+    return load({key: as_pulumi_gives(value) for key, value in read_stack_file(path).items()})
+
+
+def as_pulumi_gives(value: Any) -> str:
+    """A stack file's value as the Pulumi engine hands it to the program: objects and lists as JSON, scalars
+    as text (`true`, `45`)."""
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# The fields whose text Pulumi's scalars are turned into numbers or booleans for, exactly as written.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
+
+
+def _decode(key: str, value: Any) -> Any:
+    # Pulumi hands objects and lists to the program as JSON text, and scalars as plain text. Text is turned
+    # into a number or a boolean only where the setting is one, and only from its exact spelling ("45",
+    # "true"); anything else ("yes", "1e3", "4.0") stays text, which the strict models refuse by name.
+    if not isinstance(value, str):
+        return value
+    if value.lstrip().startswith(("{", "[")):
         try:
-            return json.loads(value)
-        except ValueError:
+            return documents.parse_json(value, source=f"{NAMESPACE}:{key}")
+        except documents.DocumentError as exc:
+            if "given twice" in str(exc):
+                raise
             return value
+    kind = _field_kind(key)
+    if kind is bool and value in {"true", "false"}:
+        return value == "true"
+    if kind is int and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
     return value
+
+
+def _field_kind(key: str) -> type | None:
+    for name, info in Deployment.model_fields.items():
+        if key in {name, info.alias}:
+            if info.annotation is bool:
+                return bool
+            return int if info.annotation is int else None
+    return None
 
 
 def _config_key(line: str) -> str:

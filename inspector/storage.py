@@ -28,6 +28,7 @@ class ObjectInfo:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     version_id: str | None = None
+    last_modified: datetime | None = None  # when this version was written (HEAD's LastModified)
 
 
 @dataclass(frozen=True)
@@ -73,17 +74,23 @@ class S3Store:
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
             version_id=response.get("VersionId"),
+            last_modified=response.get("LastModified"),
         )
 
     def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
         """The object's first `length` bytes (one ranged GET), provided it is still the version `etag`."""
+        return self._read_range(key, etag=etag, byte_range=f"bytes=0-{length - 1}", what="range")
+
+    def read_end(self, key: str, *, etag: str, length: int = 16) -> bytes:
+        """The object's last `length` bytes (one ranged GET), provided it is still the version `etag`."""
+        return self._read_range(key, etag=etag, byte_range=f"bytes=-{length}", what="tail")
+
+    def _read_range(self, key: str, *, etag: str, byte_range: str, what: str) -> bytes:
         try:
-            response = self._client.get_object(
-                Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}", IfMatch=etag
-            )
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=byte_range, IfMatch=etag)
             data: bytes = response["Body"].read()
         except Exception as exc:
-            raise translate(exc, f"S3 GetObject (range) {key}") from exc
+            raise translate(exc, f"S3 GetObject ({what}) {key}") from exc
         return data
 
     def load_record(self, key: str) -> StoredRecord | None:

@@ -8,9 +8,13 @@ functions, so that `inspector --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import difflib
+import functools
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
+from urllib.parse import urlsplit
 
 from inspector.errors import InspectorError
 
@@ -24,15 +28,67 @@ class UserError(InspectorError):
     """A mistake in how the command was called or what it was pointed at: one line, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (`inspector evaluate: error: ... (see ... --help)`), exit 2.
+
+    Sub-parsers are made of the parent's class, so every sub-command, present or future, reports this way."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {text} (see `{self.prog} --help`)\n")
+
+
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     """`--endpoint-url` and `--region`, so that every AWS command also works against the local mode."""
     parser.add_argument(
         "--endpoint-url",
         metavar="URL",
+        type=endpoint_url,
         help="an AWS endpoint to use instead of AWS's own, e.g. the one `inspector local` prints",
     )
     parser.add_argument(
-        "--region", metavar="REGION", help="AWS region (default: from your AWS configuration)"
+        "--region", metavar="REGION", type=region, help="AWS region (default: from your AWS configuration)"
+    )
+
+
+def endpoint_url(text: str) -> str:
+    """An argparse `type`: an http(s) URL with a host (and a valid port, if any)."""
+    example = "e.g. http://127.0.0.1:4566"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - parsing the port is the check ("port out of range", "invalid")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({exc}); {example}") from None
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} has no scheme: did you mean http://{text}?")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host; {example}")
+    return text
+
+
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,2}-[0-9]{1,2}")
+
+
+def region(text: str) -> str:
+    """An argparse `type`: an AWS region name botocore knows (`eu-west-1`), else the closest ones."""
+    known = _known_regions()
+    if _REGION.fullmatch(text) and (not known or text in known):
+        return text
+    close = difflib.get_close_matches(text.lower(), sorted(known), n=3, cutoff=0.6)
+    hint = f": did you mean {' or '.join(close)}?" if close else ", e.g. eu-west-1"
+    raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region{hint}")
+
+
+@functools.cache
+def _known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's endpoint data; empty when botocore is not installed."""
+    try:
+        from botocore.loaders import create_loader  # noqa: PLC0415 - only when --region is given
+    except ImportError:
+        return frozenset()
+    data = create_loader().load_data("endpoints")
+    return frozenset(
+        name for partition in data.get("partitions", []) for name in partition.get("regions", {})
     )
 
 
@@ -40,7 +96,10 @@ def count_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse `type` for a whole number of `minimum` or more ("expected 1 or more, got 0")."""
 
     def count(text: str) -> int:
-        value = int(text)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
         return value

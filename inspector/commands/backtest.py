@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from inspector.analysis import Analysis
 from inspector.commands import (
     EXIT_OK,
     UserError,
@@ -22,9 +23,12 @@ from inspector.commands import (
 )
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Verdict, evaluate
-from inspector.errors import RecordError
+from inspector.errors import AnalysisError, RecordError
 from inspector.records import ResultRecord
 from inspector.review.history import latest_of_each_inspection
+
+# What one file or object holds: a result record, a saved analysis (no earlier verdict), or why neither.
+Item = ResultRecord | Analysis | str
 
 DEFAULT_SHOW = 20
 S3_WORKERS = 8  # concurrent GETs: records are small, so listing a big prefix is latency-bound
@@ -76,9 +80,13 @@ class Flip:
     old: Verdict
     new: Verdict
     reason: str  # the finding that decides the new verdict
+    # Every finding behind the new verdict reads "not measured": the stored analysis lacks what the new
+    # rule needs (its request never asked for it), so the record cannot say what the image would get.
+    unmeasured: bool = False
 
-    def to_json(self) -> dict[str, str]:
-        return {"key": self.key, "from": self.old.value, "to": self.new.value, "reason": self.reason}
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"key": self.key, "from": self.old.value, "to": self.new.value}
+        return {**document, "reason": self.reason, "not_measured": self.unmeasured}
 
 
 @dataclass
@@ -143,16 +151,24 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     old_criteria: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    analyses: Counter[Verdict] = field(default_factory=Counter)  # saved analyses: verdicts judged now
     lines: dict[str, LineTally] = field(default_factory=dict)  # per product line
 
     @property
     def flipped(self) -> int:
-        return len(self.flips)
+        """Verdicts that flip on what was measured; a flip only for want of a measure is not counted."""
+        return sum(1 for flip in self.flips if not flip.unmeasured)
+
+    @property
+    def unmeasured(self) -> int:
+        return sum(1 for flip in self.flips if flip.unmeasured)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "records": self.records,
             "flipped": self.flipped,
+            "not_measured": self.unmeasured,
+            "analyses": {v.value: n for v, n in self.analyses.items() if n},
             "rejected": self.rejected,
             "matrix": {f"{a}->{b}": n for (a, b), n in _ordered(self.matrix) if a is not b},
             "unchanged": {a.value: n for (a, b), n in _ordered(self.matrix) if a is b},
@@ -175,7 +191,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def backtest(records: Iterator[tuple[str, ResultRecord | str]], criteria: Criteria) -> Report:
+def backtest(records: Iterator[tuple[str, Item]], criteria: Criteria) -> Report:
     """Re-judge each record's stored analysis under `criteria`. Pure: no detector, no I/O.
 
     `records` yields (where, record) or (where, why it could not be read).
@@ -186,6 +202,9 @@ def backtest(records: Iterator[tuple[str, ResultRecord | str]], criteria: Criter
     for where, record in records:
         if isinstance(record, str):
             report.skipped.append((where, record))
+            continue
+        if isinstance(record, Analysis):
+            report.analyses[evaluate(record, criteria).verdict] += 1
             continue
         report.records += 1
         report.old_criteria[record.criteria] += 1
@@ -201,7 +220,9 @@ def backtest(records: Iterator[tuple[str, ResultRecord | str]], criteria: Criter
         _tally(report.lines.setdefault(record.line, LineTally()), record, new.verdict)
         report.matrix[record.verdict, new.verdict] += 1
         if new.verdict is not record.verdict:
-            report.flips.append(Flip(record.image.key, record.verdict, new.verdict, _reason(record, new)))
+            unmeasured = bool(new.reasons) and all(f.observed is None for f in new.reasons)
+            flip = Flip(record.image.key, record.verdict, new.verdict, _reason(record, new), unmeasured)
+            report.flips.append(flip)
     report.notes = _notes(report, criteria, seen, without_properties)
     return report
 
@@ -258,22 +279,40 @@ def text(report: Report, *, show: int) -> str:
     lines = [f"backtest under criteria {report.criteria}"]
     old = ", ".join(report.old_criteria) if len(report.old_criteria) == 1 else "mixed, see the notes"
     judged = report.records - report.rejected
-    lines.append(
-        f"  {report.records} records (judged under {old or 'nothing'}): {judged} re-judged, "
-        f"{report.rejected} REJECTED left as they are, {len(report.skipped)} skipped as unreadable"
-    )
-    lines.append(f"  {report.flipped} of {judged} verdicts flip")
+    old = old if report.old_criteria else "nothing"
+    if report.records or not report.analyses:
+        lines.append(
+            f"  {report.records} records (judged under {old}): {judged} re-judged, "
+            f"{report.rejected} REJECTED left as they are, {len(report.skipped)} skipped as unreadable"
+        )
+        unmeasured = (
+            f" ({report.unmeasured} more only because a rule reads 'not measured': the stored analysis "
+            "lacks what it needs, so the record cannot tell)"
+            if report.unmeasured
+            else ""
+        )
+        lines.append(f"  {report.flipped} of {judged - report.unmeasured} verdicts flip{unmeasured}")
+    if report.analyses:
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(report.analyses.items(), key=lambda i: i[0].value))
+        total = sum(report.analyses.values())
+        lines.append(
+            f"  {total} saved analyses (no earlier verdict to compare): judged now {verdicts}; "
+            "`inspector evaluate` shows their findings"
+        )
     if judged:
         lines.append("")
         lines.extend(_matrix_lines(report.matrix))
     if report.flips:
         lines.append("")
         shown = report.flips[:show]
-        lines.append(f"flipped images ({len(shown)} of {report.flipped}):")
+        lines.append(f"flipped images ({len(shown)} of {len(report.flips)}):")
         width = max(len(f.key) for f in shown) if shown else 0
-        lines.extend(f"  {f.key:<{width}}  {f.old} -> {f.new}: {f.reason}" for f in shown)
-        if report.flipped > len(shown):
-            lines.append(f"  ... and {report.flipped - len(shown)} more (--show N, or --json for all)")
+        lines.extend(
+            f"  {f.key:<{width}}  {f.old} -> {f.new}: {f.reason}{'  (not measured)' if f.unmeasured else ''}"
+            for f in shown
+        )
+        if len(report.flips) > len(shown):
+            lines.append(f"  ... and {len(report.flips) - len(shown)} more (--show N, or --json for all)")
     lines.extend(_agreement_lines(report))
     if report.skipped:
         lines.append("")
@@ -332,7 +371,7 @@ def _matrix_lines(matrix: Counter[tuple[Verdict, Verdict]]) -> list[str]:
 # --- reading records ---------------------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> Iterator[tuple[str, ResultRecord | str]]:
+def _load(args: argparse.Namespace) -> Iterator[tuple[str, Item]]:
     if args.results.startswith("s3://"):
         if args.all_versions:
             return _every_inspection(args, *parse_s3_uri(args.results))
@@ -342,24 +381,29 @@ def _load(args: argparse.Namespace) -> Iterator[tuple[str, ResultRecord | str]]:
     return _from_folder(Path(args.results))
 
 
-def _parse(data: bytes) -> ResultRecord | str:
+def _parse(data: bytes) -> Item:
+    """A result record; else a saved analysis (a DetectLabels answer, as `inspector evaluate` reads);
+    else why it is neither."""
     try:
         return ResultRecord.from_json(data)
     except RecordError as exc:
-        return str(exc)
+        try:
+            return Analysis.from_json(data)
+        except AnalysisError:
+            return str(exc)
 
 
-def _from_folder(root: Path) -> Iterator[tuple[str, ResultRecord | str]]:
+def _from_folder(root: Path) -> Iterator[tuple[str, Item]]:
     if root.is_file():
         files = [root]
     elif root.is_dir():
         files = sorted(p for p in root.rglob("*.json") if p.is_file())
         if not files:
-            raise UserError(f"{root}: no result records (*.json) in this folder")
+            raise UserError(f"{root}: no result records or saved analyses (*.json) in this folder")
     else:
         raise UserError(f"cannot read results {root}: no such file or folder")
 
-    def read(path: Path) -> tuple[str, ResultRecord | str]:
+    def read(path: Path) -> tuple[str, Item]:
         try:
             return str(path), _parse(path.read_bytes())
         except OSError as exc:
@@ -368,7 +412,7 @@ def _from_folder(root: Path) -> Iterator[tuple[str, ResultRecord | str]]:
     return progress(map(read, files), total=len(files), description="backtest")
 
 
-def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tuple[str, ResultRecord | str]]:
+def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tuple[str, Item]]:
     s3 = aws_client(args, "s3")
     keys = [
         item["Key"]
@@ -379,14 +423,14 @@ def _from_s3(args: argparse.Namespace, bucket: str, prefix: str) -> Iterator[tup
     if not keys:
         raise UserError(f"no result records (*.json) under s3://{bucket}/{prefix}")
 
-    def fetch(key: str) -> tuple[str, ResultRecord | str]:
+    def fetch(key: str) -> tuple[str, Item]:
         try:
             data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return key, "deleted since it was listed"
         return key, _parse(data)
 
-    def fetched() -> Iterator[tuple[str, ResultRecord | str]]:
+    def fetched() -> Iterator[tuple[str, Item]]:
         # boto3 clients are thread-safe; map keeps the listing's order. Any other failure (access denied)
         # ends the command with one line: it would hit every record alike.
         with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
@@ -416,7 +460,9 @@ def _every_inspection(
             data: bytes = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return "deleted since it was listed"
-        return _parse(data)
+        parsed = _parse(data)
+        # Under results/ only records count: a saved analysis there has no inspection to compare with.
+        return "a saved analysis, not a result record" if isinstance(parsed, Analysis) else parsed
 
     with ThreadPoolExecutor(max_workers=S3_WORKERS) as pool:
         read = list(progress(pool.map(fetch, wanted), total=len(wanted), description="versions"))

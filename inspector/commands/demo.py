@@ -73,6 +73,8 @@ class ImageResult:
     verdict: str | None  # None: no result record, the image was not inspected
     destination: str | None
     reason: str
+    more: tuple[str, ...] = ()  # the other failing or uncertain findings, each as the table shows it
+    findings: tuple[dict[str, Any], ...] = ()  # every finding of the record, as JSON
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,8 @@ class ImageResult:
             "verdict": self.verdict,
             "destination": self.destination,
             "reason": self.reason,
+            "reasons": [self.reason, *self.more],
+            "findings": list(self.findings),
         }
 
 
@@ -338,18 +342,17 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
     except s3.exceptions.NoSuchKey:
         return ImageResult(key, None, None, "not inspected: no result record")
     record = ResultRecord.from_json(text)
+    described: list[str] = []
     if record.rejection is not None:
-        reason = record.rejection
-    elif reasons := record.evaluation().reasons:
-        first = reasons[0]
-        unit = "%" if first.kind == "color" else ""
-        observed = "not measured" if first.observed is None else f"{round(first.observed, 1):g}{unit}"
-        reason = f"{first.rule} {observed}, expected {first.expected}"
-        if len(reasons) > 1:
-            reason += f" (+{len(reasons) - 1} more)"
+        described = [record.rejection]
     else:
-        reason = "every rule met"
-    return ImageResult(key, record.verdict.value, record.destination, reason)
+        for finding in record.evaluation().reasons:
+            unit = "%" if finding.kind == "color" else ""
+            observed = "not measured" if finding.observed is None else f"{round(finding.observed, 1):g}{unit}"
+            described.append(f"{finding.rule} {observed}, expected {finding.expected}")
+    reason, *more = described or ["every rule met"]
+    findings = tuple(f.model_dump(mode="json") for f in record.findings)
+    return ImageResult(key, record.verdict.value, record.destination, reason, tuple(more), findings)
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:
@@ -417,10 +420,14 @@ def _table(result: DemoRun) -> list[str]:
         for image in result.images
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    return [
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
-        for row in [header, *rows]
-    ]
+    lines = []
+    for row, more in [(header, ()), *zip(rows, (image.more for image in result.images), strict=True)]:
+        lines.append(
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+        )
+        # Every other failing or uncertain finding, on its own line under the main reason.
+        lines += [" " * (sum(widths) + 6) + f"also: {reason}" for reason in more]
+    return lines
 
 
 def _email_order(email: Email) -> tuple[int, str]:

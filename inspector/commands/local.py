@@ -8,8 +8,10 @@ import io
 import json
 import os
 import shlex
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 DEMO_CRITERIA = ("samples", "demo-criteria.yaml")
 POLL_WAIT_SECONDS = 1  # SQS long poll: a verdict shows within about a second, and Ctrl-C is seen as fast
 WATCH_INTERVAL_SECONDS = 0.5
+# A dropped file is uploaded once its size and time have not changed for this long and no process has it
+# open for writing: a writer that pauses between parts (a camera's upload, a slow copy) is not cut short.
+SETTLE_SECONDS = 5.0
 PARTIAL_SUFFIXES = (".part", ".tmp")  # files still being written by a browser, rsync, an editor, ...
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
@@ -64,6 +69,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="also upload every file dropped into DIR (made if missing) to images/<path below DIR>",
     )
     parser.add_argument(
+        "--settle",
+        type=_seconds,
+        default=SETTLE_SECONDS,
+        metavar="SECONDS",
+        help=f"with --watch: upload a file once it has not changed for SECONDS and no process has it open "
+        f"for writing (default {SETTLE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--detector",
         choices=["local"],
         default="local",
@@ -86,9 +99,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         out=out,
         json_lines=args.json_lines,
         criteria_source=source,
+        settle_seconds=args.settle,
     )
     stop = threading.Event()
-    with session:
+    with _stop_on_sigterm(stop), session:
         try:
             session.announce()
             session.run(stop)
@@ -96,6 +110,30 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             stop.set()
     session.say("stopped")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (`kill`, a service manager, a container stopping) stops the session as Ctrl-C does: the
+    loop ends within a poll, the embedded AWS is stopped and "stopped" is said, with exit status 0."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 3600 seconds")
+    return value
 
 
 def _port(text: str) -> int:
@@ -125,6 +163,15 @@ def local_deployment(criteria: Criteria, *, detector: Literal["local"] = "local"
 
     from inspector._validation import describe  # noqa: PLC0415
 
+    labels = criteria.detection_request().labels
+    if labels:
+        # `local` has one detector, so "use another detector" would point nowhere: say what can be done.
+        raise UserError(
+            "inspector local judges with the local detector (image properties measured from the pixels), "
+            f"which reports no labels, but the criteria name labels ({', '.join(labels[:5])}): give "
+            "quality and colour rules only, or judge labels with `inspector analyze --detector rekognition "
+            "--criteria FILE IMAGE...` (needs AWS credentials)"
+        )
     try:
         return Deployment(
             criteria=criteria,
@@ -157,7 +204,7 @@ def _watch_directory(path: Path | None) -> Path | None:
 class Report:
     """One line of the stream: a verdict, an upload from the watched folder, or a message to be retried."""
 
-    event: Literal["verdict", "uploaded", "retry", "dead-letter"]
+    event: Literal["verdict", "uploaded", "retry", "dead-letter", "already-inspected"]
     time: datetime
     key: str
     verdict: str | None = None
@@ -171,6 +218,8 @@ class Report:
         key = printable(self.key)
         if self.event == "uploaded":
             return f"{clock}  uploaded  {printable(self.file or '')} -> {key}"
+        if self.event == "already-inspected":
+            return f"{clock}  {'SAME':<8}  {key}  {printable(self.reason)}"
         if self.event != "verdict":
             return f"{clock}  {'RETRY' if self.event == 'retry' else 'DLQ':<8}  {key}  {self.reason}"
         reason = f"  {printable(self.reason)}" if self.reason else ""
@@ -210,6 +259,8 @@ class LocalSession:
         errors: TextIO | None = None,
         json_lines: bool = False,
         criteria_source: str = "given",
+        settle_seconds: float = SETTLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.deployment = deployment
         self.port = port
@@ -220,8 +271,13 @@ class LocalSession:
         self._errors = errors or sys.stderr
         self._write_lock = threading.Lock()
         self._stack: ExitStack | None = None
-        self._reported: set[tuple[str, str | None]] = set()  # (record key, image eTag): each verdict once
-        self._last_look: dict[Path, tuple[int, int]] = {}
+        # (record key, image eTag, inspected at) -> the event times seen: each verdict once, each upload
+        # again of the same content once more ("already inspected"), no duplicate event of either. A new
+        # inspection of the same bytes (a new upload on the versioned bucket) has its own time: a verdict.
+        self._reported: dict[tuple[str, str | None, datetime], set[datetime | None]] = {}
+        self.settle_seconds = settle_seconds
+        self._clock = clock
+        self._last_look: dict[Path, tuple[tuple[int, int], float]] = {}  # signature, since when
         self._uploaded: dict[Path, tuple[int, int]] = {}
         self._batches: list[tuple[dict[str, Any], Mapping[str, Any] | None]] = []
 
@@ -304,18 +360,26 @@ class LocalSession:
         return reports
 
     def watch_once(self, directory: Path) -> list[Report]:
-        """Upload each file in `directory` that is new or changed and has kept its size and time since the
-        previous look (so it is not still being written) to `images/<path below directory>`."""
-        looks: dict[Path, tuple[int, int]] = {}
+        """Upload each file in `directory` that is new or changed, once it is finished, to
+        `images/<path below directory>`: its size and time unchanged for `settle_seconds` (seen on two looks
+        at least), and no process holding it open for writing. A file is never uploaded half-written, so
+        one drop gives one verdict, filed in one place."""
+        now = self._clock()
+        looks: dict[Path, tuple[tuple[int, int], float]] = {}
         for path in _files(directory):
             try:
                 status = path.stat()
             except OSError:  # removed since it was listed
                 continue
-            looks[path] = (status.st_size, status.st_mtime_ns)
+            signature = (status.st_size, status.st_mtime_ns)
+            previous = self._last_look.get(path)
+            looks[path] = previous if previous is not None and previous[0] == signature else (signature, now)
         reports: list[Report] = []
-        for path, signature in looks.items():
-            if self._last_look.get(path) != signature or self._uploaded.get(path) == signature:
+        for path, (signature, since) in looks.items():
+            previous = self._last_look.get(path)
+            if previous is None or previous[0] != signature or now - since < self.settle_seconds:
+                continue  # new, changed since the last look, or not yet settled
+            if self._uploaded.get(path) == signature or open_for_writing(path):
                 continue
             self._uploaded[path] = signature  # also on failure: tried again only once the file changes
             key = self.settings.images_prefix + path.relative_to(directory).as_posix()
@@ -452,9 +516,26 @@ class LocalSession:
         record_key = self.settings.record_key(ref.key)
         stored = S3Store(self.provisioned.bucket, self.s3).load_record(record_key)
         record = stored.record if stored is not None else None
-        if record is None or (record_key, record.image.etag) in self._reported:
-            return None  # gone before it was judged, or a duplicate event of a verdict already shown
-        self._reported.add((record_key, record.image.etag))
+        if record is None:
+            return None  # gone before it was judged
+        seen = self._reported.get((record_key, record.image.etag, record.inspected_at))
+        if seen is not None:
+            if ref.event_time in seen or ref.etag is None or ref.etag.strip('"') != record.image.etag:
+                return None  # a duplicate event of an upload already shown
+            seen.add(ref.event_time)
+            from inspector.pipeline import already_inspected  # noqa: PLC0415
+
+            destination = record.destination or ""
+            return Report(
+                "already-inspected",
+                ref.event_time or datetime.now().astimezone(),
+                ref.key,
+                verdict=record.verdict.value,
+                reason=already_inspected(record.verdict.value, destination),
+                destination=record.destination,
+                record=record_key,
+            )
+        self._reported[(record_key, record.image.etag, record.inspected_at)] = {ref.event_time}
         return Report(
             "verdict",
             record.inspected_at,
@@ -554,6 +635,34 @@ def _error_line(line: str) -> str | None:
     ]
     text = f"{str(document['level']).lower()}: {document.get('message', '')}"
     return printable(text + (f" ({', '.join(details)})" if details else ""))
+
+
+def open_for_writing(path: Path) -> bool:
+    """Whether a process has `path` open for writing, as far as this process can see: Linux's /proc (every
+    process of this user; all of them for root). False where there is no /proc: the settle time decides."""
+    proc = Path("/proc")
+    try:
+        target = path.stat()
+        pids = [entry.name for entry in os.scandir(proc) if entry.name.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            descriptors = list(os.scandir(proc / pid / "fd"))
+        except OSError:  # gone, or not ours to look at
+            continue
+        for descriptor in descriptors:
+            try:
+                opened = os.stat(descriptor.path)
+                if (opened.st_dev, opened.st_ino) != (target.st_dev, target.st_ino):
+                    continue
+                info = (proc / pid / "fdinfo" / descriptor.name).read_text()
+            except OSError:
+                continue
+            flags = next((line.split()[1] for line in info.splitlines() if line.startswith("flags:")), "0")
+            if int(flags, 8) & (os.O_WRONLY | os.O_RDWR):
+                return True
+    return False
 
 
 def _files(directory: Path) -> Iterator[Path]:

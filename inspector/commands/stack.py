@@ -29,14 +29,21 @@ def register(commands: Any) -> None:
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
-    from inspector.stack import StackConfigError, load, read_stack_file  # noqa: PLC0415 - pydantic, yaml
+    from inspector.stack import (  # noqa: PLC0415 - pydantic, yaml
+        StackConfigError,
+        as_pulumi_gives,
+        load,
+        read_stack_file,
+    )
 
     try:
         values = read_stack_file(args.file)
-        deployment = load(values)
+        deployment = load({key: as_pulumi_gives(value) for key, value in values.items()})
     except StackConfigError as exc:
         for problem in exc.problems:
-            print(f"{args.file}: {' '.join(problem.split())}", file=sys.stderr)
+            line = " ".join(problem.split())
+            # A problem with the file itself already names it; a setting's problem is prefixed with it.
+            print(line if str(args.file) in line else f"{args.file}: {line}", file=sys.stderr)
         return EXIT_USAGE
     out.write(
         f"{args.file}: valid stack config ({len(values)} inspector:* keys): function "

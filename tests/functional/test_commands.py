@@ -391,12 +391,36 @@ def test_backtest_show_limits_the_listed_flips(cli, results_folder, new_criteria
     assert "  ... and 1 more (--show N, or --json for all)" in run.out
 
 
+def test_backtest_reads_the_shipped_saved_analyses_as_judged_now(cli):
+    examples = Path(__file__).resolve().parents[2] / "examples"
+
+    run = cli("backtest", "--json", "--criteria", str(examples / "criteria.yaml"), str(examples / "analyses"))
+
+    document = run.json()
+    assert 0 == run.status
+    assert [] == document["skipped"]
+    assert 5 == sum(document["analyses"].values())
+    assert {"PASS": 1, "FAIL": 3, "REVIEW": 1} == document["analyses"]
+
+
+def test_backtest_headline_does_not_count_not_measured_as_a_flip(cli, results_folder, tmp_path):
+    # The stored analyses hold no image properties: a new quality rule reads "not measured" on each.
+    criteria = write_json(tmp_path / "quality.json", {**OLD_CRITERIA, **QUALITY_CRITERIA})
+
+    run = cli("backtest", "--criteria", str(criteria), str(results_folder))
+    document = cli("backtest", "--json", "--criteria", str(criteria), str(results_folder)).json()
+
+    assert "  0 of 1 verdicts flip (2 more only because a rule reads 'not measured'" in run.out
+    assert (0, 2) == (document["flipped"], document["not_measured"])
+    assert all(flip["not_measured"] for flip in document["flips"])
+
+
 def test_backtest_of_a_folder_without_records_is_a_user_error(cli, tmp_path, new_criteria):
     (tmp_path / "empty").mkdir()
 
     run = cli("backtest", "--criteria", str(new_criteria), str(tmp_path / "empty"))
 
-    assert "no result records (*.json) in this folder" in one_line_error(run)
+    assert "no result records or saved analyses (*.json) in this folder" in one_line_error(run)
 
 
 # --- enqueue -----------------------------------------------------------------------------------------

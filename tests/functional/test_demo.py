@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -179,6 +180,21 @@ def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run) -> Non
     assert "\nDLQ: 0 messages\n" in out
     summary = out.rstrip("\n").splitlines()[-1]
     assert summary.startswith("14 images: 3 PASS, 4 FAIL, 2 REVIEW, 5 REJECTED; 14 emails;")
+
+
+def test_every_failing_finding_is_shown_and_json_carries_every_finding(
+    text_run: Run, document: dict[str, Any]
+) -> None:
+    (dark,) = [image for image in document["images"] if image["key"] == "images/line-2/fail-too-dark.jpg"]
+    failing = [f for f in dark["findings"] if f["outcome"] in {"unmet", "violated"}]
+    assert len(failing) == len(dark["reasons"]) > 1
+    assert dark["reason"] == dark["reasons"][0]
+    assert {f["rule"] for f in dark["findings"]} >= {f["rule"] for f in failing}
+    lines = text_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("line-2/fail-too-dark.jpg "))
+    shown = [line.strip().removeprefix("also: ") for line in lines[start + 1 : start + len(dark["reasons"])]]
+    assert dark["reasons"][1:] == shown
+    assert "more)" not in text_run.stdout
 
 
 def test_human_report_holds_no_log_or_metric_lines(text_run: Run) -> None:

@@ -67,7 +67,10 @@ def test_a_warm_container_keeps_its_settings_until_reset(
         pytest.param(c.ENV_TOPIC_ARN, None, "INSPECTOR_TOPIC_ARN is required", id="no-topic"),
         pytest.param(c.ENV_BUCKET, None, "INSPECTOR_BUCKET is required", id="no-bucket"),
         pytest.param(
-            c.ENV_CRITERIA, "{not json", "INSPECTOR_CRITERIA: criteria are not valid JSON", id="bad-json"
+            c.ENV_CRITERIA,
+            "{not json",
+            "INSPECTOR_CRITERIA: criteria document is not valid JSON",
+            id="bad-json",
         ),
         pytest.param(c.ENV_DETECTOR, "opencv", "INSPECTOR_DETECTOR", id="unknown-detector"),
     ],

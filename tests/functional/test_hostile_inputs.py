@@ -260,13 +260,18 @@ def stale_event(world: World) -> Setup:
     world.upload(key, first)
     (stale,) = world.drain()
     etag = world.upload(key, second)
+    modified = world.s3.head_object(Bucket=world.bucket, Key=key)["LastModified"]
     world.drain()  # the second upload's own event: this input is the stale one alone
     world.send(stale["Body"])
     stale_etag = json.loads(stale["Body"])["Records"][0]["s3"]["object"]["eTag"]
 
     def check(world: World) -> None:
         assert etag != stale_etag
-        assert etag == world.record(key).image.etag  # the object as it is now was inspected
+        image = world.record(key).image
+        assert etag == image.etag  # the object as it is now was inspected, and only its facts recorded
+        assert (len(second), None) == (image.size, image.sequencer)
+        assert image.event_time is not None
+        assert abs((image.event_time - modified).total_seconds()) < 1
 
     return Setup(image=key, data=second, check=check)
 
@@ -431,15 +436,20 @@ CASES = [
         id="jpeg-over-15-mib",
     ),
     pytest.param(
+        uploaded("images/line-3/cut.jpg", jpeg()[:-200]),
+        "acked: REJECTED (truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut "
+        "short?))",
+        id="jpeg-cut-short",
+    ),
+    pytest.param(
         uploaded("images/line-3/strip.png", png((79, 200))),
         "acked: REJECTED (image is 79x200 px; Rekognition needs at least 80 px per side)",
         id="png-79x200",
     ),
     pytest.param(
         uploaded("images/line-3/tiny.jpg", jpeg((40, 40))),
-        "acked: REJECTED (Rekognition refused the image (too small, or otherwise unusable) "
-        "(Request has invalid parameters))",
-        id="jpeg-40x40-refused-by-rekognition",
+        "acked: REJECTED (image is 40x40 px; Rekognition needs at least 80 px per side)",
+        id="jpeg-40x40-refused-before-rekognition",
     ),
 ]
 

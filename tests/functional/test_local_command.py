@@ -7,7 +7,9 @@ import gc
 import io
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -256,7 +258,10 @@ def test_the_session_runs_the_function_lambda_runs_even_without_the_handler_pack
 def test_a_file_dropped_into_the_watched_folder_is_uploaded_and_judged(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
-    with running(watch=drop) as (session, out, _), user_client("s3", session.endpoint_url) as s3:
+    with (
+        running(watch=drop, settle_seconds=0.5) as (session, out, _),
+        user_client("s3", session.endpoint_url) as s3,
+    ):
         (drop / "line-4").mkdir()
         (drop / "line-4" / "w.jpg").write_bytes(picture("JPEG"))
         bucket = session.provisioned.bucket
@@ -274,7 +279,7 @@ def test_the_watch_uploads_a_file_once_it_is_stable_and_again_when_it_changes(tm
     (tmp_path / ".cache").mkdir()
     (tmp_path / ".cache" / "w.jpg").write_bytes(picture("JPEG"))
     (tmp_path / "w.jpg").write_bytes(picture("JPEG"))
-    with session_of() as (session, _, _):
+    with session_of(settle_seconds=0) as (session, _, _):
 
         def uploads() -> list[str]:
             return [r.key for r in session.watch_once(tmp_path)]
@@ -420,3 +425,114 @@ def test_without_criteria_the_packaged_demo_criteria_are_used(monkeypatch: pytes
     monkeypatch.setattr(command, "DEMO_CRITERIA", ("samples", "no-such-criteria.yaml"))
     with pytest.raises(UserError, match="pass --criteria"):
         load_criteria(None)
+
+
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json-lines"])
+def test_sigterm_stops_like_ctrl_c_and_says_stopped(criteria_file: Path, json_lines: bool) -> None:
+    script = Path(sys.executable).parent / "inspector"
+    argv = [str(script), "local", "--criteria", str(criteria_file), *(["--json-lines"] if json_lines else [])]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        first = process.stdout.readline()  # the banner's first line (text) or the ready event (JSON)
+        assert first
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert 0 == process.returncode
+    assert "Traceback" not in err
+    last = out.splitlines()[-1]
+    assert ({"event": "stopped"} if json_lines else "stopped") == (json.loads(last) if json_lines else last)
+
+
+def test_criteria_naming_labels_get_advice_that_fits_the_local_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = tmp_path / "criteria.yaml"
+    labels.write_text("forbid: [{label: Rust}]\n", encoding="utf-8")
+
+    assert 2 == main(["local", "--criteria", str(labels)])
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "another detector" not in line
+    assert "give quality and colour rules only, or judge labels with `inspector analyze" in line
+
+
+def test_the_same_bytes_uploaded_again_are_streamed_as_already_inspected() -> None:
+    with session_of(json_lines=True) as (session, out, _):
+        session.poll()  # the s3:TestEvent that configuring the notification sends
+        bucket, data = session.provisioned.bucket, picture("JPEG")
+        # Without versioning: on a versioned bucket the same bytes again are a new upload, judged anew.
+        session.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        session.s3.put_object(Bucket=bucket, Key="images/w.jpg", Body=data)
+        first = wait_until(session.poll, what="the verdict")
+        time.sleep(1.1)  # S3's LastModified has one-second resolution
+        session.s3.put_object(Bucket=bucket, Key="images/w.jpg", Body=data)
+        again = wait_until(session.poll, what="the second upload's line")
+        assert [] == keys(session.s3, bucket, "images/")  # removed, and said so
+        emails = read_mailbox(session.sqs, session.provisioned.mailbox_url)
+
+    assert ["verdict"] == [r.event for r in first]
+    assert ["already-inspected"] == [r.event for r in again]
+    said = "already inspected: same content, verdict PASS, filed at analyzed/passed/w.jpg"
+    assert said == again[0].reason
+    assert "already-inspected" == json.loads(out.getvalue().splitlines()[-1])["event"]
+    assert said in again[0].text()
+    assert 1 == len(emails)
+
+
+def test_the_watch_waits_for_a_file_written_in_two_parts_and_files_it_once(tmp_path: Path) -> None:
+    """A writer that pauses between two parts: never uploaded half-written (which would be REJECTED as
+    truncated, then PASS, filed in two places with two emails)."""
+    clock = [0.0]
+    data = picture("JPEG")
+    with session_of(settle_seconds=5, clock=lambda: clock[0]) as (session, _, _):
+
+        def uploads() -> list[str]:
+            return [r.key for r in session.watch_once(tmp_path)]
+
+        with (tmp_path / "slow.jpg").open("wb") as writer:
+            writer.write(data[: len(data) // 2])
+            writer.flush()
+            assert [] == uploads()
+            clock[0] = 4.0
+            assert [] == uploads()  # open for writing: not finished, however long it has kept its size
+            clock[0] = 60.0
+            assert [] == uploads()
+            writer.write(data[len(data) // 2 :])
+        assert [] == uploads()  # changed: settling again
+        clock[0] = 62.0
+        assert [] == uploads()  # closed, but not settled for 5 s yet
+        clock[0] = 65.0
+        assert ["images/slow.jpg"] == uploads()
+        assert [] == uploads()
+        bucket = session.provisioned.bucket
+        assert data == session.s3.get_object(Bucket=bucket, Key="images/slow.jpg")["Body"].read()
+
+
+def test_a_closed_file_is_held_back_until_it_has_settled(tmp_path: Path) -> None:
+    clock = [0.0]
+    with session_of(settle_seconds=5, clock=lambda: clock[0]) as (session, _, _):
+        (tmp_path / "w.jpg").write_bytes(picture("JPEG")[:500])  # a first part, the writer gone for now
+        assert [] == [r.key for r in session.watch_once(tmp_path)]
+        clock[0] = 4.0
+        assert [] == [r.key for r in session.watch_once(tmp_path)]  # the second part comes 4 s later
+        with (tmp_path / "w.jpg").open("ab") as writer:
+            writer.write(picture("JPEG")[500:])
+        assert [] == [r.key for r in session.watch_once(tmp_path)]
+        clock[0] = 9.5
+        assert ["images/w.jpg"] == [r.key for r in session.watch_once(tmp_path)]
+
+
+def test_open_for_writing_sees_a_writer_and_not_a_reader(tmp_path: Path) -> None:
+    path = tmp_path / "f.jpg"
+    path.write_bytes(b"x")
+
+    with path.open("rb"):
+        assert not command.open_for_writing(path)
+    with path.open("ab"):
+        assert command.open_for_writing(path)
+    assert not command.open_for_writing(path)

@@ -121,7 +121,13 @@ def test_the_email_says_what_was_decided_and_why(  # noqa: PLR0917 - one paramet
             ("widget-é-" * 100)[:881] + ".jpg",
             id="900-char-key",
         ),
-        pytest.param("漢字" * 100 + ".jpg", "QC FAIL: .jpg (linea-3)", "漢字" * 100 + ".jpg", id="cjk-name"),
+        pytest.param(
+            "漢字" * 100 + ".jpg",
+            "QC FAIL: " + ("HanZi" * 20)[:88] + "...",
+            "漢字" * 100 + ".jpg",
+            id="cjk-name",
+        ),
+        pytest.param("名前.jpg", "QC FAIL: MingQian.jpg (linea-3)", "名前.jpg", id="cjk-short-name-kept"),
         pytest.param(
             "w\u200b1\u00a0\u2028tab\there.jpg",
             "QC FAIL: w1 tab here.jpg (linea-3)",

@@ -53,6 +53,24 @@ def assert_rejected(world: World, key: str, rest: str, reason: str) -> None:
             id="png-one-side-under-80px",
         ),
         pytest.param(
+            "thumb.jpg",
+            jpeg((60, 60)),
+            "image is 60x60 px; Rekognition needs at least 80 px per side",
+            id="jpeg-under-80px",
+        ),
+        pytest.param(
+            "cut.jpg",
+            jpeg()[: len(jpeg()) * 40 // 100],
+            "truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut short?)",
+            id="truncated-jpeg",
+        ),
+        pytest.param(
+            "cut.png",
+            png()[:-30],
+            "truncated PNG: the file does not end with its IEND chunk (cut short?)",
+            id="truncated-png",
+        ),
+        pytest.param(
             "huge.jpg",
             jpeg()[:3] + bytes(15 * MIB + 1 - 3),
             "file is 15,728,641 bytes; Rekognition reads at most 15,728,640 bytes (15 MiB) from S3",
@@ -91,30 +109,12 @@ def test_the_size_limit_is_rekognitions_15_mib(world: World, monkeypatch: pytest
     assert Verdict.REJECTED == world.record("images/over.jpg").verdict
 
 
-def test_a_truncated_jpeg_passes_the_sniff_and_is_rejected_when_rekognition_refuses_it(world: World) -> None:
-    real = jpeg()
-    truncated = real[: len(real) * 40 // 100]
-    world.upload("images/line-3/cut.jpg", truncated)
-    client = world.session.client("rekognition")
-
-    with Stubber(client) as stubber:
-        stubber.add_client_error(
-            "detect_labels",
-            service_error_code="InvalidImageFormatException",
-            service_message="Request has invalid image format",
-            http_status_code=400,
-        )
-        response = world.run(world.processor(RekognitionDetector(client)))
-        stubber.assert_no_pending_responses()
-
-    assert {"batchItemFailures": []} == response
-    reason = "Rekognition cannot read this image format (Request has invalid image format)"
-    assert_rejected(world, "images/line-3/cut.jpg", "line-3/cut.jpg", reason)
-
-
-def test_a_jpeg_under_80_px_is_rejected_when_rekognition_refuses_it(world: World) -> None:
-    """The sniff reads no JPEG dimensions: the detector is asked, and its refusal is final."""
-    world.upload("images/line-3/thumb.jpg", jpeg((60, 60)))
+def test_a_jpeg_whose_frame_header_lies_beyond_the_first_read_is_left_to_the_detector(world: World) -> None:
+    """A camera's EXIF block puts the frame header (and the size) after the first 176 bytes: the size is then
+    Rekognition's to judge, and its refusal is final."""
+    small = jpeg((60, 60))
+    exif = b"\xff\xe1" + (2 + 400).to_bytes(2, "big") + b"Exif\x00\x00" + bytes(394)
+    world.upload("images/line-3/thumb.jpg", small[:2] + exif + small[2:])
     client = world.session.client("rekognition")
 
     with Stubber(client) as stubber:
@@ -147,8 +147,47 @@ def test_a_jpeg_under_80_px_is_rejected_when_rekognition_refuses_it(world: World
     assert_rejected(world, "images/line-3/thumb.jpg", "line-3/thumb.jpg", reason)
 
 
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        pytest.param("plain.jpg", jpeg(), id="jpeg ending with its EOI"),
+        pytest.param("plain.png", png(), id="png ending with IEND"),
+        pytest.param(
+            "samsung.jpg", jpeg() + b"\x00" * 40 + b"SEFH" + bytes(3000) + b"SEFT", id="samsung trailer"
+        ),
+        pytest.param("motion.jpg", jpeg() + b"\x00\x00\x00\x18ftypmp42" + bytes(90_000), id="mp4 after EOI"),
+        pytest.param("padded.jpg", jpeg() + bytes(4096), id="zero padding"),
+        pytest.param("short-trailer.jpg", jpeg() + b"\x12\x34" * 20, id="bytes after EOI"),
+        pytest.param("after-iend.png", png() + b"trailing notes", id="bytes after IEND"),
+    ],
+)
+def test_complete_files_from_real_cameras_pass_the_tail_check(world: World, name: str, data: bytes) -> None:
+    world.upload(f"images/{name}", data)
+    detector = FakeDetector(default=PASS_LABELS)
+
+    world.run(world.processor(detector))
+
+    assert [f"images/{name}"] == detector.keys()
+    assert Verdict.PASS == world.record(f"images/{name}").verdict
+
+
+def test_the_cheap_checks_read_at_most_192_bytes_of_an_ordinary_image(world: World) -> None:
+    read: list[str] = []
+    world.s3.meta.events.register(
+        "provide-client-params.s3.GetObject",
+        lambda params, **_: (
+            read.append(params.get("Range", "whole")) if params["Key"].startswith("images/") else None
+        ),
+    )
+    world.upload("images/w.jpg", jpeg((400, 400)))
+
+    world.run(world.processor(FakeDetector(default=PASS_LABELS)))
+
+    assert ["bytes=0-175", "bytes=-16"] == read
+
+
 def test_a_detector_refusal_is_final_and_not_retried(world: World) -> None:
-    world.upload("images/corrupt.jpg", jpeg()[:200])
+    world.upload("images/corrupt.jpg", jpeg())
     detector = FakeDetector(default=rejecting("the image data is corrupt"))
 
     response = world.run(world.processor(detector))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from inspector.errors import TransientError
 from inspector.events import ObjectRef
 from inspector.notification import Notification
 from inspector.notifier import SnsNotifier
+from inspector.observability import Metrics
 from inspector.records import ResultRecord
 from inspector.storage import ObjectInfo, S3Store
 from inspector.testing import Answer, FakeDetector, sequence
@@ -649,3 +653,53 @@ def test_two_containers_resuming_one_record_file_it_once_and_the_second_stops_at
     assert message_ids(event) == failures(answer)
     assert 2 == len(world.emails())
     assert_filed_by_the_first(world, data)
+
+
+def test_an_image_overwritten_before_the_function_runs_is_recorded_with_its_own_facts(world: World) -> None:
+    """Both events arrive in one batch: whichever runs first inspects the version there now, and the record
+    holds that version's ETag, size and time (HEAD's LastModified), none of the first event's."""
+    first, second = jpeg(), jpeg((200, 150))
+    world.upload(KEY, first)
+    time.sleep(1.1)  # S3's LastModified has one-second resolution: the two versions' times differ
+    etag = world.upload(KEY, second)
+    head = world.s3.head_object(Bucket=BUCKET, Key=KEY)
+    event = world.deliver()
+    assert 2 == len(event["Records"])
+
+    world.run(world.processor(FakeDetector(default=FAIL_LABELS)), event)
+
+    image = world.record(KEY).image
+    assert (etag, len(second)) == (image.etag, image.size)
+    assert head["LastModified"] == image.event_time
+    assert second == world.body("analyzed/failed/line-3/w1.jpg")
+
+
+def test_the_same_bytes_uploaded_again_are_said_to_be_already_inspected(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not silently removed: a log line, a metric and the same one sentence, and no second email."""
+    # A bucket without versioning (on a versioned one the same bytes again are a new upload, inspected anew).
+    world.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    data = jpeg()
+    world.upload(KEY, data)
+    world.run(world.processor(FakeDetector(default=FAIL_LABELS)))
+    time.sleep(1.1)  # S3's LastModified has one-second resolution
+    world.upload(KEY, data)
+    emitted = io.StringIO()
+    metrics = Metrics("WidgetInspector", stream=emitted)
+    clients = Clients(s3=world.s3, sns=world.sns, rekognition=world.rekognition)
+    processor = build(
+        world.settings(), clients=clients, detector=FakeDetector(default=FAIL_LABELS), metrics=metrics
+    )
+
+    with caplog.at_level(logging.INFO, logger="inspector.pipeline"):
+        world.run(processor)
+
+    said = "already inspected: same content, verdict FAIL, filed at analyzed/failed/line-3/w1.jpg"
+    assert said in [r.getMessage() for r in caplog.records]
+    documents = [json.loads(line) for line in emitted.getvalue().splitlines()]
+    assert [1] == [
+        d["AlreadyInspected"] for d in documents if "AlreadyInspected" in d and d["Verdict"] == "FAIL"
+    ]
+    assert 1 == len(world.emails())
+    assert_filed_once(world, data)

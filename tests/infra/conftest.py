@@ -8,7 +8,6 @@ waited for all outstanding registrations, so a check never runs on a half-declar
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,9 @@ from typing import Any
 import pulumi
 import pulumi.runtime.mocks as pulumi_mocks
 import pytest
-import yaml
+
+from infra.config import as_pulumi_gives
+from inspector import documents
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -100,11 +101,8 @@ def run_under_mocks(
 
 def stack_config_values(stack_file: str) -> dict[str, str]:
     """A Pulumi.<stack>.yaml's config, as the Pulumi engine hands it to the program (JSON for objects)."""
-    document = yaml.safe_load((REPO / stack_file).read_text())
-    values = {}
-    for key, value in document["config"].items():
-        values[key] = value if isinstance(value, str) else json.dumps(value)
-    return values
+    document = documents.read(REPO / stack_file, what="stack file")  # strict: a repeated key is refused
+    return {key: as_pulumi_gives(value) for key, value in document["config"].items()}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -45,4 +45,6 @@ def test_preview_of_a_stack_without_a_file_is_one_line_and_exit_2(capsys):
 
     err = capsys.readouterr().err.splitlines()
     assert 2 == status
-    assert ["Pulumi.nosuchstack.yaml: cannot read the file: No such file or directory"] == err
+    assert [
+        f"cannot read stack file {preview.REPO_ROOT}/Pulumi.nosuchstack.yaml: No such file or directory"
+    ] == err

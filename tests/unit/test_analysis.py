@@ -329,8 +329,8 @@ def test_bad_detect_custom_labels_response_raises_analysis_error(response: Any, 
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        pytest.param("", "analysis is not JSON", id="empty text"),
-        pytest.param("{'Labels': []}", "analysis is not JSON", id="not JSON"),
+        pytest.param("", "analysis is not valid JSON", id="empty text"),
+        pytest.param("{'Labels': []}", "analysis is not valid JSON", id="not JSON"),
         pytest.param("[]", "analysis must be a JSON object, got list", id="JSON array"),
         pytest.param('{"labels": "Widget"}', "invalid analysis: labels", id="own JSON, bad labels"),
         pytest.param(

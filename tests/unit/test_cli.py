@@ -79,7 +79,7 @@ def test_evaluate_accepts_json_criteria(tmp_path, capsys):
         ),
         pytest.param(
             lambda tmp: ["evaluate", "--criteria", str(CRITERIA), str(_write(tmp / "bad.json", "{not json"))],
-            "analysis is not JSON",
+            "analysis is not valid JSON",
             id="analysis not JSON",
         ),
         pytest.param(
@@ -104,12 +104,12 @@ def test_evaluate_accepts_json_criteria(tmp_path, capsys):
         ),
         pytest.param(
             lambda tmp: ["evaluate", "--criteria", str(_write(tmp / "c.json", "{,}")), str(ANALYSES[0])],
-            "criteria are not valid JSON",
+            "is not valid JSON",
             id="criteria not JSON",
         ),
         pytest.param(
             lambda tmp: ["criteria", "check", str(_write(tmp / "c.yaml", "require: [{colour: red}]\n"))],
-            "each require entry needs either `label` or `anyOf`",
+            "require[0].colour: unknown key",
             id="criteria check of a bad rule",
         ),
     ],

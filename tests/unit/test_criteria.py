@@ -166,9 +166,9 @@ def test_label_names_are_stripped_of_surrounding_whitespace():
             ("white", 25.0, 25.0), {"color": "white", "minPercent": 25, "maxPercent": 25}, id="equal bounds"
         ),
         pytest.param(
-            ("black", 0.0, 100.0),
-            {"color": "black", "min_percent": 0, "max_percent": 100},
-            id="snake_case, 0-100",
+            ("black", 0.5, 99.5),
+            {"color": "black", "min_percent": 0.5, "max_percent": 99.5},
+            id="snake_case, near 0-100",
         ),
         pytest.param(("blue", 40.0, None), {"color": "Blue", "minPercent": 40}, id="name in any case"),
         pytest.param(("grey", None, 5.0), {"color": "  GREY\t", "maxPercent": 5}, id="name with whitespace"),
@@ -230,13 +230,14 @@ def test_example_criteria_file_loads():
     ("name", "content", "words"),
     [
         pytest.param("missing.yaml", None, "cannot read criteria file", id="missing file"),
-        pytest.param("bad.json", b'{"require": [', "criteria are not valid JSON", id="bad json"),
+        pytest.param("bad.json", b'{"require": [', "is not valid JSON", id="bad json"),
         pytest.param("bad.yaml", b"require: [unclosed", "is not valid YAML", id="bad yaml"),
         pytest.param(
             "latin1.yaml", "forbid: [{label: Ros\xe9}]".encode("latin-1"), "not UTF-8", id="not utf-8"
         ),
         pytest.param("list.yaml", b"- label: Widget\n", "criteria must be a mapping", id="yaml list"),
-        pytest.param("empty.yaml", b"", "criteria must be a mapping", id="empty yaml"),
+        pytest.param("empty.yaml", b"", "the criteria are empty: write at least one rule", id="empty yaml"),
+        pytest.param("comments.yaml", b"# nothing yet\n", "the criteria are empty", id="only comments"),
         pytest.param("scalar.json", b'"Widget"', "criteria must be a mapping", id="json string"),
     ],
 )
@@ -401,13 +402,13 @@ def test_threshold_of_a_rule_is_its_own_else_the_criterias():
         pytest.param(
             {"require": [{"anyOf": ["Bolt"], "count": {"min": 1}}]},
             "require[0].count",
-            "unknown key",
+            "`count` applies to `label` entries only",
             id="count on anyOf",
         ),
         pytest.param(
             {"forbid": [{"label": "Rust", "count": {"max": 0}}]},
             "forbid[0].count",
-            "unknown key",
+            "a forbid entry takes no count",
             id="count on forbid",
         ),
         pytest.param(
@@ -425,13 +426,13 @@ def test_threshold_of_a_rule_is_its_own_else_the_criterias():
         pytest.param(
             {"require": [{"label": "Widget"}, {"minConfidence": 90}]},
             "require[1]",
-            "each require entry needs either `label` or `anyOf`",
+            "each require entry needs `label` (one label) or `anyOf` (a list of labels)",
             id="require entry without label or anyOf",
         ),
         pytest.param(
             {"require": ["Widget"]},
             "require[0]",
-            "each require entry needs either `label` or `anyOf`",
+            "each require entry is a mapping with `label` or `anyOf` (`- label: Widget`)",
             id="require entry that is a bare name",
         ),
         pytest.param(
@@ -572,7 +573,7 @@ def test_criteria_without_rules_are_refused(document: dict[str, Any]):
     error = _refusal(document)
 
     assert [
-        "the criteria have no rules: give at least one of require, forbid, quality, colors"
+        "(document): the criteria have no rules: give at least one of require, forbid, quality, colors"
     ] == error.problems
 
 
@@ -582,10 +583,6 @@ def test_criteria_without_rules_are_refused(document: dict[str, Any]):
         pytest.param(
             {"reviewMargin": 10, "colors": [{"color": "blue", "minPercent": 10.001}]},
             id="just above the margin",
-        ),
-        pytest.param(
-            {"reviewMargin": 10, "colors": [{"color": "blue", "minPercent": 0, "maxPercent": 5}]},
-            id="minPercent 0 can never be uncertain",
         ),
         pytest.param(
             {"reviewMargin": 50, "colors": [{"color": "blue", "maxPercent": 5}]},
@@ -602,17 +599,19 @@ def test_color_rules_at_the_edge_of_a_refusal_are_accepted(document: dict[str, A
 
 
 @pytest.mark.parametrize(
-    "document",
+    ("document", "words"),
     [
-        pytest.param(["forbid", "Rust"], id="list"),
-        pytest.param("forbid: Rust", id="string"),
-        pytest.param(None, id="null"),
+        pytest.param(["forbid", "Rust"], "criteria must be a mapping of settings", id="list"),
+        pytest.param("forbid: Rust", "got a single value", id="string"),
+        pytest.param(None, "the criteria are empty", id="null"),
     ],
 )
-def test_document_that_is_not_a_mapping_is_refused(document: Any):
+def test_document_that_is_not_a_mapping_is_refused(document: Any, words: str):
     error = _refusal(document)
 
-    assert [f"(document): expected a mapping, got {type(document).__name__}"] == error.problems
+    assert 1 == len(error.problems)
+    assert error.problems[0].startswith("(document): ")
+    assert words in error.problems[0]
 
 
 def test_every_problem_is_reported_on_its_own_line_in_document_order():
@@ -829,11 +828,6 @@ def test_label_names_are_every_label_a_rule_names_once_first_spelling_kept():
             id="floor just above 0",
         ),
         pytest.param(
-            {"minConfidence": 0, "require": [{"label": "Widget"}]},
-            0.0,
-            id="t of 0",
-        ),
-        pytest.param(
             {"minConfidence": 95, "reviewMargin": 10, "require": [{"label": "Screw", "count": {"min": 4}}]},
             85.0,
             id="count rule",
@@ -966,7 +960,7 @@ def test_fingerprint_is_16_hex_digits_and_pinned_for_the_example():
             {
                 "minConfidence": 90.0,
                 "reviewMargin": 5.0,
-                "require": [{"label": "Screw", "count": {"min": 4.0}}],
+                "require": [{"label": "Screw", "count": {"min": 4}}],
             },
             id="int vs float",
         ),
@@ -1068,7 +1062,7 @@ def _changed(**changes: Any) -> dict[str, Any]:
         ),
         pytest.param(
             _changed(
-                quality={"minSharpness": 40, "minBrightness": 20, "maxBrightness": 95, "maxContrast": 100}
+                quality={"minSharpness": 40, "minBrightness": 20, "maxBrightness": 95, "maxContrast": 90}
             ),
             id="quality bound added",
         ),
@@ -1084,7 +1078,7 @@ def _changed(**changes: Any) -> dict[str, Any]:
             id="colour maxPercent",
         ),
         pytest.param(
-            _changed(colors=[{"color": "blue", "minPercent": 40, "maxPercent": 100}, *CAMEL["colors"][1:]]),
+            _changed(colors=[{"color": "blue", "minPercent": 40, "maxPercent": 80}, *CAMEL["colors"][1:]]),
             id="colour bound added",
         ),
         pytest.param(

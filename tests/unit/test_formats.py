@@ -8,7 +8,17 @@ import io
 import pytest
 from PIL import Image
 
-from inspector.formats import SNIFF_BYTES, SUPPORTED, Sniffed, sniff
+from inspector.errors import ImageRejected
+from inspector.formats import (
+    HEAD_BYTES,
+    SNIFF_BYTES,
+    SUPPORTED,
+    Sniffed,
+    jpeg_frame_size,
+    require_end,
+    require_image,
+    sniff,
+)
 
 
 def pillow_head(size: tuple[int, int], kind: str) -> bytes:
@@ -159,3 +169,64 @@ def test_text_that_happens_to_start_with_bm_is_text_not_a_bmp() -> None:
     bmp = io.BytesIO()
     Image.new("RGB", (100, 100)).save(bmp, "BMP")
     assert "BMP" == sniff(bmp.getvalue()[:SNIFF_BYTES]).describe()
+
+
+# --- the tail and the JPEG frame size (issue 11) ----------------------------------------------------------
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    import io  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (40, 90, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [(120, 90), (80, 80), (79, 300), (1, 1)])
+def test_a_jpeg_frame_size_is_read_from_its_first_176_bytes(size: tuple[int, int]):
+    assert size == jpeg_frame_size(_jpeg(size)[:HEAD_BYTES])
+
+
+def test_a_frame_header_beyond_the_first_read_is_not_guessed():
+    data = _jpeg((60, 60))
+    exif = b"\xff\xe1" + (402).to_bytes(2, "big") + bytes(400)
+
+    assert None is jpeg_frame_size((data[:2] + exif + data[2:])[:HEAD_BYTES])
+
+
+def test_a_jpeg_under_80_px_is_rejected_from_its_first_bytes():
+    with pytest.raises(ImageRejected, match="image is 60x79 px; Rekognition needs at least 80 px per side"):
+        require_image(_jpeg((60, 79))[:HEAD_BYTES])
+
+
+CUT = b"\x8a\x12\xff\x00\x44" * 3  # scan data: every FF stuffed with 00
+PNG_END = b"IEND\xaeB`\x82"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "tail", "wider", "passes"),
+    [
+        pytest.param("JPEG", b"\x12\x34\xff\xd9", None, True, id="jpeg ends with EOI"),
+        pytest.param("JPEG", b"\xff\xd9" + bytes(14), None, True, id="EOI then padding"),
+        pytest.param("JPEG", bytes(16), None, True, id="zero padding"),
+        pytest.param("JPEG", b"\xff" * 16, None, True, id="ff padding"),
+        pytest.param("JPEG", CUT, None, False, id="scan data cut short"),
+        pytest.param("JPEG", CUT, b"...\xff\xd9SEFH..SEFT", True, id="samsung trailer"),
+        pytest.param("JPEG", CUT, b"\x00\x00\x00\x18ftypmp42", True, id="mp4 trailer"),
+        pytest.param("JPEG", CUT, b"\x8a\x12\xff\x00" * 100, False, id="wider says cut"),
+        pytest.param("PNG", b"\x00\x00\x00\x00IEND\xaeB`\x82", None, True, id="png ends with IEND"),
+        pytest.param("PNG", b"IDATxxxxxxxxxxxx", None, False, id="png cut short"),
+        pytest.param("PNG", b"notes after iend", PNG_END + b"notes after iend", True, id="bytes after IEND"),
+    ],
+)
+def test_the_tail_check(fmt: str, tail: bytes, wider: bytes | None, passes: bool):
+    def check() -> None:
+        require_end(fmt, tail, wider=(lambda: wider) if wider is not None else None)
+
+    if passes:
+        check()
+    else:
+        with pytest.raises(ImageRejected, match=f"truncated {fmt}"):
+            check()

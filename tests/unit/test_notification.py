@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,8 +96,10 @@ VERDICT_IDS = ["pass", "fail", "review", "rejected"]
         (Verdict.REVIEW, "images/plant-a/line-3/cam-2/w1.jpg", "QC REVIEW: w1.jpg (cam-2)"),
         (Verdict.REJECTED, "images/línea-3/pièce.jpg", "QC REJECTED: piece.jpg (linea-3)"),
         (Verdict.FAIL, "images/line-3/", "QC FAIL: line-3"),
-        (Verdict.FAIL, "images/line-3/😀.jpg", "QC FAIL: .jpg (line-3)"),
-        (Verdict.FAIL, "images/line-3/😀", "QC FAIL: image (line-3)"),
+        (Verdict.FAIL, "images/line-3/😀.jpg", "QC FAIL: :grinning:.jpg (line-3)"),
+        (Verdict.FAIL, "images/line-3/😀", "QC FAIL: :grinning: (line-3)"),
+        (Verdict.PASS, "images/名前.jpg", "QC PASS: MingQian.jpg"),
+        (Verdict.FAIL, "images/ライン/부품.png", "QC FAIL: BuPum.png (rain)"),
         (Verdict.FAIL, "images/line\n3/w1\t.jpg", "QC FAIL: w1 .jpg (line 3)"),
     ],
     ids=[
@@ -105,8 +108,10 @@ VERDICT_IDS = ["pass", "fail", "review", "rejected"]
         "deep",
         "accents-folded",
         "folder-marker",
-        "emoji-dropped",
+        "emoji-named",
         "only-emoji",
+        "cjk-transliterated",
+        "japanese-folder-korean-name",
         "tabs",
     ],
 )
@@ -425,3 +430,11 @@ def test_dominant_colours_are_summed_by_simplified_colour_largest_first() -> Non
     body = compose(judged(response), link=None, link_expiry_seconds=3600).body
 
     assert "Dominant colours: blue 61.2%, white 30.0%" in body.splitlines()
+
+
+def test_without_the_transliteration_library_a_name_becomes_code_points_a_person_can_match(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setitem(sys.modules, "anyascii", None)  # `import anyascii` now raises ImportError
+
+    assert "QC PASS: U+540DU+524D.jpg (line-e)" == subject(Verdict.PASS, "images/line-é/名前.jpg")

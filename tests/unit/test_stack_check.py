@@ -39,7 +39,6 @@ def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_p
           inspector:criteria:
             require: [{label: Widget, minConfidence: 120}]
           inspector:memoryMb: 64
-          inspector:batchSzie: 5
         """,
     )
 
@@ -50,8 +49,30 @@ def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_p
     assert [
         f"{path}: inspector:criteria.require[0].minConfidence: Input should be less than or equal to 100",
         f"{path}: inspector:memoryMb: Input should be greater than or equal to 128",
-        f"{path}: inspector:batchSzie: unknown key (check its spelling against the reference)",
     ] == err
+
+
+def test_an_unknown_key_is_named_with_the_key_it_was_probably_meant_to_be(tmp_path: Path, capsys):
+    path = write(
+        tmp_path, "config:\n  inspector:criteria: {forbid: [{label: Rust}]}\n  inspector:batchSzie: 5\n"
+    )
+
+    status = main(["stack", "check", str(path)])
+
+    assert 2 == status
+    assert [f"{path}: inspector:batchSzie: unknown key (did you mean `inspector:batchSize`?)"] == (
+        capsys.readouterr().err.splitlines()
+    )
+
+
+def test_a_key_given_twice_and_yes_for_a_switch_are_refused_as_pulumi_up_would(tmp_path: Path, capsys):
+    settings = "config:\n  inspector:criteria: {forbid: [{label: Rust}]}\n"
+    twice = write(tmp_path, settings + "  inspector:memoryMb: 1024\n  inspector:memoryMb: 2048\n")
+    assert 2 == main(["stack", "check", str(twice)])
+    assert "key 'inspector:memoryMb' is given twice in config" in capsys.readouterr().err
+    switch = write(tmp_path, settings + "  inspector:forceDestroy: yes\n")
+    assert 2 == main(["stack", "check", str(switch)])
+    assert "inspector:forceDestroy: Input should be a valid boolean" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -60,8 +81,8 @@ def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_p
         pytest.param(
             "config:\n  inspector:memoryMb: 512\n", "inspector:criteria is required", id="no criteria"
         ),
-        pytest.param("config: [1, 2]\n", "not a Pulumi stack file", id="config not a mapping"),
-        pytest.param("config:\n  a: [\n", "not YAML (line 3)", id="not YAML"),
+        pytest.param("config: [1, 2]\n", "has no `config:` mapping", id="config not a mapping"),
+        pytest.param("config:\n  a: [\n", "is not valid YAML", id="not YAML"),
         pytest.param(
             "config:\n  inspector:criteria:\n    secure: AAABA==\n", "cannot be checked offline", id="secret"
         ),
@@ -85,7 +106,7 @@ def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path, capsys):
     status = main(["stack", "check", str(tmp_path / "Pulumi.nope.yaml")])
 
     assert 2 == status
-    assert "cannot read the file: No such file or directory" in capsys.readouterr().err
+    assert "cannot read stack file" in capsys.readouterr().err
 
 
 def test_bare_keys_belong_to_the_project_and_other_namespaces_are_left_to_pulumi(tmp_path: Path):
