@@ -43,7 +43,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         for problem in exc.problems:
             line = " ".join(problem.split())
             # A problem with the file itself already names it; a setting's problem is prefixed with it.
-            print(line if str(args.file) in line else f"{args.file}: {line}", file=sys.stderr)
+            where = "" if str(args.file) in line else f"{args.file}: "
+            print(f"inspector: error: {where}{line}", file=sys.stderr)
         return EXIT_USAGE
     out.write(
         f"{args.file}: valid stack config ({len(values)} inspector:* keys): function "

@@ -47,8 +47,9 @@ def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_p
     err = capsys.readouterr().err.splitlines()
     assert 2 == status
     assert [
-        f"{path}: inspector:criteria.require[0].minConfidence: Input should be less than or equal to 100",
-        f"{path}: inspector:memoryMb: Input should be greater than or equal to 128",
+        f"inspector: error: {path}: inspector:criteria.require[0].minConfidence: Input should be less "
+        "than or equal to 100",
+        f"inspector: error: {path}: inspector:memoryMb: Input should be greater than or equal to 128",
     ] == err
 
 
@@ -60,9 +61,9 @@ def test_an_unknown_key_is_named_with_the_key_it_was_probably_meant_to_be(tmp_pa
     status = main(["stack", "check", str(path)])
 
     assert 2 == status
-    assert [f"{path}: inspector:batchSzie: unknown key (did you mean `inspector:batchSize`?)"] == (
-        capsys.readouterr().err.splitlines()
-    )
+    assert [
+        f"inspector: error: {path}: inspector:batchSzie: unknown key (did you mean `inspector:batchSize`?)"
+    ] == (capsys.readouterr().err.splitlines())
 
 
 def test_a_key_given_twice_and_yes_for_a_switch_are_refused_as_pulumi_up_would(tmp_path: Path, capsys):
