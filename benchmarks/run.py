@@ -24,6 +24,8 @@ BENCHMARKS = (
     "cold_import",
     "throttled_throughput",
     "overhead_cost",
+    "reference_quality",
+    "reference_speed",
 )
 
 

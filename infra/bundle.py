@@ -1,4 +1,4 @@
-"""The Lambda deployment package: handler, library, pydantic and the AWS SDK for the function's platform."""
+"""The Lambda deployment package: handler, library and their dependencies (the AWS SDK included)."""
 
 from __future__ import annotations
 
@@ -30,24 +30,33 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
     "inspector/cli.py": "the command line is not run in Lambda",
     # Test doubles for users' tests (a fake detector and friends): no business in production.
     "inspector/testing.py": "test doubles only",
-    # The local detector imports Pillow, which the bundle does not carry; `inspector.app` imports it lazily,
-    # only when INSPECTOR_DETECTOR=local (the local mode on a laptop, never Lambda).
-    "inspector/detectors/local.py": "local mode only, needs Pillow",
+    # The widget generator draws benchmark and demo photos; the function never draws any.
+    "inspector/reference/synthetic.py": "benchmarks and demo only",
 }
 
 # What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
-# dependencies, anyascii (email subjects that keep a key's name in ASCII), and the AWS SDK the tests ran
-# with. The Lambda runtime has a boto3 of its own, but of its own date: the function's conditional S3
-# requests (PutObject If-None-Match / If-Match, DeleteObject If-Match) are unknown to SDKs before late
-# 2024, which refuse them before sending anything. Lambda puts the code directory (/var/task) first on
-# sys.path, so the bundled SDK is the one imported.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "boto3")
+# dependencies (the core), anyascii (email subjects that keep a key's name in ASCII), numpy and Pillow (the
+# reference and local detectors, evidence images; imported only when used, so a Rekognition-only cold start
+# does not load them), and the AWS SDK the tests ran with. The Lambda runtime has a boto3 of its own, but of
+# its own date: the function's conditional S3 requests (PutObject If-None-Match / If-Match, DeleteObject
+# If-Match) are unknown to SDKs before late 2024, which refuse them before sending anything. Lambda puts the
+# code directory (/var/task) first on sys.path, so the bundled SDK is the one imported.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow", "boto3")
 SDK_DISTRIBUTIONS: Final = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
 RUNTIME_DISTRIBUTIONS: Final = (
     frozenset(
-        {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
+        {
+            "pydantic",
+            "pydantic-core",
+            "typing-extensions",
+            "annotated-types",
+            "typing-inspection",
+            "anyascii",
+            "numpy",
+            "pillow",
+        }
     )
     | SDK_DISTRIBUTIONS
 )

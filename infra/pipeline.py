@@ -268,6 +268,7 @@ class InspectionPipeline(pulumi.ComponentResource):
                     topic_arn=a[2],
                     log_group_arn=a[3],
                     custom_labels_arn=cfg.custom_labels_arn,
+                    reference_models=[cfg.reference_model] if cfg.reference_model else [],
                 )
             ),
             opts=child,

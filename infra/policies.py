@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 Statement = dict[str, Any]
@@ -109,8 +110,13 @@ def function_policy(
     topic_arn: str,
     log_group_arn: str,
     custom_labels_arn: str | None = None,
+    reference_models: Sequence[str] = (),
 ) -> str:
     """What the function needs and nothing more.
+
+    `reference_models`: the reference models the function reads (keys in the bucket, or s3://bucket/key
+    addresses): GetObject on exactly those objects. Evidence images go under the results prefix, which
+    the function already writes.
 
     No wildcard action; the only wildcard resource is DetectLabels', which supports no resource-level
     permissions.
@@ -187,6 +193,15 @@ def function_policy(
             "Resource": "*",
         },
     ]
+    if reference_models:
+        statements.append(
+            {
+                "Sid": "ReadReferenceModels",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": sorted({model_object_arn(bucket_arn, model) for model in reference_models}),
+            }
+        )
     if custom_labels_arn:
         statements.append(
             {
@@ -197,6 +212,14 @@ def function_policy(
             }
         )
     return document(*statements)
+
+
+def model_object_arn(bucket_arn: str, location: str) -> str:
+    """The ARN of a reference model: a key in the pipeline's bucket, or `s3://bucket/key` elsewhere."""
+    if location.startswith("s3://"):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        return f"arn:aws:s3:::{bucket}/{key}"
+    return f"{bucket_arn}/{location}"
 
 
 def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: str, topic_arn: str) -> str:

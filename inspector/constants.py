@@ -8,6 +8,8 @@ DEFAULT_IMAGES_PREFIX: Final = "images/"
 DEFAULT_ANALYZED_PREFIX: Final = "analyzed/"
 DEFAULT_REJECTED_PREFIX: Final = "rejected/"
 DEFAULT_RESULTS_PREFIX: Final = "results/"
+EVIDENCE_SUFFIX: Final = ".evidence.jpg"  # beside the result record: results/<rel>.evidence.jpg
+REFERENCE_LABEL: Final = "Anomaly"  # the one label the reference detector reports
 
 # Rekognition limits (Amazon Rekognition developer guide, "Guidelines and quotas").
 REKOGNITION_MAX_S3_OBJECT_BYTES: Final = 15 * 1024 * 1024
@@ -22,6 +24,8 @@ ENV_CRITERIA: Final = "INSPECTOR_CRITERIA"
 ENV_BUCKET: Final = "INSPECTOR_BUCKET"
 ENV_DETECTOR: Final = "INSPECTOR_DETECTOR"
 ENV_CUSTOM_LABELS_ARN: Final = "INSPECTOR_CUSTOM_LABELS_ARN"
+ENV_EVIDENCE: Final = "INSPECTOR_EVIDENCE"  # true/false: evidence images for FAIL and REVIEW
+ENV_REFERENCE_MODEL: Final = "INSPECTOR_REFERENCE_MODEL"  # a key in the bucket (e.g. models/w.npz) or s3://
 ENV_IMAGES_PREFIX: Final = "INSPECTOR_IMAGES_PREFIX"
 ENV_ANALYZED_PREFIX: Final = "INSPECTOR_ANALYZED_PREFIX"
 ENV_REJECTED_PREFIX: Final = "INSPECTOR_REJECTED_PREFIX"

@@ -70,9 +70,12 @@ class Deployment(_Spec):
     criteria: Criteria
     notify: list[Recipient] = Field(default_factory=list)
     ops_notify: list[Email] = Field(default_factory=list)
-    # The local detector reads pixels with Pillow, which the function's bundle lacks: local mode only.
-    detector: Literal["rekognition", "custom-labels", "local"] = "rekognition"
+    # The local detector is refused by the stack (infra/config.py): local mode only.
+    detector: Literal["rekognition", "custom-labels", "local", "reference"] = "rekognition"
     custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:rekognition:")
+    # The reference model: a key in the bucket (e.g. models/widget.npz) or s3://bucket/key.
+    reference_model: str | None = None
+    evidence: bool = True  # an evidence image beside the record of each FAIL and REVIEW
     images_prefix: str = constants.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
@@ -143,6 +146,8 @@ class Deployment(_Spec):
             "criteria": self.criteria,
             "detector": DetectorKind(self.detector),
             "custom_labels_arn": self.custom_labels_arn,
+            "reference_model": self.reference_model,
+            "evidence": self.evidence,
             "images_prefix": self.images_prefix,
             "analyzed_prefix": self.analyzed_prefix,
             "rejected_prefix": self.rejected_prefix,

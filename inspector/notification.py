@@ -11,6 +11,7 @@ from inspector.engine import FAILING, Outcome, Verdict
 from inspector.records import ResultRecord
 
 SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+BOXES_SHOWN = 3  # located instances listed per label in the email, best first as the detector gave them
 
 _MARKS = {
     Outcome.MET: "ok ",
@@ -28,7 +29,9 @@ class Notification:
     attributes: dict[str, str]  # SNS MessageAttributes (String), for subscription filter policies
 
 
-def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int) -> Notification:
+def compose(
+    record: ResultRecord, *, link: str | None, link_expiry_seconds: int, evidence_link: str | None = None
+) -> Notification:
     """The notification for one result record. Pure: the same record gives the same message."""
     image = record.image
     lines = [
@@ -38,6 +41,10 @@ def compose(record: ResultRecord, *, link: str | None, link_expiry_seconds: int)
     ]
     if link:
         lines.append(f"Link ({_duration(link_expiry_seconds)}): {link}")
+    if record.evidence:
+        lines.append(f"Evidence: s3://{image.bucket}/{printable(record.evidence)}")
+    if evidence_link:
+        lines.append(f"Evidence link ({_duration(link_expiry_seconds)}): {evidence_link}")
     lines = [line for line in lines if line]
     if record.verdict is Verdict.REJECTED:
         lines += [
@@ -114,6 +121,16 @@ def _analysis_lines(analysis: Analysis) -> list[str]:
     for label in labels:
         located = f", {len(label.instances)} located" if label.instances else ""
         lines.append(f"  {label.name}: {label.confidence:.1f}{located}")
+        boxed = [i for i in label.instances if i.bounding_box is not None][:BOXES_SHOWN]
+        for instance in boxed:
+            box = instance.bounding_box
+            assert box is not None  # noqa: S101 - filtered above
+            lines.append(
+                f"    {instance.confidence:.1f} at left {box.left:.2f}, top {box.top:.2f}, "
+                f"{box.width:.2f} x {box.height:.2f} of the image"
+            )
+        if len(label.instances) > len(boxed) and boxed:
+            lines.append(f"    (+{len(label.instances) - len(boxed)} more)")
     quality = analysis.quality
     if quality is not None:
         measures = [

@@ -1,8 +1,12 @@
 """One object's inspection, in an order that cannot lose an image.
 
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
-    -> write the result record -> notify -> record the notification -> copy to the destination
+    -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
+    -> record the notification -> copy to the destination
     -> delete the original (only if it is still the inspected version)
+
+The evidence image is written before the record that names it, and the same again on a retry, so a
+crash between the two leaves an unnamed image that the retry overwrites; it is never deleted.
 
 Every step before the delete leaves the original under the images prefix, so a crash anywhere is
 repaired by redelivery, which resumes from the result record: no second recognition for the same object
@@ -78,6 +82,12 @@ class Store(Protocol):
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
 
+class EvidenceWriter(Protocol):
+    """Writes a FAIL or REVIEW record's evidence image (`inspector.evidence.Evidence`); returns its key."""
+
+    def write(self, key: str, evidence_key: str, etag: str, record: ResultRecord) -> str | None: ...
+
+
 class Notifier(Protocol):
     def publish(self, notification: Notification) -> str: ...
 
@@ -145,12 +155,14 @@ class Inspector:
         notifier: Notifier,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] | None = None,
+        evidence: EvidenceWriter | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.detector = detector
         self.notifier = notifier
         self.metrics = metrics
+        self.evidence = evidence
         self._clock = clock or (lambda: datetime.now(UTC))
         self._request = settings.criteria.detection_request()
         self._fingerprint = settings.criteria.fingerprint
@@ -182,6 +194,10 @@ class Inspector:
             status = Status.INSPECTED
             earlier = record.destination if record is not None and record.notified_at is not None else None
             record = self._judge(ref, info)
+            if self.evidence is not None:
+                # Written before the record names it, and rewritten alike on a retry: idempotent.
+                evidence = self.evidence.write(key, self.settings.evidence_key(key), info.etag, record)
+                record = record.model_copy(update={"evidence": evidence})
             if earlier is not None:
                 record = record.model_copy(update={"supersedes": earlier})
             # Replaces any earlier record (another version's, or one this version cannot read) only if it
@@ -194,10 +210,14 @@ class Inspector:
         if record.notified_at is not None and status is Status.RESUMED and _uploaded_again(record, info):
             status = Status.ALREADY_INSPECTED  # unless the copy turns out to be missing, below
         if record.notified_at is None:
-            link = self.store.presign(destination, expires_in=self.settings.link_expiry_seconds)
+            expiry = self.settings.link_expiry_seconds
+            link = self.store.presign(destination, expires_in=expiry)
+            evidence_link = (
+                self.store.presign(record.evidence, expires_in=expiry) if record.evidence else None
+            )
             record = record.model_copy(update={"destination": destination})
             self.notifier.publish(
-                compose(record, link=link, link_expiry_seconds=self.settings.link_expiry_seconds)
+                compose(record, link=link, link_expiry_seconds=expiry, evidence_link=evidence_link)
             )
             notified = True
             record = record.model_copy(update={"notified_at": self._clock()})

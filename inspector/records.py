@@ -61,7 +61,7 @@ class ResultRecord(BaseModel):
     inspected_at: AwareDatetime
     notified_at: AwareDatetime | None = None
     line: str = "default"  # the product line of the key (docs/design.md)
-    evidence: str | None = None  # the S3 key of the evidence image, beside the record (docs/design.md)
+    evidence: str | None = None  # the S3 key of the evidence image (FAIL and REVIEW), beside the record
     decisions: tuple[Decision, ...] = ()  # people's decisions on this inspection, oldest first
     # The filed copy of the key's earlier version that this inspection replaces: removed once this
     # version is filed, so that the filed images never disagree with the latest record (see pipeline.py).

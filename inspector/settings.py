@@ -30,6 +30,7 @@ class DetectorKind(StrEnum):
     REKOGNITION = "rekognition"
     CUSTOM_LABELS = "custom-labels"
     LOCAL = "local"
+    REFERENCE = "reference"
 
 
 def _prefix(value: str) -> str:
@@ -51,6 +52,9 @@ class Settings(BaseModel):
     bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     detector: DetectorKind = DetectorKind.REKOGNITION
     custom_labels_arn: str | None = None
+    reference_model: str | None = Field(default=None, min_length=1, max_length=1024)
+    # An evidence image beside the record of each FAIL and REVIEW (the photo is read from S3 for it).
+    evidence: bool = True
     images_prefix: Prefix = c.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
@@ -110,6 +114,21 @@ class Settings(BaseModel):
                 f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
                 f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
             )
+        if self.detector is DetectorKind.REFERENCE:
+            if not self.reference_model:
+                raise ValueError(
+                    f"{c.ENV_REFERENCE_MODEL} is required when {c.ENV_DETECTOR}=reference: the model's key "
+                    "in the bucket (e.g. models/widget.npz) or an s3://bucket/key address"
+                )
+            others = [name for name in request.labels if name.casefold() != c.REFERENCE_LABEL.casefold()]
+            if others:
+                raise ValueError(
+                    f"{c.ENV_DETECTOR}=reference reports only the label {c.REFERENCE_LABEL}, but the "
+                    f"criteria name {', '.join(others[:5])}: use {c.REFERENCE_LABEL}, quality and colour "
+                    "rules"
+                )
+        if self.reference_model is not None:
+            _model_location(self.reference_model)
         if self.detector is DetectorKind.LOCAL and request.labels:
             raise ValueError(
                 f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
@@ -179,6 +198,8 @@ class Settings(BaseModel):
                 continue
             if isinstance(value, Criteria):
                 env[variable] = value.model_dump_json(by_alias=True, exclude_defaults=True)
+            elif isinstance(value, bool):
+                env[variable] = "true" if value else "false"
             else:
                 env[variable] = str(value)
         return env
@@ -199,6 +220,10 @@ class Settings(BaseModel):
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
         return self.layout.record_key(key)
+
+    def evidence_key(self, key: str) -> str:
+        """Where an image's evidence goes, beside its record: `results/line-3/w1.jpg.evidence.jpg`."""
+        return self.layout.evidence_key(key)
 
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""
@@ -228,6 +253,10 @@ class Layout(BaseModel):
         folder = {"PASS": "passed", "FAIL": "failed", "REVIEW": "review"}[verdict]
         return f"{self.analyzed_prefix}{folder}/"
 
+    def evidence_key(self, key: str) -> str:
+        """Where an image's evidence goes, beside its record: `results/line-3/w1.jpg.evidence.jpg`."""
+        return _fit(self.results_prefix, self.relative(key), c.EVIDENCE_SUFFIX)
+
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
         return _fit(self.results_prefix, self.relative(key), ".json")
@@ -237,6 +266,19 @@ class Layout(BaseModel):
         if not key.startswith(self.images_prefix):
             raise ValueError(f"{key!r} is not under {self.images_prefix!r}")
         return key[len(self.images_prefix) :]
+
+
+def _model_location(value: str) -> None:
+    """A reference model is a key in the bucket or `s3://bucket/key`, never a folder."""
+    if value.startswith("s3://"):
+        bucket, _, key = value.removeprefix("s3://").partition("/")
+        if not bucket or not key:
+            raise ValueError(f"{c.ENV_REFERENCE_MODEL}: {value!r} is not an s3://bucket/key address")
+    if value.endswith("/") or value.startswith("/"):
+        raise ValueError(
+            f"{c.ENV_REFERENCE_MODEL}: {value!r} must name the model object (e.g. models/widget.npz), "
+            "not a folder or a local path"
+        )
 
 
 S3_MAX_KEY_BYTES = 1024
@@ -263,6 +305,8 @@ ENV_NAMES: dict[str, str] = {
     "bucket": c.ENV_BUCKET,
     "detector": c.ENV_DETECTOR,
     "custom_labels_arn": c.ENV_CUSTOM_LABELS_ARN,
+    "reference_model": c.ENV_REFERENCE_MODEL,
+    "evidence": c.ENV_EVIDENCE,
     "images_prefix": c.ENV_IMAGES_PREFIX,
     "analyzed_prefix": c.ENV_ANALYZED_PREFIX,
     "rejected_prefix": c.ENV_REJECTED_PREFIX,

@@ -40,8 +40,8 @@ def load(values: Mapping[str, Any]) -> Deployment:
         )
     if document.get("detector") == "local":
         raise StackConfigError(
-            f"{NAMESPACE}:detector: 'local' is for the local mode only (it needs Pillow, which the "
-            "function's bundle lacks): use 'rekognition' or 'custom-labels'"
+            f"{NAMESPACE}:detector: 'local' is for the local mode only (it reports no labels and "
+            "measures nothing a deployed line needs): use 'rekognition', 'custom-labels' or 'reference'"
         )
     try:
         return Deployment.model_validate(document)

@@ -93,6 +93,22 @@ class S3Store:
             raise translate(exc, f"S3 GetObject ({what}) {key}") from exc
         return data
 
+    def read_whole(self, key: str, *, etag: str) -> bytes:
+        """The whole object, provided it is still the version `etag` (for evidence images)."""
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+            data: bytes = response["Body"].read()
+        except Exception as exc:
+            raise translate(exc, f"S3 GetObject {key}") from exc
+        return data
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Write an object (an evidence image): unconditional, as its content is the same on a retry."""
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except Exception as exc:
+            raise translate(exc, f"S3 PutObject {key}") from exc
+
     def load_record(self, key: str) -> StoredRecord | None:
         """The result record stored at `key` and its ETag; None when there is none."""
         try:

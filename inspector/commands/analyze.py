@@ -25,6 +25,7 @@ MAX_BYTES = {
     "local": REKOGNITION_MAX_S3_OBJECT_BYTES,
     "rekognition": 5 * 1024 * 1024,
     "custom-labels": 4 * 1024 * 1024,
+    "reference": REKOGNITION_MAX_S3_OBJECT_BYTES,
 }
 DETECTORS = tuple(MAX_BYTES)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})  # what a folder argument is searched for
@@ -47,7 +48,11 @@ def register(commands: Any) -> None:
         choices=DETECTORS,
         default="local",
         help="local: image properties from the pixels, no AWS (default); rekognition: DetectLabels; "
-        "custom-labels: DetectCustomLabels with --model-arn",
+        "custom-labels: DetectCustomLabels with --model-arn; reference: a variation model trained by "
+        "`inspector reference train`, with --reference-model",
+    )
+    parser.add_argument(
+        "--reference-model", metavar="MODEL", help="the reference model: a path or s3://bucket/key"
     )
     parser.add_argument("--model-arn", metavar="ARN", help="the Custom Labels project version ARN")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -155,6 +160,10 @@ def build_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetecto
     request = criteria.detection_request()
     if args.model_arn and args.detector != "custom-labels":
         raise UserError("--model-arn is only used with --detector custom-labels")
+    if args.reference_model and args.detector != "reference":
+        raise UserError("--reference-model is only used with --detector reference")
+    if args.detector == "reference":
+        return reference_detector(args, criteria)
     if args.detector == "local":
         if request.labels:
             names = ", ".join(request.labels[:5]) + (", ..." if len(request.labels) > 5 else "")
@@ -184,6 +193,32 @@ def build_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetecto
             )
         return CustomLabelsDetector(args.model_arn, aws_client(args, "rekognition"))
     return RekognitionDetector(aws_client(args, "rekognition"))
+
+
+def reference_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetector:
+    """The reference detector with the model named by --reference-model (a path or s3://bucket/key)."""
+    from inspector.constants import REFERENCE_LABEL  # noqa: PLC0415
+
+    if not args.reference_model:
+        raise UserError(
+            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
+        )
+    others = [n for n in criteria.detection_request().labels if n.casefold() != REFERENCE_LABEL.casefold()]
+    if others:
+        raise UserError(
+            f"the reference detector reports only the label {REFERENCE_LABEL}, but the criteria name "
+            f"{', '.join(others[:5])}: use {REFERENCE_LABEL}, quality and colour rules"
+        )
+    try:
+        from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415 - numpy and Pillow
+        from inspector.reference.files import read_model  # noqa: PLC0415
+    except ImportError:
+        raise UserError(
+            "the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'"
+        ) from None
+    location: str = args.reference_model
+    s3 = aws_client(args, "s3") if location.startswith("s3://") else None
+    return ReferenceDetector(read_model(location, s3=s3))
 
 
 def table(results: list[Judged], *, criteria: str, detector: str) -> str:

@@ -34,6 +34,11 @@ RECIPIENT = "qc-group@example.com"
 # The samples take a few seconds; a failed message would only come back after the visibility timeout
 # (6 x the 10 s function timeout), so waiting longer than this would show nothing more.
 DRAIN_TIMEOUT_SECONDS = 45.0
+# Line 4's camera is judged by the reference detector, with a model the demo trains from the good photos
+# in samples/reference/ and stores in the embedded bucket, where the function reads it as in Lambda.
+REFERENCE_LINE = "line-4/"
+REFERENCE_MODEL_KEY = "models/line-4-widget.npz"
+ANOMALY_RULE = {"label": "Anomaly", "minConfidence": 50}
 
 
 def register(commands: Any) -> None:
@@ -75,9 +80,12 @@ class ImageResult:
     reason: str
     more: tuple[str, ...] = ()  # the other failing or uncertain findings, each as the table shows it
     findings: tuple[dict[str, Any], ...] = ()  # every finding of the record, as JSON
+    anomaly: float | None = None  # the reference detector's Anomaly confidence, when it judged the image
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # its regions: left, top, width, height
+    evidence: str | None = None  # the evidence image's key (FAIL and REVIEW)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "key": self.key,
             "verdict": self.verdict,
             "destination": self.destination,
@@ -85,6 +93,26 @@ class ImageResult:
             "reasons": [self.reason, *self.more],
             "findings": list(self.findings),
         }
+        if self.anomaly is not None:
+            document["anomaly"] = {
+                "confidence": round(self.anomaly, 1),
+                "boxes": [
+                    dict(zip(("left", "top", "width", "height"), (round(v, 4) for v in box), strict=True))
+                    for box in self.boxes
+                ],
+            }
+        if self.evidence is not None:
+            document["evidence"] = self.evidence
+        return document
+
+    def anomaly_text(self) -> str:
+        if self.anomaly is None:
+            return "-"
+        if not self.boxes:
+            return f"{self.anomaly:.1f}"
+        left, top, width, height = self.boxes[0]
+        more = f" +{len(self.boxes) - 1}" if len(self.boxes) > 1 else ""
+        return f"{self.anomaly:.1f} at ({left:.2f}, {top:.2f}) {width:.2f}x{height:.2f}{more}"
 
 
 @dataclass
@@ -159,7 +187,13 @@ def _criteria(path: Path | None) -> tuple[Criteria, str]:
         return Criteria.load(path), str(path)
     packaged = resources.files("inspector") / "samples" / "demo-criteria.yaml"
     with resources.as_file(packaged) as file:
-        return Criteria.load(file), "the samples' demo-criteria.yaml"
+        criteria = Criteria.load(file)
+    # The shipped file holds what the local detector can judge (`inspector local` uses it as it is); line 4's
+    # reference detector adds its label, at its calibrated threshold (35-50 goes to REVIEW by the file's
+    # review margin).
+    document = criteria.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    document["forbid"] = [*document.get("forbid", []), ANOMALY_RULE]
+    return Criteria.from_document(document), "the samples' demo-criteria.yaml, and forbid Anomaly >= 50"
 
 
 def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
@@ -172,7 +206,10 @@ def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
     try:
         return Deployment(
             criteria=criteria,
-            detector="local" if detector == "local" else "rekognition",
+            # local: the function is given `DemoDetectors` (line 4 by the reference model, the rest by the
+            # local detector); the settings name the reference model so that they validate its label.
+            detector="reference" if detector == "local" else "rekognition",
+            reference_model=REFERENCE_MODEL_KEY if detector == "local" else None,
             timeout_seconds=10,
             batch_size=10,
             max_receive_count=3,
@@ -228,6 +265,41 @@ def _real_rekognition() -> Any:
         aws_session_token=frozen.token,
         config=client_config("rekognition"),
     )
+
+
+class DemoDetectors:
+    """The demo's stand-in for product lines: the reference detector for line 4, the local one elsewhere.
+
+    The model is read from the embedded bucket on first use, as the function reads it in Lambda.
+    """
+
+    name = "local+reference"
+
+    def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
+        from inspector.detectors.local import LocalDetector  # noqa: PLC0415
+        from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415
+        from inspector.reference.files import read_model  # noqa: PLC0415
+
+        self._prefix = prefix
+        self._local = LocalDetector(s3)
+        self._reference = ReferenceDetector(
+            lambda: read_model(REFERENCE_MODEL_KEY, s3=s3, bucket=bucket), s3_client=s3
+        )
+
+    def detect(self, image: ImageSource, request: DetectionRequest) -> Analysis:
+        key = image if isinstance(image, bytes) else image.key
+        if isinstance(key, str) and key.startswith(self._prefix):
+            return self._reference.detect(image, request)
+        return self._local.detect(image, request)
+
+
+def _train_reference_model() -> bytes:
+    """Line 4's model, trained from the good photos the package ships (about a second)."""
+    from inspector.reference import train  # noqa: PLC0415
+
+    folder = resources.files("inspector") / "samples" / "reference"
+    images = [(name, data) for name, data in _samples(folder)]
+    return train(images).to_bytes()
 
 
 class BytesRekognition:
@@ -287,7 +359,9 @@ def _run(
             topic_arn=provisioned.topic_arn, bucket=provisioned.bucket, endpoint_url=aws.endpoint_url
         )
         result = DemoRun(
-            detector=detector,
+            detector=f"local, and reference for {REFERENCE_LINE} (model {REFERENCE_MODEL_KEY})"
+            if detector == "local"
+            else detector,
             criteria=source,
             fingerprint=deployment.criteria.fingerprint,
             endpoint=aws.endpoint_url,
@@ -296,11 +370,26 @@ def _run(
         )
         keys = [f"{deployment.images_prefix}{name}" for name in samples]
         env = {**aws.environment(), **settings.to_env()}
+        if settings.reference_model is not None:
+            s3.put_object(
+                Bucket=provisioned.bucket, Key=settings.reference_model, Body=_train_reference_model()
+            )
         with function_process(env), contextlib.redirect_stdout(captured):
             configure_logging(settings.log_level, stream=captured)
             function.reset()
             try:
-                if rekognition is not None:
+                if rekognition is None:
+                    local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
+                    local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
+                    prefix = f"{deployment.images_prefix}{REFERENCE_LINE}"
+                    function.use(
+                        build(
+                            settings,
+                            clients=Clients(s3=local_s3, sns=local_sns),
+                            detector=DemoDetectors(local_s3, provisioned.bucket, prefix),
+                        )
+                    )
+                else:
                     local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
                     local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
                     function.use(
@@ -352,7 +441,26 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
             described.append(f"{finding.rule} {observed}, expected {finding.expected}")
     reason, *more = described or ["every rule met"]
     findings = tuple(f.model_dump(mode="json") for f in record.findings)
-    return ImageResult(key, record.verdict.value, record.destination, reason, tuple(more), findings)
+    anomaly = next(
+        (label for label in (record.analysis.labels if record.analysis else ()) if label.name == "Anomaly"),
+        None,
+    )
+    boxes = tuple(
+        (box.left, box.top, box.width, box.height)
+        for instance in (anomaly.instances if anomaly else ())
+        if (box := instance.bounding_box) is not None and instance.confidence >= 1
+    )
+    return ImageResult(
+        key,
+        record.verdict.value,
+        record.destination,
+        reason,
+        tuple(more),
+        findings,
+        anomaly=anomaly.confidence if anomaly else None,
+        boxes=boxes,
+        evidence=record.evidence,
+    )
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:
@@ -383,14 +491,16 @@ def render(result: DemoRun) -> str:
         "",
         *_table(result),
         "",
-        f"Emails to {RECIPIENT} ({len(result.emails)}), with the body of the first of each verdict:",
+        f"Emails to {RECIPIENT} ({len(result.emails)}), with the body of the first of each verdict "
+        "(and of each judged by the reference detector):",
     ]
-    shown: set[str | None] = set()
+    shown: set[tuple[str | None, bool]] = set()
     for email in sorted(result.emails, key=_email_order):
         lines.append(f"  Subject: {email.subject}")
-        if email.verdict not in shown:
-            # Fourteen bodies would bury the rest of the report; the others differ only in their values.
-            shown.add(email.verdict)
+        kind = (email.verdict, "\n  Anomaly: " in email.body)  # the reference detector's emails apart
+        if kind not in shown:
+            # Twenty bodies would bury the rest of the report; the others differ only in their values.
+            shown.add(kind)
             lines += [f"  | {line}".rstrip() for line in email.body.rstrip("\n").splitlines()]
     lines += ["", f"Bucket s3://{result.bucket} at the end:", *_tree(result.layout, result.images_prefix)]
     lines += ["", f"DLQ: {result.dlq} message{'s' if result.dlq != 1 else ''}"]
@@ -409,25 +519,36 @@ def render(result: DemoRun) -> str:
 
 
 def _table(result: DemoRun) -> list[str]:
-    header = (f"IMAGE (under {result.images_prefix})", "VERDICT", "DESTINATION", "MAIN REASON")
+    header = (
+        f"IMAGE (under {result.images_prefix})",
+        "VERDICT",
+        "DESTINATION",
+        "ANOMALY (BEST BOX)",
+        "MAIN REASON",
+    )
     rows = [
         (
             image.key.removeprefix(result.images_prefix),
             image.verdict or "-",
             image.destination or f"still at {image.key}",
+            image.anomaly_text(),
             image.reason,
         )
         for image in result.images
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines = []
     for row, more in [(header, ()), *zip(rows, (image.more for image in result.images), strict=True)]:
         lines.append(
-            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+            "  ".join(f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)) + f"  {row[4]}"
         )
         # Every other failing or uncertain finding, on its own line under the main reason.
-        lines += [" " * (sum(widths) + 6) + f"also: {reason}" for reason in more]
-    return lines
+        lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
+    evidence = [image.evidence for image in result.images if image.evidence]
+    if evidence:
+        lines += ["", "Evidence images (the photo, its deciding regions outlined), beside the records:"]
+        lines += [f"  s3://{result.bucket}/{key}" for key in evidence]
+    return [line.rstrip() for line in lines]
 
 
 def _email_order(email: Email) -> tuple[int, str]:

@@ -39,10 +39,11 @@ import colorsys
 import io
 import math
 import struct
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, cast
 
-from PIL import Image, ImageColor, ImageFilter, ImageMath, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageColor, ImageFilter, ImageMath, ImageOps, ImageStat, UnidentifiedImageError
 
 from inspector.analysis import Analysis, DominantColor, ImageProperties, ImageQuality
 from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES, REKOGNITION_MIN_IMAGE_SIDE_PX
@@ -118,10 +119,14 @@ class LocalDetector:
         self.max_colors = max_colors
 
     def detect(self, image: ImageSource, request: DetectionRequest) -> Analysis:
-        data = image if isinstance(image, bytes) else self._download(image)
+        data = self.fetch(image)
         return Analysis(
             image_properties=measure(data, max_colors=self.max_colors), model_version=MODEL_VERSION
         )
+
+    def fetch(self, image: ImageSource) -> bytes:
+        """The image's bytes: as given, or downloaded (refused with `ImageRejected` when over 15 MB)."""
+        return image if isinstance(image, bytes) else self._download(image)
 
     def _client(self) -> Any:
         if self._s3 is None:
@@ -156,7 +161,12 @@ def measure(data: bytes, *, max_colors: int = DEFAULT_MAX_COLORS) -> ImageProper
     truncated, over 15 MB, under 80 px on a side, or too many pixels to decode safely.
     """
     _check_max_colors(max_colors)
-    rgb = _open_rgb(data)
+    return properties(open_rgb(data).image, max_colors=max_colors)
+
+
+def properties(rgb: Image.Image, *, max_colors: int = DEFAULT_MAX_COLORS) -> ImageProperties:
+    """Brightness, sharpness, contrast and dominant colours of an RGB image already decoded."""
+    _check_max_colors(max_colors)
     luma = rgb.convert("L")
     stats = ImageStat.Stat(luma)
     quality = ImageQuality(
@@ -260,8 +270,23 @@ def _describe(color: tuple[int, int, int], percent: float) -> DominantColor:
     )
 
 
-def _open_rgb(data: bytes) -> Image.Image:
-    """Decode a JPEG or PNG image fully into 8-bit RGB, or raise `ImageRejected` saying why not."""
+@dataclass(frozen=True)
+class Opened:
+    """A decoded image: 8-bit RGB, and the size of the full image (after EXIF orientation when applied)."""
+
+    image: Image.Image
+    size: tuple[int, int]  # (width, height) px at full resolution
+
+
+def open_rgb(data: bytes, *, reduce: int = 1, orient: bool = False) -> Opened:
+    """Decode a JPEG or PNG image into 8-bit RGB, or raise `ImageRejected` saying why not.
+
+    `reduce` (1, 2, 4 or 8) divides each side, rounding up: a JPEG is decoded at that scale directly
+    (Pillow's `draft`, DCT scaling, much faster than a full decode), a PNG is decoded and box-averaged.
+    `orient` applies the EXIF orientation (`ImageOps.exif_transpose`) so the image is as a viewer shows it.
+    """
+    if reduce not in (1, 2, 4, 8):
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce}")
     if not data:
         raise ImageRejected("image is empty (0 bytes)")
     if len(data) > MAX_IMAGE_BYTES:
@@ -275,14 +300,30 @@ def _open_rgb(data: bytes) -> Image.Image:
                 raise ImageRejected(_bomb(f"{width}x{height} px is more than {limit} pixels"))
             if min(width, height) < MIN_SIDE_PX:
                 raise ImageRejected(f"image is {width}x{height} px; the minimum is {MIN_SIDE_PX} px per side")
+            target = (-(-width // reduce), -(-height // reduce))
+            if reduce > 1 and kind == "JPEG":
+                img.draft("RGB", target)
             img.load()  # decodes everything now, so truncation shows here and not later
-            return _to_rgb(img)
+            transposed = ImageOps.exif_transpose(img) if orient else img
+            rgb = _to_rgb(transposed)
+            if orient and transposed is not img:
+                width, height = transposed.size if reduce == 1 else _swap_if_turned(img, (width, height))
+                target = (-(-width // reduce), -(-height // reduce))
+            if rgb.size != target:
+                rgb = rgb.resize(target, Image.Resampling.BOX)
+            return Opened(rgb, (width, height))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(_bomb(str(exc))) from None
     except UnidentifiedImageError:
         raise ImageRejected(f"corrupt or truncated image: its {kind} header cannot be read") from None
     except _DECODE_ERRORS as exc:
         raise ImageRejected(f"corrupt or truncated image: {kind} data cannot be decoded ({exc})") from None
+
+
+def _swap_if_turned(img: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    # EXIF orientations 5 to 8 turn the image a quarter: width and height trade places.
+    orientation = img.getexif().get(0x0112, 1)
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
 
 
 def _sniff(data: bytes) -> str:

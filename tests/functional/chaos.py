@@ -178,11 +178,17 @@ def describe(service: str, operation: str, params: Mapping[str, Any]) -> tuple[s
     if service == "s3":
         subject = str(params.get("Key", ""))
         if operation == "GetObject":
-            kind += "(range)" if "Range" in params else "(record)"
+            if "Range" in params:
+                kind += "(range)"
+            else:  # the whole photo is read only to draw its evidence image
+                kind += "(record)" if subject.endswith(".json") else "(image)"
         elif operation == "PutObject":
             body = params.get("Body", b"")
             data = body.getvalue() if hasattr(body, "getvalue") else body
-            kind += "(notified)" if b'"notified_at"' in data else "(record)"
+            if subject.endswith(".evidence.jpg"):
+                kind += "(evidence)"
+            else:
+                kind += "(notified)" if b'"notified_at"' in data else "(record)"
         elif operation == "DeleteObject":
             kind += "(original)"  # the one object the pipeline deletes
         return kind, subject

@@ -67,7 +67,7 @@ def container(world: World, seed: int, chaos: Chaos | None) -> tuple[BatchProces
         return ANSWERS[int(image.key.rsplit("-", 1)[1].split(".")[0]) % len(ANSWERS)]
 
     detector = FakeDetector(by=answer)
-    processor = build(world.settings(), clients=Clients(s3=s3, sns=sns), detector=detector)
+    processor = build(world.settings(evidence=True), clients=Clients(s3=s3, sns=sns), detector=detector)
     world.processors.append(processor)
     return processor, detector
 
@@ -167,7 +167,10 @@ def test_two_containers_on_every_image_at_once_lose_nothing_and_file_each_once(
             assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"] <= 2
             assert 1 <= recognitions[key] <= 2
         assert 1 <= emails[f"Image: s3://{world.bucket}/{key}"]
-    assert len(keys) * 2 == len(layout)
+    # Each image's copy and record, and the evidence image of each FAIL and REVIEW beside its record.
+    judged_failing = sum(world.record(key).evidence is not None for key in keys)
+    assert {settings.evidence_key(key) for key in keys if world.record(key).evidence} <= layout
+    assert len(keys) * 2 + judged_failing == len(layout)
     # The races the test is for did happen: a container lost a record write (its message failed while the
     # other's was acknowledged), and both containers recognized some image before either wrote its record.
     assert outcomes["acknowledged by 1"] >= 1

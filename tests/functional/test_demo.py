@@ -132,7 +132,33 @@ def test_images_prefix_is_empty_and_every_image_has_a_result_record(document: di
     assert isinstance(layout, list)
     assert [] == [key for key in layout if key.startswith("images/")]
     records = {f"results/{key.removeprefix('images/')}.json" for key in expected_verdicts()}
-    assert records == {key for key in layout if key.startswith("results/")}
+    evidence = {
+        f"results/{key.removeprefix('images/')}.evidence.jpg"
+        for key, verdict in expected_verdicts().items()
+        if verdict in ("FAIL", "REVIEW")
+    }
+    assert records | evidence == {key for key in layout if key.startswith("results/")}
+    assert ["models/line-4-widget.npz"] == [key for key in layout if key.startswith("models/")]
+
+
+def test_line_4_shows_the_anomaly_confidence_its_boxes_and_its_evidence(document: dict[str, object]) -> None:
+    images = {image["key"]: image for image in document["images"]}  # type: ignore[attr-defined]
+    layout = document["layout"]
+    assert isinstance(layout, list)
+    kinds = ("scratch", "missing-screw", "stain", "chipped-corner", "foreign-particle")
+    for kind in kinds:
+        image = images[f"images/line-4/fail-{kind}.jpg"]
+        anomaly = image["anomaly"]
+        assert anomaly["confidence"] > 50, kind
+        box = anomaly["boxes"][0]
+        assert 0 <= box["left"] < box["left"] + box["width"] <= 1, kind
+        assert 0 <= box["top"] < box["top"] + box["height"] <= 1, kind
+        assert f"results/line-4/fail-{kind}.jpg.evidence.jpg" == image["evidence"]
+        assert image["evidence"] in layout
+    for good in ("images/line-4/pass-widget-1.jpg", "images/line-4/pass-widget-2.jpg"):
+        assert images[good]["anomaly"]["confidence"] < 50
+        assert "evidence" not in images[good]
+    assert "anomaly" not in images["images/line-1/pass-blue-widget-1.jpg"]  # the local detector's
 
 
 def test_one_email_per_image_and_nothing_in_the_queues(document: dict[str, object]) -> None:
@@ -178,8 +204,12 @@ def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run) -> Non
     assert "Bucket s3://inspector-local-images at the end:" in out
     assert "  images/  (empty: every upload was filed)" in out
     assert "\nDLQ: 0 messages\n" in out
+    assert "ANOMALY (BEST BOX)" in out
+    assert "line-4/fail-scratch.jpg " in out
+    assert "  s3://inspector-local-images/results/line-4/fail-stain.jpg.evidence.jpg\n" in out
+    assert "  | Evidence link (valid 1 day): http" in out
     summary = out.rstrip("\n").splitlines()[-1]
-    assert summary.startswith("14 images: 3 PASS, 4 FAIL, 2 REVIEW, 5 REJECTED; 14 emails;")
+    assert summary.startswith("21 images: 5 PASS, 9 FAIL, 2 REVIEW, 5 REJECTED; 21 emails;")
 
 
 def test_every_failing_finding_is_shown_and_json_carries_every_finding(
@@ -208,10 +238,13 @@ def test_human_report_holds_no_log_or_metric_lines(text_run: Run) -> None:
     [
         ("quality: {minSharpness: 150}\n", "minSharpness"),
         ("colors: [{color: blu, minPercent: 40}]\n", "unknown colour 'blu'"),
-        ("require: [{label: Widget}]\n", "reports no labels"),  # the local detector sees none
+        (
+            "require: [{label: Widget}]\n",
+            "reports only the label Anomaly",
+        ),  # local and reference see no other
         ("quality: [unclosed\n", "bad.yaml"),
     ],
-    ids=["out-of-range", "unknown-colour", "labels-under-local-detector", "not-yaml"],
+    ids=["out-of-range", "unknown-colour", "labels-other-than-anomaly", "not-yaml"],
 )
 def test_bad_criteria_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str

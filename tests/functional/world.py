@@ -161,7 +161,15 @@ class World:
     # --- the system under test ---
 
     def settings(self, **overrides: Any) -> Settings:
-        document: dict[str, Any] = {"topic_arn": self.topic_arn, "criteria": CRITERIA, "bucket": self.bucket}
+        # Evidence images off unless a test asks: the tests written before them count keys and calls of
+        # the steps they are about (tests/functional/test_reference_pipeline.py and the chaos test check
+        # evidence under the same conditions).
+        document: dict[str, Any] = {
+            "topic_arn": self.topic_arn,
+            "criteria": CRITERIA,
+            "bucket": self.bucket,
+            "evidence": False,
+        }
         return Settings(**{**document, **overrides})
 
     def processor(

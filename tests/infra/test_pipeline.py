@@ -324,6 +324,39 @@ def test_detect_custom_labels_is_granted_only_on_the_configured_model(stack: Sta
     )
 
 
+@pytest.mark.parametrize(
+    ("model", "resource"),
+    [
+        ("models/line-1.npz", "arn:aws:s3:::inspector-bucket-0a1b2c3/models/line-1.npz"),
+        ("s3://shared-models/widgets/w.npz", "arn:aws:s3:::shared-models/widgets/w.npz"),
+    ],
+    ids=["key-in-the-bucket", "s3-uri-elsewhere"],
+)
+def test_the_reference_model_is_readable_and_nothing_more(
+    stack: Stack, fake_archive: pulumi.Archive, model: str, resource: str
+):
+    criteria = '{"forbid": [{"label": "Anomaly", "minConfidence": 50}]}'
+    reference = declare(
+        {**CONFIG, "criteria": criteria, "detector": "reference", "referenceModel": model}, fake_archive
+    )
+    bucket = "arn:aws:s3:::inspector-bucket-0a1b2c3"
+    plain, granted = _grants(_function_policy(stack)), _grants(_function_policy(reference))
+    # One object more to read; evidence images go under results/, which the function already writes.
+    assert {resource} == granted["s3:GetObject"] - plain["s3:GetObject"]
+    assert set(plain) == set(granted)
+    assert (
+        plain["s3:PutObject"]
+        == granted["s3:PutObject"]
+        == {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results")}
+    )
+    variables = reference.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert ("reference", model, "true") == (
+        variables["INSPECTOR_DETECTOR"],
+        variables["INSPECTOR_REFERENCE_MODEL"],
+        variables["INSPECTOR_EVIDENCE"],
+    )
+
+
 def test_no_iam_document_allows_a_wildcard_action(stack: Stack, custom_stack: Stack):
     documents = [
         r.inputs[key]

@@ -259,7 +259,7 @@ def test_labels_are_listed_by_confidence_highest_first_to_one_decimal() -> None:
     ]
 
 
-def test_a_located_label_says_how_many_instances_were_located() -> None:
+def test_a_located_label_says_how_many_instances_were_located_and_where() -> None:
     response = labels(("Widget", 97.26))
     response["Labels"][0]["Instances"] = [
         {"Confidence": 97.0, "BoundingBox": {"Width": 0.1, "Height": 0.1, "Left": 0.1, "Top": 0.1}},
@@ -269,7 +269,12 @@ def test_a_located_label_says_how_many_instances_were_located() -> None:
 
     lines = compose(filed, link=None, link_expiry_seconds=3600).body.splitlines()
 
-    assert ["  Widget: 97.3, 2 located", "Model version: 3.0"] == section(lines, "Labels seen (confidence):")
+    assert [
+        "  Widget: 97.3, 2 located",
+        "    97.0 at left 0.10, top 0.10, 0.10 x 0.10 of the image",
+        "    91.0 at left 0.50, top 0.10, 0.10 x 0.10 of the image",
+        "Model version: 3.0",
+    ] == section(lines, "Labels seen (confidence):")
 
 
 def test_an_analysis_without_labels_says_none_were_seen() -> None:

@@ -212,7 +212,7 @@ def test_bad_criteria_and_a_missing_bucket_are_both_named_in_one_message() -> No
         ("ENV_LINK_EXPIRY_SECONDS", "a day", "valid integer"),
         ("ENV_LOG_LEVEL", "TRACE", "DEBUG, INFO, WARNING or ERROR"),
         ("ENV_LOG_LEVEL", "CRITICAL", "DEBUG, INFO, WARNING or ERROR"),
-        ("ENV_DETECTOR", "textract", "'rekognition', 'custom-labels' or 'local'"),
+        ("ENV_DETECTOR", "textract", "'rekognition', 'custom-labels', 'local' or 'reference'"),
         ("ENV_BUCKET", "ab", "at least 3 characters"),
     ],
     ids=[

@@ -1,0 +1,92 @@
+"""`inspector reference train`: learn a reference model from good images (a folder or an S3 prefix)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any, TextIO
+
+from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "reference", help="the reference detector: train a model from good images"
+    )
+    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    train = sub.add_parser(
+        "train",
+        help="learn a reference model (ideal and variation images) from good images only",
+        description=(
+            "Train a variation model from photos of good parts taken by one fixed camera: a folder "
+            "(its .jpg/.jpeg/.png files, recursively) or s3://bucket/prefix. Prints what it learnt and "
+            "the criteria snippet to use with it."
+        ),
+    )
+    train.add_argument("images", metavar="IMAGES", help="a folder of good images, or s3://bucket/prefix")
+    train.add_argument(
+        "--out", required=True, metavar="MODEL", help="where to write the model: a path or s3://"
+    )
+    train.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_aws_arguments(train)
+    train.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from inspector.reference import TrainingError, train  # noqa: PLC0415 - numpy only when used
+        from inspector.reference.files import training_images, write_model  # noqa: PLC0415
+    except ImportError:
+        raise UserError(
+            "the reference detector needs numpy and Pillow: pip install 'widget-inspector[local]'"
+        ) from None
+
+    if args.out.endswith("/"):
+        raise UserError(f"--out {args.out!r} is a folder; name the model file, e.g. {args.out}widget.npz")
+    images = training_images(args.images, s3_factory=lambda: aws_client(args, "s3"))
+    if not images:
+        raise UserError(f"{args.images}: no .jpg, .jpeg or .png images there")
+    started = time.perf_counter()
+    try:
+        model = train(images, progress=lambda items: progress(items, total=len(images), description="train"))
+    except TrainingError as exc:
+        raise UserError(str(exc)) from None
+    elapsed = time.perf_counter() - started
+    size = write_model(model, args.out, s3=aws_client(args, "s3") if args.out.startswith("s3://") else None)
+    calibration = model.calibration
+    snippet = "forbid:\n  - label: Anomaly\n    minConfidence: 50\n"
+    if args.json:
+        document = {
+            "model": args.out,
+            "bytes": size,
+            "images": len(model.images),
+            "size": list(model.size),
+            "working_size": [model.ideal.shape[1], model.ideal.shape[0]],
+            "alignment": model.alignment,
+            "threshold": calibration.threshold,
+            "held_out_false_alarm_rate": calibration.false_alarm_rate,
+            "held_out_scores": list(calibration.held_out_scores),
+            "fingerprint": model.fingerprint,
+            "seconds": round(elapsed, 2),
+            "criteria": {"forbid": [{"label": "Anomaly", "minConfidence": 50}]},
+        }
+        out.write(json.dumps(document, indent=2) + "\n")
+        return EXIT_OK
+    width, height = model.size
+    worst = max(calibration.held_out_scores)
+    flagged = sum(s >= calibration.threshold for s in calibration.held_out_scores)
+    out.write(
+        f"trained on {len(model.images)} good images of {width}x{height} px in {elapsed:.1f} s "
+        f"(judged at {model.ideal.shape[1]}x{model.ideal.shape[0]} px)\n"
+        f"alignment applied: shift up to {model.alignment['max_shift_px']:.1f} px, rotation "
+        f"{model.alignment['min_rotation_deg']:+.2f} to {model.alignment['max_rotation_deg']:+.2f} deg\n"
+        f"calibrated threshold: score {calibration.threshold:.2f} = Anomaly confidence 50 "
+        f"(highest held-out good score {worst:.2f}, x{model.parameters.margin_ratio:g}, at least "
+        f"{model.parameters.min_threshold:g})\n"
+        f"held-out false alarms: {flagged} of {len(calibration.held_out_scores)} good images "
+        f"({100 * calibration.false_alarm_rate:.1f}%, {calibration.folds} folds, leave-some-out)\n"
+        f"model {model.fingerprint} written to {args.out} ({size:,} bytes)\n"
+        f"criteria to use with it:\n{snippet}"
+    )
+    return EXIT_OK

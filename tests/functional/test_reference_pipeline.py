@@ -1,0 +1,91 @@
+"""The pipeline end to end on moto with the reference detector: model in the bucket, verdicts, evidence."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from inspector.app import Clients, build
+from inspector.batch import BatchProcessor
+from inspector.criteria import Criteria
+from inspector.reference import ReferenceModel, train
+from inspector.reference import synthetic as syn
+from inspector.settings import DetectorKind
+from tests.functional.world import World, failures
+
+SIZE = (320, 240)
+MODEL_KEY = "models/widget.npz"
+FORBID = Criteria.from_document({"reviewMargin": 10, "forbid": [{"label": "Anomaly", "minConfidence": 50}]})
+
+
+@pytest.fixture(scope="module")
+def model() -> ReferenceModel:
+    return train([(f"good-{i}.jpg", syn.widget(300 + i, SIZE)) for i in range(10)])
+
+
+def reference_world(world: World, model: ReferenceModel) -> World:
+    world.s3.put_object(Bucket=world.bucket, Key=MODEL_KEY, Body=model.to_bytes())
+    return world
+
+
+def processor(world: World) -> BatchProcessor:
+    """The function as `inspector.app.build` makes it from settings naming the model's key."""
+    settings = world.settings(
+        criteria=FORBID, detector=DetectorKind.REFERENCE, reference_model=MODEL_KEY, evidence=True
+    )
+    return build(settings, clients=Clients(s3=world.s3, sns=world.sns, rekognition=world.rekognition))
+
+
+def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(
+    world: World, model: ReferenceModel
+) -> None:
+    reference_world(world, model)
+    world.upload("images/line-1/good.jpg", syn.widget(700, SIZE))
+    world.upload("images/line-1/scratch.jpg", syn.widget(701, SIZE, defect="scratch"))
+    world.upload("images/line-1/missing-screw.jpg", syn.widget(702, SIZE, defect="missing-screw"))
+    assert [] == failures(world.run(processor(world)))
+
+    good = world.record("images/line-1/good.jpg")
+    assert ("PASS", None) == (good.verdict.value, good.evidence)
+    assert good.analysis is not None
+    assert good.analysis.labels[0].name == "Anomaly"
+    assert good.analysis.labels[0].confidence < 50
+    for name in ("scratch", "missing-screw"):
+        found = world.record(f"images/line-1/{name}.jpg")
+        assert "FAIL" == found.verdict.value
+        assert f"results/line-1/{name}.jpg.evidence.jpg" == found.evidence
+        assert found.analysis is not None
+        (anomaly,) = found.analysis.labels
+        assert anomaly.confidence > 50
+        assert anomaly.instances
+        assert anomaly.instances[0].bounding_box
+        evidence = Image.open(io.BytesIO(world.body(found.evidence)))
+        assert ("JPEG", SIZE) == (evidence.format, evidence.size)
+    emails = {email.subject: email.body for email in world.emails()}
+    fail_body = next(body for subject, body in emails.items() if "scratch" in subject)
+    assert "Evidence: s3://widget-factory-images/results/line-1/scratch.jpg.evidence.jpg" in fail_body
+    assert "Evidence link (valid 1 day): " in fail_body
+    assert "Anomaly: " in fail_body
+    assert "located" in fail_body
+    pass_body = next(body for subject, body in emails.items() if "good" in subject)
+    assert "Evidence" not in pass_body
+
+
+def test_an_image_of_another_size_is_rejected_naming_both_sizes(world: World, model: ReferenceModel) -> None:
+    reference_world(world, model)
+    world.upload("images/line-1/big.jpg", syn.widget(703, (400, 300)))
+    assert [] == failures(world.run(processor(world)))
+    record = world.record("images/line-1/big.jpg")
+    assert "REJECTED" == record.verdict.value
+    assert "image is 400x300 px but the reference model was trained on 320x240 px images" in (
+        record.rejection or ""
+    )
+
+
+def test_a_missing_model_leaves_the_image_and_its_message_for_a_retry(world: World) -> None:
+    world.upload("images/line-1/w.jpg", syn.widget(704, SIZE))
+    assert 1 == len(failures(world.run(processor(world))))
+    assert world.exists("images/line-1/w.jpg")
+    assert not world.exists("results/line-1/w.jpg.json")
