@@ -1,4 +1,5 @@
-"""The Lambda deployment package: handler, library and their dependencies (the AWS SDK included)."""
+"""The Lambda deployment package: handler, library and its dependencies (the AWS SDK included) for the
+function's platform, reproducibly."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ DEFAULT_OUT_DIR: Final = Path("build") / "lambda"  # under the repository root, 
 
 # Our packages, copied from the working tree: the handler and the library it runs.
 SOURCE_PACKAGES: Final = ("handler", "inspector")
-SOURCE_SUFFIXES: Final = frozenset({".py", ".typed"})  # sources and PEP 561 markers; no editor litter
+SOURCE_SUFFIXES: Final = frozenset({".py", ".typed", ".sql"})  # sources, PEP 561 markers, the reports' SQL
+# Files that are not modules, carried when their package is: PEP 561 markers, inspector/reports/report.sql.
+DATA_SUFFIXES: Final = frozenset({".typed", ".sql"})
 
 # Library modules the function never imports, left out of the bundle (paths relative to the repository).
 EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
@@ -34,30 +37,25 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
     "inspector/reference/synthetic.py": "benchmarks and demo only",
 }
 
-# What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
-# dependencies (the core), anyascii (email subjects that keep a key's name in ASCII), numpy and Pillow (the
-# reference and local detectors, evidence images; imported only when used, so a Rekognition-only cold start
-# does not load them), and the AWS SDK the tests ran with. The Lambda runtime has a boto3 of its own, but of
-# its own date: the function's conditional S3 requests (PutObject If-None-Match / If-Match, DeleteObject
-# If-Match) are unknown to SDKs before late 2024, which refuse them before sending anything. Lambda puts the
-# code directory (/var/task) first on sys.path, so the bundled SDK is the one imported.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow", "boto3")
+# What the function needs at run time, pinned by requirements/constraints.txt: pydantic for the core;
+# anyascii (email subjects that keep a key's name in ASCII); numpy and Pillow (the reference and local
+# detectors, evidence images; imported only when used, so a Rekognition-only cold start does not load them);
+# sqlglot (the reports' SQL, carried to Athena's dialect) and pygal (the report's SVG charts, pure Python)
+# for the digest handler, which imports them only when a digest runs; and the AWS SDK the tests ran with.
+# The Lambda runtime has a boto3 of its own, but of its own date: the function's conditional S3 requests
+# (PutObject If-None-Match / If-Match, DeleteObject If-Match) are unknown to SDKs before late 2024, which
+# refuse them before sending anything. Lambda puts the code directory (/var/task) first on sys.path, so the
+# bundled SDK is the one imported.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow", "sqlglot", "pygal", "boto3")
 SDK_DISTRIBUTIONS: Final = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
 RUNTIME_DISTRIBUTIONS: Final = (
     frozenset(
-        {
-            "pydantic",
-            "pydantic-core",
-            "typing-extensions",
-            "annotated-types",
-            "typing-inspection",
-            "anyascii",
-            "numpy",
-            "pillow",
-        }
+        {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
     )
+    | {"numpy", "pillow"}
+    | {"sqlglot", "pygal", "importlib-metadata", "zipp", "lazy-importer"}
     | SDK_DISTRIBUTIONS
 )
 
@@ -289,7 +287,8 @@ def _collect_sources(root: Path) -> dict[str, Path]:
     entries = {
         name: path
         for name, path in available.items()
-        if name in needed or (path.suffix == ".typed" and name.rsplit("/", 1)[0] + "/__init__.py" in needed)
+        if name in needed
+        or (path.suffix in DATA_SUFFIXES and name.rsplit("/", 1)[0] + "/__init__.py" in needed)
     }
     _check_imports(entries)
     return entries

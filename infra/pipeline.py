@@ -214,10 +214,8 @@ class InspectionPipeline(pulumi.ComponentResource):
                 topic=topic.arn,
                 protocol="email",
                 endpoint=recipient.email,
-                filter_policy=(
-                    json.dumps({"verdict": [v.value for v in recipient.only]}) if recipient.only else None
-                ),
-                filter_policy_scope="MessageAttributes" if recipient.only else None,
+                filter_policy=json.dumps(policy) if (policy := recipient.filter_policy()) else None,
+                filter_policy_scope="MessageAttributes" if policy else None,
                 opts=child,
             )
         # CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key: the ops topic has a
@@ -264,6 +262,7 @@ class InspectionPipeline(pulumi.ComponentResource):
                     analyzed_prefix=cfg.analyzed_prefix,
                     rejected_prefix=cfg.rejected_prefix,
                     results_prefix=cfg.results_prefix,
+                    daily_prefix=cfg.daily_prefix,
                     queue_arn=a[1],
                     topic_arn=a[2],
                     log_group_arn=a[3],

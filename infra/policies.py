@@ -107,6 +107,7 @@ def function_policy(
     rejected_prefix: str,
     results_prefix: str,
     queue_arn: str,
+    daily_prefix: str | None = None,
     topic_arn: str,
     log_group_arn: str,
     custom_labels_arn: str | None = None,
@@ -166,6 +167,7 @@ def function_policy(
                 f"{bucket_arn}/{analyzed_prefix}*",
                 f"{bucket_arn}/{rejected_prefix}*",
                 f"{bucket_arn}/{results_prefix}*",
+                *([f"{bucket_arn}/{daily_prefix}*"] if daily_prefix else []),
             ],
         },
         {
@@ -212,6 +214,113 @@ def function_policy(
             }
         )
     return document(*statements)
+
+
+def digest_policy(
+    *,
+    bucket_arn: str,
+    daily_prefix: str,
+    reports_prefix: str,
+    athena_results_arn: str,
+    workgroup_arn: str,
+    glue_arns: list[str],
+    topic_arn: str,
+    log_group_arn: str,
+) -> str:
+    """What the digest function needs: query its workgroup over the daily copies, keep the HTML report,
+    link to it, and publish the digest. Athena reads the table's objects with the caller's permissions."""
+    return document(
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            "Sid": "QueryInOwnWorkgroup",
+            "Effect": "Allow",
+            "Action": [
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:StopQueryExecution",
+            ],
+            "Resource": [workgroup_arn],
+        },
+        {
+            "Sid": "ReadTheRecordsTable",
+            "Effect": "Allow",
+            "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+            "Resource": glue_arns,
+        },
+        {
+            "Sid": "ReadDailyCopies",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{bucket_arn}/{daily_prefix}*"],
+        },
+        {
+            "Sid": "ListDailyCopiesOnly",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{daily_prefix}*"]}},
+        },
+        {
+            "Sid": "LocateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation"],
+            "Resource": [bucket_arn],
+        },
+        {
+            "Sid": "KeepAndLinkReports",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": [f"{bucket_arn}/{reports_prefix}*"],
+        },
+        {
+            "Sid": "AthenaQueryResults",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": [f"{athena_results_arn}/*"],
+        },
+        {
+            "Sid": "AthenaQueryResultsBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [athena_results_arn],
+        },
+        {"Sid": "PublishDigest", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
+    )
+
+
+def scheduler_assume_role_policy(account_id: str) -> str:
+    """EventBridge Scheduler may assume the role, for schedules of this account only."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+
+
+def invoke_policy(function_arn: str) -> str:
+    """Invoke one function (and its versions), nothing else."""
+    return document(
+        {
+            "Sid": "InvokeDigest",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [function_arn, f"{function_arn}:*"],
+        }
+    )
 
 
 def model_object_arn(bucket_arn: str, location: str) -> str:

@@ -8,9 +8,9 @@ only.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, Strict, ValidationError, model_validator
+from pydantic import AfterValidator, Field, Strict, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from inspector import constants
@@ -18,6 +18,7 @@ from inspector._validation import StrictSpec, describe
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 from inspector.errors import SettingsError
+from inspector.notification import KIND_DIGEST
 from inspector.settings import ENV_NAMES, DetectorKind, Settings
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -52,10 +53,38 @@ class _Spec(StrictSpec):
 
 
 class Recipient(_Spec):
-    """An email subscription of the QC group's topic; `only` filters on the verdict (all when left out)."""
+    """An email subscription of the QC group's topic.
+
+    `immediate`: one email per inspected image, of the verdicts in `only` (every verdict when left out);
+    `digest`: the daily digest of each line. Either, or both.
+    """
 
     email: Email
     only: list[Verdict] | None = Field(default=None, min_length=1)
+    immediate: Flag = True
+    digest: Flag = False
+
+    @model_validator(mode="after")
+    def _receives_something(self) -> Recipient:
+        if not self.immediate and not self.digest:
+            raise ValueError(f"{self.email} would receive nothing: set immediate or digest")
+        if self.only is not None and not self.immediate:
+            raise ValueError(f"{self.email}: `only` filters immediate emails, but immediate is false")
+        return self
+
+    def filter_policy(self) -> dict[str, Any] | None:
+        """The SNS filter policy (on message attributes) of this subscription; None: every message.
+
+        Verdict emails carry `kind: inspection` and `verdict`, the review desk's decisions `kind: decision`
+        and `verdict`, digests `kind: digest` and `line` (no `verdict`).
+        """
+        everything_but_digests = {"kind": [{"anything-but": [KIND_DIGEST]}]}
+        verdicts = {"verdict": [v.value for v in self.only]} if self.only else everything_but_digests
+        if not self.digest:
+            return verdicts
+        if not self.immediate:
+            return {"kind": [KIND_DIGEST]}
+        return {"$or": [verdicts, {"kind": [KIND_DIGEST]}]} if self.only else None
 
     @model_validator(mode="after")
     def _once(self) -> Recipient:
@@ -75,11 +104,15 @@ class Deployment(_Spec):
     custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:rekognition:")
     # The reference model: a key in the bucket (e.g. models/widget.npz) or s3://bucket/key.
     reference_model: str | None = None
-    evidence: bool = True  # an evidence image beside the record of each FAIL and REVIEW
+    evidence: Flag = True  # an evidence image beside the record of each FAIL and REVIEW
     images_prefix: str = constants.DEFAULT_IMAGES_PREFIX
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
+    daily_prefix: str | None = constants.DEFAULT_DAILY_PREFIX
+    reports_prefix: str = Field(default=constants.DEFAULT_REPORTS_PREFIX, pattern=r"^[^/].*/$")
+    # EventBridge Scheduler expression, in UTC; the digest covers the UTC day before the one it runs on.
+    digest_schedule: str = Field(default="cron(0 6 * * ? *)", pattern=r"^(cron|rate)\(.+\)$")
     glacier_after_days: Whole = Field(default=30, ge=1, le=3650)
     # Days an original's bytes stay (a noncurrent version under the images prefix) after it was filed.
     originals_retention_days: Whole = Field(default=30, ge=1, le=3650)
@@ -96,6 +129,12 @@ class Deployment(_Spec):
     force_destroy: Flag = False
     link_expiry_seconds: Whole = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("daily_prefix", mode="before")
+    @classmethod
+    def _no_daily_copies(cls, value: object) -> object:
+        # Stack config hands scalars over as text: "" or "null" turns the daily copies (and reports) off.
+        return None if value in ("", "null") else value
 
     @model_validator(mode="after")
     def _coherent(self) -> Deployment:
@@ -127,6 +166,15 @@ class Deployment(_Spec):
             self.settings(topic_arn="arn:aws:sns:us-east-1:000000000000:placeholder", bucket="placeholder")
         except SettingsError as exc:
             raise ValueError(_field_names(str(exc))) from None
+        for name, prefix in (
+            ("imagesPrefix", self.images_prefix),
+            ("analyzedPrefix", self.analyzed_prefix),
+            ("rejectedPrefix", self.rejected_prefix),
+            ("resultsPrefix", self.results_prefix),
+            ("dailyPrefix", self.daily_prefix),
+        ):
+            if prefix and (prefix.startswith(self.reports_prefix) or self.reports_prefix.startswith(prefix)):
+                raise ValueError(f"reportsPrefix ({self.reports_prefix!r}) and {name} ({prefix!r}) overlap")
         return self
 
     @property
@@ -152,6 +200,7 @@ class Deployment(_Spec):
             "analyzed_prefix": self.analyzed_prefix,
             "rejected_prefix": self.rejected_prefix,
             "results_prefix": self.results_prefix,
+            "daily_prefix": self.daily_prefix,
             "link_expiry_seconds": self.link_expiry_seconds,
             "max_workers": self.batch_size,
             "log_level": self.log_level,

@@ -3,7 +3,13 @@
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
     -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
     -> record the notification -> copy to the destination
-    -> delete the original (only if it is still the inspected version)
+    -> (remove the superseded copy, see below) -> write the record's daily copy (when a daily prefix is
+    set; for reports) -> delete the original (only if it is still the inspected version)
+
+The daily copy (`daily/dt=<UTC day>/<key>.json`, one line of JSON: what the reports' Athena table reads)
+is written on every pass that reaches the delete, resumed ones included, with the same bytes each time:
+so an original is never deleted before its record's daily copy exists, and a crash before it is repaired by
+redelivery like every other step.
 
 The evidence image is written before the record that names it, and the same again on a retry, so a
 crash between the two leaves an unnamed image that the retry overwrites; it is never deleted.
@@ -78,6 +84,7 @@ class Store(Protocol):
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
+    def save_daily(self, key: str, record: ResultRecord) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
@@ -192,17 +199,7 @@ class Inspector:
             log.info("resuming from the result record", extra={"key": key, "verdict": record.verdict})
         else:
             status = Status.INSPECTED
-            earlier = record.destination if record is not None and record.notified_at is not None else None
-            record = self._judge(ref, info)
-            if self.evidence is not None:
-                # Written before the record names it, and rewritten alike on a retry: idempotent.
-                evidence = self.evidence.write(key, self.settings.evidence_key(key), info.etag, record)
-                record = record.model_copy(update={"evidence": evidence})
-            if earlier is not None:
-                record = record.model_copy(update={"supersedes": earlier})
-            # Replaces any earlier record (another version's, or one this version cannot read) only if it
-            # is still the one read above.
-            etag = self.store.save_record(record_key, record, replacing=etag)
+            record, etag = self._judge_and_save(ref, info, record, record_key, etag)
 
         # A person's decision re-files the image (inspector.review): the record's destination follows it.
         destination = record.destination or self.settings.destination(key, record.verdict)
@@ -231,12 +228,40 @@ class Inspector:
             status = Status.RESUMED
         self._retire_superseded(record, destination)
 
+        if self.settings.daily_prefix is not None:
+            self.store.save_daily(self.settings.daily_key(key, record.inspected_at), record)
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
             log.warning(
                 "original was replaced or removed during the inspection; left as it is",
                 extra={"key": key, "verdict": record.verdict},
             )
+        self._tell(key, status, record, destination)
+        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
+
+    def _judge_and_save(
+        self,
+        ref: ObjectRef,
+        info: ObjectInfo,
+        previous: ResultRecord | None,
+        record_key: str,
+        etag: str | None,
+    ) -> tuple[ResultRecord, str]:
+        """Judge this upload and write its record (with its evidence and the copy it supersedes)."""
+        earlier = previous.destination if previous is not None and previous.notified_at is not None else None
+        record = self._judge(ref, info)
+        if self.evidence is not None:
+            # Written before the record names it, and rewritten alike on a retry: idempotent.
+            evidence = self.evidence.write(ref.key, self.settings.evidence_key(ref.key), info.etag, record)
+            record = record.model_copy(update={"evidence": evidence})
+        if earlier is not None:
+            record = record.model_copy(update={"supersedes": earlier})
+        # Replaces any earlier record (another version's, or one this version cannot read) only if it is
+        # still the one read above.
+        return record, self.store.save_record(record_key, record, replacing=etag)
+
+    def _tell(self, key: str, status: Status, record: ResultRecord, destination: str) -> None:
+        """The metrics and log lines of one finished inspection."""
         if self.metrics is not None and status is Status.INSPECTED:
             self.metrics.count("Images", dimension="Verdict", value=record.verdict.value)
         if status is Status.ALREADY_INSPECTED:
@@ -250,7 +275,6 @@ class Inspector:
             "inspected",
             extra={"key": key, "verdict": record.verdict, "destination": destination, "status": status},
         )
-        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted)
 
     def _retire_superseded(self, record: ResultRecord, destination: str) -> None:
         """Remove the earlier version's filed copy once this version's is filed (see the module docstring)."""

@@ -74,6 +74,13 @@ class Mocks(pulumi.runtime.Mocks):
         self.stack.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "userId": "AIDA"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "id": REGION,
+                "name": REGION,
+                "region": REGION,
+                "endpoint": f"ec2.{REGION}.amazonaws.com",
+            }, []
         return {}, []
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
@@ -319,7 +320,8 @@ def test_a_constraints_file_without_the_runtime_pins_is_refused(tmp_path: Path) 
     )
 
     with pytest.raises(
-        BundleError, match="pins no version of annotated-types, anyascii, botocore, jmespath, numpy, pillow"
+        BundleError,
+        match="pins no version of annotated-types, anyascii, botocore, importlib-metadata, jmespath",
     ):
         build_bundle(repo_root=repo, out_dir=tmp_path / "out")
 
@@ -540,3 +542,122 @@ def test_make_bundle_reports_the_sdk_and_warns_loudly_without_bytecode(bundles: 
     assert "WARNING: no python3.13 on this machine" in warned
     assert "pyenv install 3.13" in warned
     assert "uv python install 3.13" in warned
+
+
+DIGEST = """
+import json, sys
+bundle_dir, boto_dir, result_file = sys.argv[1:4]
+sys.path[:0] = [bundle_dir, boto_dir]
+import handler
+cold = sorted(m for m in sys.modules if m.startswith(("sqlglot", "pygal", "inspector.reports")))
+result = handler.digest_handler({"day": "2026-11-28"}, None)
+with open(result_file, "w") as out:
+    json.dump({"result": result, "before": cold}, out)
+"""
+
+
+def athena_result(columns: list[str], rows: list[list[str]]) -> dict[str, Any]:
+    """One query's answer as moto's Athena hands it out (the header row first, as Athena's)."""
+    types = {"images": "bigint", "judged": "bigint", "failed": "bigint", "occurrences": "bigint"}
+    return {
+        "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in [columns, *rows]],
+        "column_info": [{"Name": c, "Type": types.get(c, "varchar"), "Nullable": "UNKNOWN"} for c in columns],
+    }
+
+
+def test_the_bundle_carries_the_reports_sql_and_the_digests_libraries(bundles: dict[str, Bundle]) -> None:
+    carried = names(bundles["arm64"])
+
+    assert "inspector/reports/report.sql" in carried
+    assert "inspector/reports/function.py" in carried
+    assert any(n.startswith("sqlglot/") for n in carried)
+    assert any(n.startswith("pygal/") for n in carried)
+    assert not any(n.startswith("duckdb") for n in carried)
+
+
+def test_the_digest_runs_from_the_bundle_alone_on_a_clean_python(
+    bundles: dict[str, Bundle], moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if HOST_ARCHITECTURE is None:
+        pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
+    python = clean_python313()
+    if python is None:
+        pytest.skip("no working python3.13 (pyenv or PATH) to run the bundle with")
+    bundle_dir = tmp_path / "task"
+    with zipfile.ZipFile(bundles[HOST_ARCHITECTURE].path) as archive:
+        archive.extractall(bundle_dir)
+    boto_dir = tmp_path / "runtime"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.13", "--no-compile",
+         "--target", str(boto_dir), "-c", str(CONSTRAINTS), "boto3"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    sns = boto3.client("sns", endpoint_url=moto_endpoint)
+    athena = boto3.client("athena", endpoint_url=moto_endpoint)
+    bucket = "widget-factory-images"
+    s3.create_bucket(Bucket=bucket)
+    topic_arn = sns.create_topic(Name="widget-verdicts")["TopicArn"]
+    athena.create_work_group(
+        Name="inspector-test",
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}-athena/"}},
+    )
+    # The five queries' answers, in the order the digest asks: verdicts, subgroups, reasons, backlog,
+    # agreement.
+    answers = [
+        athena_result(["line", "verdict", "effective", "images"],
+                      [["line-3", "PASS", "PASS", "40"], ["line-3", "FAIL", "FAIL", "9"],
+                       ["line-3", "REVIEW", "REVIEW", "1"]]),
+        athena_result(["line", "subgroup", "judged", "failed"],
+                      [["line-3", "2026-11-28T07", "20", "0"], ["line-3", "2026-11-28T08", "20", "0"],
+                       ["line-3", "2026-11-28T09", "10", "9"]]),
+        athena_result(["line", "verdict", "rule", "subject", "occurrences"],
+                      [["line-3", "FAIL", "forbid[0]", "Scratch", "9"]]),
+        athena_result(["line", "day", "images", "oldest"],
+                      [["line-3", "2026-11-28", "1", "2026-11-28T09:10:00Z"]]),
+        athena_result(["line", "verdict", "decided", "images"], []),
+    ]  # fmt: skip
+    response = requests.post(
+        f"{moto_endpoint}/moto-api/static/athena/query-results",
+        json={"account_id": DEFAULT_ACCOUNT_ID, "region": REGION, "results": answers},
+        timeout=10,
+    )
+    assert 201 == response.status_code or response.ok
+    env = {
+        "HOME": str(tmp_path),
+        **FAKE_AWS_ENV,
+        "INSPECTOR_ENDPOINT_URL": moto_endpoint,
+        "INSPECTOR_TOPIC_ARN": topic_arn,
+        "INSPECTOR_BUCKET": bucket,
+        "INSPECTOR_ATHENA_WORKGROUP": "inspector-test",
+        "INSPECTOR_ATHENA_DATABASE": "inspector_test",
+        "INSPECTOR_ATHENA_TABLE": "records",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    }
+    result_file = tmp_path / "result.json"
+
+    run = subprocess.run(
+        [python, "-I", "-S", "-c", DIGEST, str(bundle_dir), str(boto_dir), str(result_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+    assert 0 == run.returncode, run.stderr + run.stdout
+    outcome = json.loads(result_file.read_text())
+    assert [] == outcome["before"]  # importing the handler loads none of the digest's modules
+    assert 5 == outcome["result"]["athena_queries"]
+    assert [{"line": "line-3", "report": "reports/line-3/2026-11-28.html"}] == [
+        {k: v for k, v in d.items() if k != "message_id"} for d in outcome["result"]["digests"]
+    ]
+    page = s3.get_object(Bucket=bucket, Key="reports/line-3/2026-11-28.html")["Body"].read().decode()
+    assert "<svg" in page
+    (topic,) = [t for t in sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics.values() if t.arn == topic_arn]
+    # The module's moto server is shared: the function's own test published to this topic too.
+    subjects = [n[2] for n in topic.sent_notifications if (n[2] or "").startswith("QC digest")]
+    assert ["QC digest 2026-11-28 line-3: 50 images, yield 80.0%, 1 out of control"] == subjects

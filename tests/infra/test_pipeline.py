@@ -21,7 +21,13 @@ CONFIG = {
         {"minConfidence": 90, "require": [{"label": "Widget"}], "forbid": [{"label": "Rust"}]}
     ),
     "notify": json.dumps(
-        [{"email": "leads@example.com", "only": ["FAIL", "REJECTED"]}, {"email": "audit@example.com"}]
+        [
+            {"email": "leads@example.com", "only": ["FAIL", "REJECTED"]},
+            {"email": "audit@example.com"},
+            {"email": "manager@example.com", "immediate": False, "digest": True},
+            {"email": "qc@example.com", "only": ["FAIL", "REVIEW"], "digest": True},
+            {"email": "all@example.com", "digest": True},
+        ]
     ),
     "opsNotify": json.dumps(["oncall@example.com"]),
     "glacierAfterDays": "45",
@@ -304,7 +310,8 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
     # Originals and superseded copies (delete markers on the versioned bucket); never a record.
     assert {f"{bucket}/images/*", f"{bucket}/analyzed/*"} == grants["s3:DeleteObject"]
     assert {f"{bucket}/images/*"} == grants["s3:GetObjectVersion"]  # Rekognition's S3Object.Version
-    assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
+    # The filed copies, the records and their daily copies (for the reports' Athena table).
+    assert {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results", "daily")} == grants["s3:PutObject"]
     assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected")} == grants[
         "s3:GetObject"
     ]
@@ -416,12 +423,43 @@ def test_each_recipient_gets_an_email_subscription_with_its_verdict_filter(stack
         if s.name.startswith("inspector-notify-")
     }
 
-    assert {"leads@example.com", "audit@example.com"} == set(subscriptions)
+    assert {
+        "leads@example.com",
+        "audit@example.com",
+        "manager@example.com",
+        "qc@example.com",
+        "all@example.com",
+    } == set(subscriptions)
     leads = subscriptions["leads@example.com"]
     assert "email" == leads["protocol"]
     assert {"verdict": ["FAIL", "REJECTED"]} == json.loads(leads["filterPolicy"])
     assert "MessageAttributes" == leads["filterPolicyScope"]
-    assert "filterPolicy" not in subscriptions["audit@example.com"]
+    # Every verdict, no digest: everything but the digests.
+    assert {"kind": [{"anything-but": ["digest"]}]} == json.loads(
+        subscriptions["audit@example.com"]["filterPolicy"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "policy"),
+    [
+        pytest.param("manager@example.com", {"kind": ["digest"]}, id="digest-only"),
+        pytest.param(
+            "qc@example.com",
+            {"$or": [{"verdict": ["FAIL", "REVIEW"]}, {"kind": ["digest"]}]},
+            id="fail-and-review-plus-digest",
+        ),
+        pytest.param("all@example.com", None, id="everything"),
+    ],
+)
+def test_recipients_choose_immediate_emails_the_digest_or_both(stack: Stack, email: str, policy):
+    (subscription,) = [
+        s.inputs
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs.get("endpoint") == email
+    ]
+
+    assert policy == (json.loads(subscription["filterPolicy"]) if "filterPolicy" in subscription else None)
 
 
 @pytest.mark.parametrize(

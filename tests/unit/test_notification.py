@@ -379,7 +379,7 @@ def test_the_body_ends_with_one_line_break() -> None:
 
 
 @pytest.mark.parametrize("verdict", ALL_VERDICTS, ids=VERDICT_IDS)
-def test_the_attributes_carry_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
+def test_the_attributes_carry_the_kind_the_verdict_and_the_criteria_fingerprint(verdict: Verdict) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
     assert {
