@@ -13,17 +13,68 @@ def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """Refuse every request to a bucket that does not use TLS (Security Hub S3.5)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def bucket_policy(bucket_arn: str) -> str:
     """Refuse every request to the bucket that does not use TLS."""
+    return document(deny_insecure_transport(bucket_arn))
+
+
+def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> str:
+    """TLS only, and let S3's log delivery write the source bucket's server access logs (S3.9), nothing else.
+
+    With BucketOwnerEnforced the log delivery group's ACL grant is gone: this policy is how S3 delivers.
+    """
+    return document(
+        deny_insecure_transport(log_bucket_arn),
+        {
+            "Sid": "AllowServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{log_bucket_arn}/*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+    )
+
+
+def ops_key_policy(account_id: str, partition: str = "aws") -> str:
+    """The ops topic's KMS key: administered through IAM by the account, usable by CloudWatch alarms.
+
+    CloudWatch publishes alarm notifications as the service principal `cloudwatch.amazonaws.com`; an SNS
+    topic under a KMS key accepts a publish only when the key lets the publisher make data keys and decrypt.
+    The AWS-managed `aws/sns` key cannot be given that grant, hence a key of the stack's own.
+    """
     return document(
         {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
+            # AWS's default key policy statement: the account (its IAM policies) administers the key.
+            # Without it the key could not even be deleted. No IAM policy of this stack grants any kms action.
+            "Sid": "AccountAdministersTheKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublishToTheOpsTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
     )
 
 

@@ -85,12 +85,16 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 def run_under_mocks(
-    declare: Callable[[], Any], *, stack_name: str = "test", config: dict[str, str] | None = None
+    declare: Callable[[], Any],
+    *,
+    stack_name: str = "test",
+    config: dict[str, str] | None = None,
+    mocks: Callable[[Stack], pulumi.runtime.Mocks] = Mocks,
 ) -> Stack:
     """Run `declare` (which declares resources and returns an Output or None) and collect the result."""
     stack = Stack()
     pulumi.runtime.set_all_config(config or {})
-    pulumi.runtime.set_mocks(Mocks(stack), project="inspector", stack=stack_name, preview=False)
+    pulumi.runtime.set_mocks(mocks(stack), project="inspector", stack=stack_name, preview=False)
 
     @pulumi.runtime.test
     def program() -> Any:

@@ -42,6 +42,9 @@ CONFIG = {
 }
 
 
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
 def declare(values: dict[str, str], archive: pulumi.Archive) -> Stack:
     config = load(values)
 
@@ -69,8 +72,11 @@ def test_the_component_has_the_documented_type_token(stack: Stack):
     assert "inspector" == stack.one("inspector:index:InspectionPipeline").name
 
 
-def test_bucket_blocks_every_kind_of_public_access(stack: Stack):
-    block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_blocks_every_kind_of_public_access(stack: Stack, prefix: str):
+    block = stack.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access"
+    ).inputs
 
     assert (True, True, True, True) == (
         block["blockPublicAcls"],
@@ -80,22 +86,27 @@ def test_bucket_blocks_every_kind_of_public_access(stack: Stack):
     )
 
 
-def test_bucket_owner_is_enforced(stack: Stack):
-    controls = stack.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_owner_is_enforced(stack: Stack, prefix: str):
+    controls = stack.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership"
+    ).inputs
 
     assert "BucketOwnerEnforced" == controls["rule"]["objectOwnership"]
 
 
-def test_bucket_is_encrypted_at_rest(stack: Stack):
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_is_encrypted_at_rest(stack: Stack, prefix: str):
     encryption = stack.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        f"{prefix}-encryption",
     ).inputs
 
     assert "AES256" == encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
 
 
 def test_bucket_policy_denies_requests_without_tls(stack: Stack):
-    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy", "inspector-tls-only").inputs["policy"])
 
     [statement] = policy["Statement"]
     assert "Deny" == statement["Effect"]
@@ -105,7 +116,7 @@ def test_bucket_policy_denies_requests_without_tls(stack: Stack):
 
 
 def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(stack: Stack):
-    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    rules = stack.one(LIFECYCLE, "inspector-lifecycle").inputs["rules"]
 
     [glacier] = [r for r in rules if "transitions" in r]
     assert {"prefix": "analyzed/"} == glacier["filter"]
@@ -116,7 +127,7 @@ def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(st
 def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack: Stack):
     versioning = stack.one("aws:s3/bucketVersioning:BucketVersioning")
     assert {"status": "Enabled"} == versioning.inputs["versioningConfiguration"]
-    lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    lifecycle = stack.one(LIFECYCLE, "inspector-lifecycle")
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
 
     # A filed original's bytes expire after originalsRetentionDays; records and filed copies never do.
@@ -131,17 +142,19 @@ def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack
 
 
 def test_lifecycle_aborts_incomplete_multipart_uploads(stack: Stack):
-    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    rules = stack.one(LIFECYCLE, "inspector-lifecycle").inputs["rules"]
 
     [abort] = [r for r in rules if "abortIncompleteMultipartUpload" in r]
     assert 7.0 == abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
 
 
 def test_bucket_may_be_destroyed_non_empty_only_when_configured(fake_archive: pulumi.Archive):
-    kept = declare(CONFIG, fake_archive).one("aws:s3/bucket:Bucket").inputs
-    disposable = declare({**CONFIG, "forceDestroy": "true"}, fake_archive).one("aws:s3/bucket:Bucket").inputs
+    kept = declare(CONFIG, fake_archive).of_type("aws:s3/bucket:Bucket")
+    disposable = declare({**CONFIG, "forceDestroy": "true"}, fake_archive).of_type("aws:s3/bucket:Bucket")
 
-    assert (False, True) == (kept["forceDestroy"], disposable["forceDestroy"])
+    assert 2 == len(kept) == len(disposable)  # the images and their access logs
+    assert {False} == {b.inputs["forceDestroy"] for b in kept}
+    assert {True} == {b.inputs["forceDestroy"] for b in disposable}
 
 
 # --- queues --------------------------------------------------------------------------------------------
@@ -357,19 +370,43 @@ def test_no_iam_document_allows_a_wildcard_action(stack: Stack, custom_stack: St
         for s in (stack, custom_stack)
         for r in s.resources
         for key in ("policy", "assumeRolePolicy")
-        if isinstance(r.inputs.get(key), str) and r.typ != "aws:s3/bucketPolicy:BucketPolicy"
+        if isinstance(r.inputs.get(key), str) and r.typ not in RESOURCE_POLICIES_WITH_A_WILDCARD
     ]
 
     assert len(documents) >= 6  # role policy, trust policy and queue policy of each stack
     assert [] == [a for d in documents for a in policies.wildcard_actions(d)]
 
 
-def test_the_only_wildcard_anywhere_is_the_tls_deny_of_the_bucket_policy(stack: Stack):
-    # A Deny of every S3 action without TLS is the strict form AWS recommends; it grants nothing.
-    policy = stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+RESOURCE_POLICIES_WITH_A_WILDCARD = {"aws:s3/bucketPolicy:BucketPolicy", "aws:kms/key:Key"}
 
-    assert ["s3:*"] == policies.wildcard_actions(policy)
-    assert {"Deny"} == {s["Effect"] for s in json.loads(policy)["Statement"]}
+
+def test_the_bucket_policies_only_wildcard_is_the_tls_deny(stack: Stack):
+    # A Deny of every S3 action without TLS is the strict form AWS recommends; it grants nothing.
+    bucket_policies = stack.of_type("aws:s3/bucketPolicy:BucketPolicy")
+
+    assert 2 == len(bucket_policies)
+    for declared in bucket_policies:
+        statements = json.loads(declared.inputs["policy"])["Statement"]
+        assert ["s3:*"] == policies.wildcard_actions(declared.inputs["policy"])
+        assert ["Deny"] == [s["Effect"] for s in statements if s["Action"] == "s3:*"]
+
+
+def test_the_kms_key_policys_wildcards_are_the_accounts_administration_and_cloudwatchs_data_keys(
+    stack: Stack,
+):
+    # AWS's default key policy statement: the account administers its key through IAM (no IAM policy of
+    # the stack grants a kms action); without it the key could not even be scheduled for deletion. And
+    # GenerateDataKey* (with and without plaintext), as AWS documents for alarms on an encrypted topic.
+    key_policy = stack.one("aws:kms/key:Key", "inspector-ops-key").inputs["policy"]
+    principals = {
+        action: statement["Principal"]
+        for statement in json.loads(key_policy)["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+    assert ["kms:*", "kms:GenerateDataKey*"] == policies.wildcard_actions(key_policy)
+    assert {"AWS": f"arn:aws:iam::{ACCOUNT}:root"} == principals["kms:*"]
+    assert {"Service": "cloudwatch.amazonaws.com"} == principals["kms:GenerateDataKey*"]
 
 
 # --- notifications and alarms --------------------------------------------------------------------------
