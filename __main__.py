@@ -7,6 +7,7 @@ import pulumi
 from infra import config as stack_config
 from infra.bundle import build_bundle, describe
 from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from infra.reports import QcReports, QcReportsArgs
 
 try:
     settings = stack_config.load(stack_config.read_pulumi_config())
@@ -17,10 +18,8 @@ except stack_config.StackConfigError as exc:
 bundle = build_bundle(architecture=settings.architecture, python_version=settings.python_version)
 pulumi.log.info(f"Lambda bundle {describe(bundle)}")
 
-pipeline = InspectionPipeline(
-    "inspector",
-    InspectionPipelineArgs(config=settings, code=pulumi.FileArchive(str(bundle.path))),
-)
+code = pulumi.FileArchive(str(bundle.path))
+pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=settings, code=code))
 
 pulumi.export("bucketName", pipeline.bucket_name)
 pulumi.export("uploadPrefix", pipeline.images_prefix)
@@ -34,3 +33,22 @@ pulumi.export("criteriaFingerprint", settings.criteria.fingerprint)  # the defau
 pulumi.export("lines", {line.name: line.prefix or "" for line in settings.line_table.all})
 pulumi.export("criteriaPrefix", settings.criteria_prefix)
 pulumi.export("criteriaPublisherPolicyArn", pipeline.criteria_publisher_policy_arn)
+
+if settings.daily_prefix is not None:
+    reports = QcReports(
+        "reports",
+        QcReportsArgs(
+            config=settings,
+            code=code,
+            bucket_name=pipeline.bucket_name,
+            topic_arn=pipeline.topic_arn,
+            function_name=pipeline.function_name,
+            queue_url=pipeline.queue_url,
+            dlq_url=pipeline.dlq_url,
+        ),
+    )
+    pulumi.export("reportsWorkgroup", reports.workgroup)
+    pulumi.export("reportsDatabase", reports.database)
+    pulumi.export("reportsTable", reports.table)
+    pulumi.export("digestFunctionName", reports.digest_function_name)
+    pulumi.export("dashboardName", reports.dashboard_name)

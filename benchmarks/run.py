@@ -24,6 +24,7 @@ BENCHMARKS = (
     "cold_import",
     "throttled_throughput",
     "overhead_cost",
+    "report_scale",
     "reference_quality",
     "reference_speed",
 )

@@ -249,6 +249,12 @@ class MemoryBucket:
                 found.data, found.etag, info.content_type, {**info.metadata, **metadata}
             )
 
+    def save_daily(self, key: str, record: Any) -> None:
+        time.sleep(self._latency)
+        data = record.model_dump_json(exclude_none=True).encode()
+        with self._lock:
+            self.objects[key] = _Object(data, f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"')
+
     def delete(self, key: str, *, etag: str) -> bool:
         time.sleep(self._latency)
         with self._lock:

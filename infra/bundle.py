@@ -1,4 +1,5 @@
-"""The Lambda deployment package: handler, library and their dependencies for the function's platform."""
+"""The Lambda deployment package: handler, library and its dependencies (the AWS SDK included) for the
+function's platform, reproducibly."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ DEFAULT_OUT_DIR: Final = Path("build") / "lambda"  # under the repository root, 
 
 # Our packages, copied from the working tree: the handler and the library it runs.
 SOURCE_PACKAGES: Final = ("handler", "inspector")
-SOURCE_SUFFIXES: Final = frozenset({".py", ".typed"})  # sources and PEP 561 markers; no editor litter
+SOURCE_SUFFIXES: Final = frozenset({".py", ".typed", ".sql"})  # sources, PEP 561 markers, the reports' SQL
+# Files that are not modules, carried when their package is: PEP 561 markers, inspector/reports/report.sql.
+DATA_SUFFIXES: Final = frozenset({".typed", ".sql"})
 
 # Library modules the function never imports, left out of the bundle (paths relative to the repository).
 EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
@@ -34,23 +37,35 @@ EXCLUDED_SOURCES: Final[Mapping[str, str]] = {
     "inspector/reference/synthetic.py": "benchmarks and demo only",
 }
 
-# What the function needs at run time, pinned by requirements/constraints.txt: pydantic and its
-# dependencies (the core), anyascii (email subjects that keep a key's name in ASCII), numpy and Pillow (the
-# reference and local detectors, evidence images; imported only when used, so a Rekognition-only cold start
-# does not load them). boto3/botocore are not here: the Lambda Python runtime provides them.
-RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow")
-RUNTIME_DISTRIBUTIONS: Final = frozenset(
-    {
-        "pydantic",
-        "pydantic-core",
-        "typing-extensions",
-        "annotated-types",
-        "typing-inspection",
-        "anyascii",
-        "numpy",
-        "pillow",
-    }
+# What the function needs at run time, pinned by requirements/constraints.txt: pydantic for the core;
+# anyascii (email subjects that keep a key's name in ASCII); numpy and Pillow (the reference and local
+# detectors, evidence images; imported only when used, so a Rekognition-only cold start does not load them);
+# sqlglot (the reports' SQL, carried to Athena's dialect) and pygal (the report's SVG charts, pure Python)
+# for the digest handler, which imports them only when a digest runs; and the AWS SDK the tests ran with.
+# The Lambda runtime has a boto3 of its own, but of its own date: the function's conditional S3 requests
+# (PutObject If-None-Match / If-Match, DeleteObject If-Match) are unknown to SDKs before late 2024, which
+# refuse them before sending anything. Lambda puts the code directory (/var/task) first on sys.path, so the
+# bundled SDK is the one imported.
+RUNTIME_REQUIREMENTS: Final = ("pydantic", "anyascii", "numpy", "pillow", "sqlglot", "pygal", "boto3")
+SDK_DISTRIBUTIONS: Final = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
+RUNTIME_DISTRIBUTIONS: Final = (
+    frozenset(
+        {"pydantic", "pydantic-core", "typing-extensions", "annotated-types", "typing-inspection", "anyascii"}
+    )
+    | {"numpy", "pillow"}
+    | {"sqlglot", "pygal", "importlib-metadata", "zipp", "lazy-importer"}
+    | SDK_DISTRIBUTIONS
+)
+
+# botocore carries the model of every AWS service (16 MB of the zip); the bundle keeps those of the services
+# our sources make clients for (`sdk_services`), plus these. Add a service here when a client's service name
+# is not a string literal in the call that makes it.
+ALWAYS_SDK_SERVICES: Final = frozenset({"sts"})
+CLIENT_FACTORIES: Final = frozenset(
+    {"client", "make_client", "aws_client"}
+)  # callables taking a service name
 
 # Lambda architecture -> machine name, as in wheel platform tags and extension-module file names.
 ARCHITECTURES: Final[Mapping[str, str]] = {"arm64": "aarch64", "x86_64": "x86_64"}
@@ -63,7 +78,7 @@ COMPRESS_LEVEL: Final = 9  # same bytes for the same zlib; another deflate (e.g.
 UNIX: Final = 3  # ZipInfo.create_system: the high 16 bits of external_attr are Unix permissions
 
 # Bump when the way dependencies are installed or cleaned changes, to invalidate cached installs.
-_RECIPE: Final = "1"
+_RECIPE: Final = "2"  # 2: the SDK is bundled
 
 
 class BundleError(Exception):
@@ -80,6 +95,8 @@ class Bundle:
     architecture: str  # "arm64" | "x86_64"
     python_version: str  # "3.13"
     compiled: bool = False  # whether it carries .pyc files made by the function's Python version
+    sdk_services: tuple[str, ...] = ()  # the AWS services whose botocore models it carries
+    distributions: tuple[tuple[str, str], ...] = ()  # (name, version) of every third-party distribution
 
 
 def build_bundle(
@@ -89,7 +106,7 @@ def build_bundle(
     out_dir: Path | None = None,
     repo_root: Path | None = None,
 ) -> Bundle:
-    """Zip the handler, the library and pydantic (installed for `architecture`) into `out_dir`.
+    """Zip the handler, the library, pydantic and the SDK (installed for `architecture`) into `out_dir`.
 
     The dependency install is cached in `out_dir`, keyed by the pinned versions, the architecture and the
     Python version. Raises `BundleError` on bad arguments, a missing pin or a wrong dependency install.
@@ -107,7 +124,10 @@ def build_bundle(
     _check_dependencies(deps_dir, pins, machine=machine, python_version=python_version)
 
     entries = dict(sources)
+    services = sdk_services(sources, deps_dir)
     for name, path in _walk(deps_dir):
+        if not _keep_sdk_data(name, services):
+            continue
         if name in entries:
             raise BundleError(f"{name} is both one of our sources and in a dependency: rename ours")
         entries[name] = path
@@ -123,6 +143,8 @@ def build_bundle(
         architecture=architecture,
         python_version=python_version,
         compiled=bool(compiled),
+        sdk_services=tuple(sorted(services)),
+        distributions=tuple(sorted(pins.items())),
     )
 
 
@@ -165,6 +187,38 @@ def _compile(entries: Mapping[str, Path], staging: Path, *, python_version: str)
         for path in sorted(staging.rglob("*.pyc"))
         if path.is_file()
     }
+
+
+def sdk_services(sources: Mapping[str, Path], deps_dir: Path) -> frozenset[str]:
+    """The AWS services whose botocore models the bundle keeps: every service named by a string literal in a
+    call to a client factory (`boto3.client("s3")`, `make_client("sns", ...)`) in the bundle's sources,
+    and `ALWAYS_SDK_SERVICES`."""
+    data = deps_dir / "botocore" / "data"
+    known = {p.name for p in data.iterdir() if p.is_dir()} if data.is_dir() else set()
+    found = set(ALWAYS_SDK_SERVICES)
+    for path in sources.values():
+        if path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if callee in CLIENT_FACTORIES:
+                found.update(
+                    arg.value for arg in node.args[:2] if isinstance(arg, ast.Constant) and arg.value in known
+                )
+    unknown = sorted(found - known) if known else []
+    if unknown:
+        raise BundleError(f"ALWAYS_SDK_SERVICES names services botocore does not know: {', '.join(unknown)}")
+    return frozenset(found)
+
+
+def _keep_sdk_data(name: str, services: frozenset[str]) -> bool:
+    """Whether an archive name is kept: everything but the models of services the function never calls."""
+    parts = name.split("/")
+    if parts[:2] != ["botocore", "data"] or len(parts) < 4:
+        return True  # not botocore's data, or one of its shared files (endpoints.json, partitions.json, ...)
+    return parts[2] in services
 
 
 def find_interpreter(python_version: str) -> str | None:
@@ -233,7 +287,8 @@ def _collect_sources(root: Path) -> dict[str, Path]:
     entries = {
         name: path
         for name, path in available.items()
-        if name in needed or (path.suffix == ".typed" and name.rsplit("/", 1)[0] + "/__init__.py" in needed)
+        if name in needed
+        or (path.suffix in DATA_SUFFIXES and name.rsplit("/", 1)[0] + "/__init__.py" in needed)
     }
     _check_imports(entries)
     return entries
@@ -367,7 +422,7 @@ def _install_dependencies(target: Path, *, constraints: Path, architecture: str,
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install {' and '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
+            f"pip could not install {', '.join(RUNTIME_REQUIREMENTS)} for {architecture} / "
             f"Python {python_version} "
             f"(exit {result.returncode}); is PyPI reachable?\n$ {' '.join(command)}\n{result.stderr.strip()}"
         )
@@ -390,7 +445,7 @@ def _check_dependencies(deps: Path, pins: Mapping[str, str], *, machine: str, py
     if installed != dict(pins):
         raise BundleError(
             f"{deps} holds {_versions(installed)}, but requirements/constraints.txt pins {_versions(pins)}: "
-            "if pydantic's dependencies changed, update RUNTIME_DISTRIBUTIONS in infra/bundle.py; "
+            "if pydantic's or boto3's dependencies changed, update RUNTIME_DISTRIBUTIONS in infra/bundle.py; "
             f"else delete {deps} and build again"
         )
     version_file = deps / "pydantic" / "version.py"
@@ -436,3 +491,54 @@ def _write_zip(zip_path: Path, entries: Mapping[str, Path]) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, entries[name].read_bytes(), compresslevel=COMPRESS_LEVEL)
     partial.replace(zip_path)
+
+
+def report(bundle: Bundle) -> list[str]:
+    """What `make bundle` prints: size, platform, Python, SDK, bytecode; a loud warning without bytecode."""
+    versions = dict(bundle.distributions)
+    lines = [
+        f"bundle:    {bundle.path}",
+        f"size:      {describe(bundle)}",
+        f"platform:  manylinux {ARCHITECTURES[bundle.architecture]} (Lambda {bundle.architecture})",
+        f"python:    {bundle.python_version} (CPython wheels for cp{bundle.python_version.replace('.', '')})",
+        f"sdk:       boto3 {versions.get('boto3', '?')}, botocore {versions.get('botocore', '?')} "
+        "(bundled: the versions the tests ran with, imported before the runtime's own); models of "
+        + ", ".join(bundle.sdk_services),
+        f"pydantic:  {versions.get('pydantic', '?')} (pydantic-core {versions.get('pydantic-core', '?')})",
+        f"bytecode:  {'yes, compiled by Python ' + bundle.python_version if bundle.compiled else 'NO'}",
+    ]
+    if not bundle.compiled:
+        lines += [
+            "",
+            "!" * 100,
+            f"WARNING: no python{bundle.python_version} on this machine, so the bundle carries no bytecode.",
+            "Lambda's code directory is read-only: every cold start would compile every module again",
+            "(about 2.8 x `import boto3` instead of 1.6 x; see the README's Figures). Install that Python",
+            f"and build again: `pyenv install {bundle.python_version}` or "
+            f"`uv python install {bundle.python_version}`",
+            "(then put it on PATH), or your OS's package (e.g. `apt-get install python"
+            f"{bundle.python_version}`).",
+            "!" * 100,
+        ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m infra.bundle [--architecture arm64|x86_64] [--python 3.13]`: build and report."""
+    import argparse  # noqa: PLC0415 - the command line only
+
+    parser = argparse.ArgumentParser(prog="python -m infra.bundle", description=main.__doc__)
+    parser.add_argument("--architecture", default="arm64", choices=sorted(ARCHITECTURES))
+    parser.add_argument("--python", dest="python_version", default="3.13", metavar="3.X")
+    args = parser.parse_args(argv)
+    try:
+        bundle = build_bundle(architecture=args.architecture, python_version=args.python_version)
+    except BundleError as exc:
+        print(f"bundle: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report(bundle)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

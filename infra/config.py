@@ -1,49 +1,19 @@
-"""The stack's settings: `inspector:*` config keys, validated with the library's `Deployment` model."""
+"""The stack's settings: `inspector:*` config keys, validated by the library (`inspector.stack`)."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from inspector.stack import NAMESPACE, StackConfigError, as_pulumi_gives, load, load_stack_file
 
-from inspector import documents
-from inspector._validation import describe
-from inspector.deployment import Deployment
-from inspector.errors import InspectorError
-
-NAMESPACE = "inspector"
-
-
-class StackConfigError(InspectorError, ValueError):
-    """A stack config key is missing or invalid; the message names it as `inspector:<key>`."""
-
-
-def load(values: Mapping[str, Any]) -> Deployment:
-    """Validate the `inspector:*` config (keys without the namespace; values as Pulumi gives them: strings,
-    JSON for objects and lists). Raises `StackConfigError` naming each bad key."""
-    try:
-        document = {key: _decode(key, value) for key, value in values.items()}
-    except documents.DocumentError as exc:
-        raise StackConfigError(f"invalid stack config: {exc}") from None
-    if "criteria" not in document:
-        raise StackConfigError(
-            f"{NAMESPACE}:criteria is required: set it in Pulumi.<stack>.yaml, "
-            f"or with `pulumi config set --path {NAMESPACE}:criteria...`"
-        )
-    if document.get("detector") == "local":
-        raise StackConfigError(
-            f"{NAMESPACE}:detector: 'local' is for the local mode only (it reports no labels and "
-            "measures nothing a deployed line needs): use 'rekognition', 'custom-labels' or 'reference'"
-        )
-    try:
-        return Deployment.model_validate(document)
-    except ValidationError as exc:
-        problems = [_config_key(line) for line in describe(exc)]
-        raise StackConfigError("invalid stack config: " + "; ".join(problems)) from None
+__all__ = [
+    "NAMESPACE",
+    "StackConfigError",
+    "as_pulumi_gives",
+    "load",
+    "load_stack_file",
+    "read_pulumi_config",
+]
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -54,80 +24,3 @@ def read_pulumi_config() -> dict[str, Any]:
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{NAMESPACE}:"
     return {key.removeprefix(prefix): value for key, value in values.items() if key.startswith(prefix)}
-
-
-def load_stack_file(path: str | Path) -> Deployment:
-    """Validate the `inspector:*` keys of a `Pulumi.<stack>.yaml` file as `pulumi up` would: read strictly
-    (a key given twice at any depth is refused, with its lines), then handed over as Pulumi hands them to
-    the program (scalars as text, objects as JSON). Raises `StackConfigError`."""
-    try:
-        document = documents.read(Path(path), what="stack file")
-    except documents.DocumentError as exc:
-        raise StackConfigError(str(exc)) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise StackConfigError(f"stack file {path} has no `config:` mapping")
-    prefix = f"{NAMESPACE}:"
-    return load({key.removeprefix(prefix): as_pulumi_gives(value) for key, value in config.items()
-                 if isinstance(key, str) and key.startswith(prefix)})  # fmt: skip
-
-
-def as_pulumi_gives(value: Any) -> str:
-    """A stack file's value as the Pulumi engine hands it to the program: objects and lists as JSON, scalars
-    as text (`true`, `45`)."""
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-# The fields whose text Pulumi's scalars are turned into numbers or booleans for, exactly as written.
-_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
-
-
-def _decode(key: str, value: Any) -> Any:
-    # Pulumi hands objects and lists to the program as JSON text, and scalars as plain text. Text is turned
-    # into a number or a boolean only where the setting is one, and only from its exact spelling ("45",
-    # "true"); anything else ("yes", "1e3", "4.0") stays text, which the strict models refuse by name.
-    if not isinstance(value, str):
-        return value
-    if value.lstrip().startswith(("{", "[")):
-        try:
-            return documents.parse_json(value, source=f"{NAMESPACE}:{key}")
-        except documents.DocumentError as exc:
-            if "given twice" in str(exc):
-                raise
-            return value
-    kind = _field_kind(key)
-    if kind is bool and value in {"true", "false"}:
-        return value == "true"
-    if kind is int and _WHOLE_NUMBER.fullmatch(value):
-        return int(value)
-    return value
-
-
-def _field_kind(key: str) -> type | None:
-    for name, info in Deployment.model_fields.items():
-        if key in {name, info.alias}:
-            if info.annotation is bool:
-                return bool
-            return int if info.annotation is int else None
-    return None
-
-
-def _config_key(line: str) -> str:
-    """Name config keys as a stack does: `inspector:imagesPrefix`."""
-    head, sep, rest = line.partition(": ")
-    if sep and re.fullmatch(r"[A-Za-z]\w*([.\[].*)?", head):
-        # A line's own fields (lines[0]: ... customLabelsArn) are the line's, not top-level keys.
-        return f"{NAMESPACE}:{head}: {rest if head.startswith('lines') else _keys_in_text(rest)}"
-    return _keys_in_text(line)
-
-
-def _keys_in_text(text: str) -> str:
-    # Fields named inside a sentence: the camelCase ones, and `detector=...`.
-    names = sorted((info.alias or n for n, info in Deployment.model_fields.items()), key=len, reverse=True)
-    camel = "|".join(re.escape(name) for name in names if not name.islower())
-    text = re.sub(rf"(?<![\w:])({camel})\b", rf"{NAMESPACE}:\1", text)
-    return re.sub(r"(?<![\w:])detector=", f"{NAMESPACE}:detector=", text)

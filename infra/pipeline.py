@@ -18,6 +18,43 @@ HANDLER = "handler.lambda_handler"
 # function uses none.
 RUNTIME_ENVIRONMENT = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+ACCESS_LOG_RETENTION_DAYS = 365  # S3 server access logs of the images bucket (Security Hub S3.9)
+KMS_DELETION_WINDOW_DAYS = 30  # the longest: time to notice a key scheduled for deletion by mistake
+
+
+def private_bucket(
+    name: str,
+    *,
+    sides: str | None = None,
+    force_destroy: bool,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+    """A bucket with every public access blocked, ACLs disabled (BucketOwnerEnforced) and SSE-S3: Security
+    Hub S3.2, S3.3, S3.8, S3.12. Its side resources are named `<sides>-public-access`, `-ownership`,
+    `-encryption` (`sides` defaults to the bucket's name). Returns the bucket and its public access block,
+    which a bucket policy must wait for."""
+    sides = sides or name
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, tags=tags, opts=opts)
+    public_access = aws.s3.BucketPublicAccessBlock(
+        f"{sides}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{sides}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{sides}-encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=opts,
+    )
+    return bucket, public_access
 
 
 @dataclass
@@ -50,27 +87,8 @@ class InspectionPipeline(pulumi.ComponentResource):
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         # --- bucket ---------------------------------------------------------------------------
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=cfg.force_destroy, tags=tags, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
+        bucket, public_access = private_bucket(
+            f"{name}-bucket", sides=name, force_destroy=cfg.force_destroy, tags=tags, opts=child
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
@@ -117,6 +135,41 @@ class InspectionPipeline(pulumi.ComponentResource):
             ],
             # S3 refuses noncurrent-version rules on a bucket whose versioning it does not know of yet.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+
+        # --- server access logs (Security Hub S3.9) ----------------------------------------------
+        # A bucket of their own: a bucket logging into itself would log its own log deliveries.
+        # Server access log delivery writes SSE-S3 objects only, as private_bucket encrypts.
+        log_bucket, log_public_access = private_bucket(
+            f"{name}-access-logs", force_destroy=cfg.force_destroy, tags=tags, opts=child
+        )
+        log_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=log_bucket.id,
+            policy=pulumi.Output.all(log_bucket.arn, bucket.arn, account_id).apply(
+                lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_public_access]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            bucket=log_bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=bucket.id,
+            target_bucket=log_bucket.id,
+            target_prefix="images-bucket/",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
         )
 
         # --- queues ---------------------------------------------------------------------------
@@ -171,50 +224,31 @@ class InspectionPipeline(pulumi.ComponentResource):
                 filter_policy_scope="MessageAttributes" if policy else None,
                 opts=child,
             )
-        # Not encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key, and
-        # alarm messages carry no image data.
-        ops_topic = aws.sns.Topic(f"{name}-ops", tags=tags, opts=child)
+        # CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key: the ops topic has a
+        # customer-managed key whose policy lets them (policies.ops_key_policy), rotated every year.
+        ops_key = aws.kms.Key(
+            f"{name}-ops-key",
+            description=f"Encrypts the {name} ops topic (alarms); CloudWatch may use it to publish",
+            enable_key_rotation=True,
+            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            policy=account_id.apply(policies.ops_key_policy),
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-ops-key-alias",
+            name=f"alias/{name}-{pulumi.get_stack()}-ops",
+            target_key_id=ops_key.key_id,
+            opts=child,
+        )
+        ops_topic = aws.sns.Topic(f"{name}-ops", kms_master_key_id=ops_key.arn, tags=tags, opts=child)
         for i, email in enumerate(cfg.ops_notify):
             aws.sns.TopicSubscription(
                 f"{name}-ops-{i}", topic=ops_topic.arn, protocol="email", endpoint=email, opts=child
             )
 
         # --- live criteria ----------------------------------------------------------------------
-        # Each line's seed (version 0) and the line table. A later `pulumi up` rewrites these two kinds of
-        # object only: a seed is in effect only while nothing was published for its line, so a deploy
-        # never undoes a publication (and the publisher policy cannot write them).
-        layout = Layout(cfg.criteria_prefix)
-        for seed in cfg.seeds(stack=pulumi.get_stack()):
-            aws.s3.BucketObjectv2(
-                f"{name}-criteria-seed-{seed.line}",
-                bucket=bucket.id,
-                key=layout.seed_key(seed.line),
-                content=seed.to_json(),
-                content_type="application/json",
-                tags=tags,
-                opts=child,
-            )
-        aws.s3.BucketObjectv2(
-            f"{name}-criteria-lines",
-            bucket=bucket.id,
-            key=layout.lines_key,
-            content=cfg.criteria_table().to_json(),
-            content_type="application/json",
-            tags=tags,
-            opts=child,
-        )
-        publisher = aws.iam.Policy(
-            f"{name}-criteria-publisher",
-            description="Publish, list and roll back the inspection pipeline's live criteria; read result "
-            "records to backtest them (inspector criteria publish|history|rollback).",
-            policy=bucket.arn.apply(
-                lambda arn: policies.criteria_publisher_policy(
-                    bucket_arn=arn, criteria_prefix=cfg.criteria_prefix, results_prefix=cfg.results_prefix
-                )
-            ),
-            tags=tags,
-            opts=child,
-        )
+        publisher = self._live_criteria(name, cfg, bucket, tags)
 
         # --- function ---------------------------------------------------------------------------
         log_group = aws.cloudwatch.LogGroup(
@@ -237,6 +271,7 @@ class InspectionPipeline(pulumi.ComponentResource):
                     analyzed_prefix=cfg.analyzed_prefix,
                     rejected_prefix=cfg.rejected_prefix,
                     results_prefix=cfg.results_prefix,
+                    daily_prefix=cfg.daily_prefix,
                     queue_arn=a[1],
                     topic_arn=a[2],
                     log_group_arn=a[3],
@@ -383,4 +418,44 @@ class InspectionPipeline(pulumi.ComponentResource):
                 "function_name": self.function_name,
                 "criteria_publisher_policy_arn": self.criteria_publisher_policy_arn,
             }
+        )
+
+    def _live_criteria(
+        self, name: str, cfg: Deployment, bucket: aws.s3.Bucket, tags: dict[str, str]
+    ) -> aws.iam.Policy:
+        """Each line's seed and the line table in the criteria store; the criteria publisher policy."""
+        # Each line's seed (version 0) and the line table. A later `pulumi up` rewrites these two kinds of
+        # object only: a seed is in effect only while nothing was published for its line, so a deploy
+        # never undoes a publication (and the publisher policy cannot write them).
+        layout = Layout(cfg.criteria_prefix)
+        for seed in cfg.seeds(stack=pulumi.get_stack()):
+            aws.s3.BucketObjectv2(
+                f"{name}-criteria-seed-{seed.line}",
+                bucket=bucket.id,
+                key=layout.seed_key(seed.line),
+                content=seed.to_json(),
+                content_type="application/json",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        aws.s3.BucketObjectv2(
+            f"{name}-criteria-lines",
+            bucket=bucket.id,
+            key=layout.lines_key,
+            content=cfg.criteria_table().to_json(),
+            content_type="application/json",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.iam.Policy(
+            f"{name}-criteria-publisher",
+            description="Publish, list and roll back the inspection pipeline's live criteria; read result "
+            "records to backtest them (inspector criteria publish|history|rollback).",
+            policy=bucket.arn.apply(
+                lambda arn: policies.criteria_publisher_policy(
+                    bucket_arn=arn, criteria_prefix=cfg.criteria_prefix, results_prefix=cfg.results_prefix
+                )
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -13,17 +13,68 @@ def document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """Refuse every request to a bucket that does not use TLS (Security Hub S3.5)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def bucket_policy(bucket_arn: str) -> str:
     """Refuse every request to the bucket that does not use TLS."""
+    return document(deny_insecure_transport(bucket_arn))
+
+
+def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> str:
+    """TLS only, and let S3's log delivery write the source bucket's server access logs (S3.9), nothing else.
+
+    With BucketOwnerEnforced the log delivery group's ACL grant is gone: this policy is how S3 delivers.
+    """
+    return document(
+        deny_insecure_transport(log_bucket_arn),
+        {
+            "Sid": "AllowServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{log_bucket_arn}/*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+    )
+
+
+def ops_key_policy(account_id: str, partition: str = "aws") -> str:
+    """The ops topic's KMS key: administered through IAM by the account, usable by CloudWatch alarms.
+
+    CloudWatch publishes alarm notifications as the service principal `cloudwatch.amazonaws.com`; an SNS
+    topic under a KMS key accepts a publish only when the key lets the publisher make data keys and decrypt.
+    The AWS-managed `aws/sns` key cannot be given that grant, hence a key of the stack's own.
+    """
     return document(
         {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
+            # AWS's default key policy statement: the account (its IAM policies) administers the key.
+            # Without it the key could not even be deleted. No IAM policy of this stack grants any kms action.
+            "Sid": "AccountAdministersTheKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublishToTheOpsTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
     )
 
 
@@ -56,6 +107,7 @@ def function_policy(
     rejected_prefix: str,
     results_prefix: str,
     queue_arn: str,
+    daily_prefix: str | None = None,
     topic_arn: str,
     log_group_arn: str,
     custom_labels_arn: str | None = None,
@@ -117,6 +169,7 @@ def function_policy(
                 f"{bucket_arn}/{analyzed_prefix}*",
                 f"{bucket_arn}/{rejected_prefix}*",
                 f"{bucket_arn}/{results_prefix}*",
+                *([f"{bucket_arn}/{daily_prefix}*"] if daily_prefix else []),
             ],
         },
         {
@@ -206,6 +259,113 @@ def criteria_publisher_policy(*, bucket_arn: str, criteria_prefix: str, results_
             "Resource": [bucket_arn],
             "Condition": {"StringLike": {"s3:prefix": [f"{criteria_prefix}*", f"{results_prefix}*"]}},
         },
+    )
+
+
+def digest_policy(
+    *,
+    bucket_arn: str,
+    daily_prefix: str,
+    reports_prefix: str,
+    athena_results_arn: str,
+    workgroup_arn: str,
+    glue_arns: list[str],
+    topic_arn: str,
+    log_group_arn: str,
+) -> str:
+    """What the digest function needs: query its workgroup over the daily copies, keep the HTML report,
+    link to it, and publish the digest. Athena reads the table's objects with the caller's permissions."""
+    return document(
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            "Sid": "QueryInOwnWorkgroup",
+            "Effect": "Allow",
+            "Action": [
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:StopQueryExecution",
+            ],
+            "Resource": [workgroup_arn],
+        },
+        {
+            "Sid": "ReadTheRecordsTable",
+            "Effect": "Allow",
+            "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+            "Resource": glue_arns,
+        },
+        {
+            "Sid": "ReadDailyCopies",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{bucket_arn}/{daily_prefix}*"],
+        },
+        {
+            "Sid": "ListDailyCopiesOnly",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{daily_prefix}*"]}},
+        },
+        {
+            "Sid": "LocateBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation"],
+            "Resource": [bucket_arn],
+        },
+        {
+            "Sid": "KeepAndLinkReports",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": [f"{bucket_arn}/{reports_prefix}*"],
+        },
+        {
+            "Sid": "AthenaQueryResults",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": [f"{athena_results_arn}/*"],
+        },
+        {
+            "Sid": "AthenaQueryResultsBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": [athena_results_arn],
+        },
+        {"Sid": "PublishDigest", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
+    )
+
+
+def scheduler_assume_role_policy(account_id: str) -> str:
+    """EventBridge Scheduler may assume the role, for schedules of this account only."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+
+
+def invoke_policy(function_arn: str) -> str:
+    """Invoke one function (and its versions), nothing else."""
+    return document(
+        {
+            "Sid": "InvokeDigest",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [function_arn, f"{function_arn}:*"],
+        }
     )
 
 

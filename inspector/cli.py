@@ -20,7 +20,18 @@ from inspector.engine import Evaluation, Outcome, evaluate
 from inspector.errors import InspectorError
 
 # Sub-command modules under inspector/commands/, each with `register(commands)`.
-COMMANDS = ("demo", "local", "analyze", "backtest", "enqueue", "redrive", "review", "reference")
+COMMANDS = (
+    "demo",
+    "local",
+    "analyze",
+    "backtest",
+    "enqueue",
+    "redrive",
+    "review",
+    "report",
+    "reference",
+    "stack",
+)
 
 
 _MARKS = {

@@ -9,6 +9,11 @@ DEFAULT_ANALYZED_PREFIX: Final = "analyzed/"
 DEFAULT_REJECTED_PREFIX: Final = "rejected/"
 DEFAULT_RESULTS_PREFIX: Final = "results/"
 DEFAULT_CRITERIA_PREFIX: Final = "criteria/"
+# One-line copies of the finished records by UTC day (`daily/dt=2026-11-28/line-3/w1.jpg.json`): what the
+# reports' Athena table reads, one partition per day.
+DEFAULT_DAILY_PREFIX: Final = "daily/"
+DEFAULT_REPORTS_PREFIX: Final = "reports/"  # the digest's HTML reports: reports/<line>/<day>.html
+DEFAULT_METRICS_NAMESPACE: Final = "WidgetInspector"
 EVIDENCE_SUFFIX: Final = ".evidence.jpg"  # beside the result record: results/<rel>.evidence.jpg
 REFERENCE_LABEL: Final = "Anomaly"  # the one label the reference detector reports
 
@@ -34,8 +39,14 @@ ENV_IMAGES_PREFIX: Final = "INSPECTOR_IMAGES_PREFIX"
 ENV_ANALYZED_PREFIX: Final = "INSPECTOR_ANALYZED_PREFIX"
 ENV_REJECTED_PREFIX: Final = "INSPECTOR_REJECTED_PREFIX"
 ENV_RESULTS_PREFIX: Final = "INSPECTOR_RESULTS_PREFIX"
+ENV_DAILY_PREFIX: Final = "INSPECTOR_DAILY_PREFIX"
 ENV_LINK_EXPIRY_SECONDS: Final = "INSPECTOR_LINK_EXPIRY_SECONDS"
 ENV_MAX_WORKERS: Final = "INSPECTOR_MAX_WORKERS"
 ENV_LOG_LEVEL: Final = "INSPECTOR_LOG_LEVEL"
 ENV_METRICS_NAMESPACE: Final = "INSPECTOR_METRICS_NAMESPACE"
 ENV_ENDPOINT_URL: Final = "INSPECTOR_ENDPOINT_URL"  # local mode only: the embedded AWS endpoint
+# The digest function's own (with INSPECTOR_BUCKET, INSPECTOR_TOPIC_ARN, INSPECTOR_LINK_EXPIRY_SECONDS, ...).
+ENV_ATHENA_WORKGROUP: Final = "INSPECTOR_ATHENA_WORKGROUP"
+ENV_ATHENA_DATABASE: Final = "INSPECTOR_ATHENA_DATABASE"
+ENV_ATHENA_TABLE: Final = "INSPECTOR_ATHENA_TABLE"
+ENV_REPORTS_PREFIX: Final = "INSPECTOR_REPORTS_PREFIX"

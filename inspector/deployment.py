@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic import Field, Strict, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from inspector import constants
@@ -79,6 +79,10 @@ class Deployment(_Spec):
     analyzed_prefix: str = constants.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: str = constants.DEFAULT_REJECTED_PREFIX
     results_prefix: str = constants.DEFAULT_RESULTS_PREFIX
+    daily_prefix: str | None = constants.DEFAULT_DAILY_PREFIX
+    reports_prefix: str = Field(default=constants.DEFAULT_REPORTS_PREFIX, pattern=r"^[^/].*/$")
+    # EventBridge Scheduler expression, in UTC; the digest covers the UTC day before the one it runs on.
+    digest_schedule: str = Field(default="cron(0 6 * * ? *)", pattern=r"^(cron|rate)\(.+\)$")
     glacier_after_days: Whole = Field(default=30, ge=1, le=3650)
     # Days an original's bytes stay (a noncurrent version under the images prefix) after it was filed.
     originals_retention_days: Whole = Field(default=30, ge=1, le=3650)
@@ -95,6 +99,12 @@ class Deployment(_Spec):
     force_destroy: Flag = False
     link_expiry_seconds: Whole = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("daily_prefix", mode="before")
+    @classmethod
+    def _no_daily_copies(cls, value: object) -> object:
+        # Stack config hands scalars over as text: "" or "null" turns the daily copies (and reports) off.
+        return None if value in ("", "null") else value
 
     @model_validator(mode="after")
     def _coherent(self) -> Deployment:
@@ -129,6 +139,15 @@ class Deployment(_Spec):
                 f"lines: the function's environment would take about {size:,} bytes, over Lambda's "
                 f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES:,}: use fewer lines, or shorter names and prefixes"
             )
+        for name, prefix in (
+            ("imagesPrefix", self.images_prefix),
+            ("analyzedPrefix", self.analyzed_prefix),
+            ("rejectedPrefix", self.rejected_prefix),
+            ("resultsPrefix", self.results_prefix),
+            ("dailyPrefix", self.daily_prefix),
+        ):
+            if prefix and (prefix.startswith(self.reports_prefix) or self.reports_prefix.startswith(prefix)):
+                raise ValueError(f"reportsPrefix ({self.reports_prefix!r}) and {name} ({prefix!r}) overlap")
         return self
 
     def _coherent_lines(self) -> dict[str, str]:
@@ -222,6 +241,7 @@ class Deployment(_Spec):
             "analyzed_prefix": self.analyzed_prefix,
             "rejected_prefix": self.rejected_prefix,
             "results_prefix": self.results_prefix,
+            "daily_prefix": self.daily_prefix,
             "link_expiry_seconds": self.link_expiry_seconds,
             "max_workers": self.batch_size,
             "log_level": self.log_level,

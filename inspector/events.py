@@ -36,6 +36,12 @@ _UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 # --- S3 event notification (S3 -> SQS directly, or inside an SNS envelope) ---------------------------
 
 
+# The shapes a stack may never receive (S3 -> SQS directly is the default: no SNS envelope, no EventBridge;
+# S3's test event comes once per notification configuration) are built when first validated, not at cold
+# start: a function pays only for the shapes it is sent (cold_import in benchmarks/).
+_SHAPE_NOT_IN_EVERY_STACK = ConfigDict(defer_build=True)
+
+
 class S3UserIdentity(_AwsModel):
     principal_id: str = Field(alias="principalId")
 
@@ -81,6 +87,8 @@ class S3Event(_AwsModel):
 class S3TestEvent(_AwsModel):
     """What S3 sends once when a notification configuration is written; it carries no object."""
 
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
+
     service: str = Field(alias="Service")
     event: Literal["s3:TestEvent"] = Field(alias="Event")
     time: _UtcDatetime | None = Field(default=None, alias="Time")
@@ -93,6 +101,7 @@ class S3TestEvent(_AwsModel):
 
 
 class SnsNotification(_AwsModel):
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
     type: Literal["Notification"] = Field(alias="Type")
     message_id: str | None = Field(default=None, alias="MessageId")
     topic_arn: str | None = Field(default=None, alias="TopicArn")
@@ -106,10 +115,12 @@ class SnsNotification(_AwsModel):
 
 
 class EventBridgeBucket(_AwsModel):
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
     name: str
 
 
 class EventBridgeObject(_AwsModel):
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
     key: str
     size: int | None = None
     etag: str | None = None
@@ -118,6 +129,7 @@ class EventBridgeObject(_AwsModel):
 
 
 class EventBridgeS3Detail(_AwsModel):
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
     version: str | None = None
     bucket: EventBridgeBucket
     object: EventBridgeObject
@@ -128,6 +140,7 @@ class EventBridgeS3Detail(_AwsModel):
 
 
 class EventBridgeS3Event(_AwsModel):
+    model_config = _SHAPE_NOT_IN_EVERY_STACK
     version: str | None = None
     id: str | None = None
     detail_type: str = Field(alias="detail-type")

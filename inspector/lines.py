@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from inspector._validation import StrictSpec
 from inspector.constants import REFERENCE_LABEL
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
+from inspector.notification import KIND_DIGEST
 
 DEFAULT_LINE = "default"
 LINE_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -54,29 +55,51 @@ class Spec(StrictSpec):
 class Recipient(Spec):
     """An email subscription of the QC group's topic.
 
-    `only` filters on the verdict (all when left out); `lines` on the line (all when left out).
+    `immediate`: one email per inspected image, of the verdicts in `only` (every verdict when left out);
+    `digest`: the daily digest of each line. Either, or both. `lines`: only these lines' emails and
+    digests (every line when left out).
     """
 
     email: Email
     only: list[Verdict] | None = Field(default=None, min_length=1)
+    immediate: Annotated[bool, Strict()] = True
+    digest: Annotated[bool, Strict()] = False
     lines: list[LineName] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _once(self) -> Recipient:
+        if not self.immediate and not self.digest:
+            raise ValueError(f"{self.email} would receive nothing: set immediate or digest")
+        if self.only is not None and not self.immediate:
+            raise ValueError(f"{self.email}: `only` filters immediate emails, but immediate is false")
         if self.only is not None and len(set(self.only)) != len(self.only):
             raise ValueError("only: a verdict is listed twice; list each once")
         if self.lines is not None and len(set(self.lines)) != len(self.lines):
             raise ValueError("lines: a line is listed twice; list each once")
         return self
 
-    def filter_policy(self) -> dict[str, list[str]] | None:
-        """The SNS subscription filter policy (on message attributes), None when it receives everything."""
-        policy: dict[str, list[str]] = {}
-        if self.only:
-            policy["verdict"] = [v.value for v in self.only]
-        if self.lines:
-            policy["line"] = list(self.lines)
-        return policy or None
+    def filter_policy(self) -> dict[str, Any] | None:
+        """The SNS filter policy (on message attributes) of this subscription; None: every message.
+
+        Verdict emails carry `kind: inspection`, `verdict` and `line`, the review desk's decisions
+        `kind: decision` and `verdict`, digests `kind: digest` and `line` (no `verdict`).
+        """
+        everything_but_digests = {"kind": [{"anything-but": [KIND_DIGEST]}]}
+        verdicts = {"verdict": [v.value for v in self.only]} if self.only else everything_but_digests
+        if not self.digest:
+            policy: dict[str, Any] | None = verdicts
+        elif not self.immediate:
+            policy = {"kind": [KIND_DIGEST]}
+        else:
+            policy = {"$or": [verdicts, {"kind": [KIND_DIGEST]}]} if self.only else None
+        if not self.lines:
+            return policy
+        line = {"line": list(self.lines)}
+        if policy is None:
+            return line
+        if "$or" in policy:
+            return {"$or": [{**branch, **line} for branch in policy["$or"]]}
+        return {**policy, **line}
 
 
 class Line(Spec):

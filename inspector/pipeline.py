@@ -3,7 +3,13 @@
     head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
     -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
     -> record the notification -> copy to the destination
-    -> delete the original (only if it is still the inspected version)
+    -> (remove the superseded copy, see below) -> write the record's daily copy (when a daily prefix is
+    set; for reports) -> delete the original (only if it is still the inspected version)
+
+The daily copy (`daily/dt=<UTC day>/<key>.json`, one line of JSON: what the reports' Athena table reads)
+is written on every pass that reaches the delete, resumed ones included, with the same bytes each time:
+so an original is never deleted before its record's daily copy exists, and a crash before it is repaired by
+redelivery like every other step.
 
 The evidence image is written before the record that names it, and the same again on a retry, so a
 crash between the two leaves an unnamed image that the retry overwrites; it is never deleted.
@@ -86,6 +92,7 @@ class Store(Protocol):
     def load_record(self, key: str) -> StoredRecord | None: ...
     def save_record(self, key: str, record: ResultRecord, *, replacing: str | None) -> str: ...
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None: ...
+    def save_daily(self, key: str, record: ResultRecord) -> None: ...
     def delete(self, key: str, *, etag: str) -> bool: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
 
@@ -264,12 +271,19 @@ class Inspector:
             status = Status.RESUMED
         self._retire_superseded(record, destination)
 
+        if self.settings.daily_prefix is not None:
+            self.store.save_daily(self.settings.daily_key(key, record.inspected_at), record)
         deleted = self.store.delete(key, etag=info.etag)
         if not deleted:
             log.warning(
                 "original was replaced or removed during the inspection; left as it is",
                 extra={"key": key, "verdict": record.verdict},
             )
+        self._tell(key, status, record, destination, line)
+        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted, line.name)
+
+    def _tell(self, key: str, status: Status, record: ResultRecord, destination: str, line: Line) -> None:
+        """The metrics and log lines of one finished inspection."""
         if self.metrics is not None and status in (Status.INSPECTED, Status.REJUDGED):
             self.metrics.count(
                 "Images", dimension="Verdict", value=record.verdict.value, also={"Line": line.name}
@@ -291,7 +305,6 @@ class Inspector:
                 "line": line.name,
             },
         )
-        return Inspection(key, status, record.verdict, destination, record_key, notified, deleted, line.name)
 
     def _judged_before(self, record: ResultRecord, line: Line, criteria: Criteria) -> bool:
         """Whether the record was judged under criteria older than the line's current ones.

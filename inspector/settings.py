@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -74,12 +75,15 @@ class Settings(BaseModel):
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
     results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
+    # Where the finished records are copied, one line each, by UTC day, for the reports' Athena table;
+    # None: no copies.
+    daily_prefix: Prefix | None = None
     # Presigned links live at most as long as the credentials that signed them (the function's role
     # session, a few hours), and SigV4 caps them at 7 days.
     link_expiry_seconds: Annotated[int, Strict()] = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     max_workers: Annotated[int, Strict()] = Field(default=10, ge=1, le=64)
     log_level: str = "INFO"
-    metrics_namespace: str = Field(default="WidgetInspector", min_length=1, max_length=255)
+    metrics_namespace: str = Field(default=c.DEFAULT_METRICS_NAMESPACE, min_length=1, max_length=255)
     endpoint_url: str | None = None
 
     @field_validator("endpoint_url")
@@ -126,6 +130,8 @@ class Settings(BaseModel):
         }
         if self.criteria_prefix is not None:
             prefixes["criteria_prefix"] = self.criteria_prefix
+        if self.daily_prefix is not None:
+            prefixes["daily_prefix"] = self.daily_prefix
         names = list(prefixes)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -298,11 +304,16 @@ class Settings(BaseModel):
             analyzed_prefix=self.analyzed_prefix,
             rejected_prefix=self.rejected_prefix,
             results_prefix=self.results_prefix,
+            daily_prefix=self.daily_prefix,
         )
 
     def destination(self, key: str, verdict: str) -> str:
         """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
         return self.layout.destination(key, verdict)
+
+    def daily_key(self, key: str, inspected_at: datetime) -> str:
+        """Where the daily copy of an image's record goes (see `Layout.daily_key`)."""
+        return self.layout.daily_key(key, inspected_at)
 
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
@@ -327,6 +338,7 @@ class Layout(BaseModel):
     analyzed_prefix: Prefix = c.DEFAULT_ANALYZED_PREFIX
     rejected_prefix: Prefix = c.DEFAULT_REJECTED_PREFIX
     results_prefix: Prefix = c.DEFAULT_RESULTS_PREFIX
+    daily_prefix: Prefix | None = None  # the records' daily copies, for the reports; None: none kept
 
     def destination(self, key: str, verdict: str) -> str:
         """Where an image goes: `images/line-3/w1.jpg` -> `analyzed/failed/line-3/w1.jpg`, `rejected/...`."""
@@ -347,6 +359,14 @@ class Layout(BaseModel):
     def record_key(self, key: str) -> str:
         """Where an image's result record goes: `images/line-3/w1.jpg` -> `results/line-3/w1.jpg.json`."""
         return _fit(self.results_prefix, self.relative(key), ".json")
+
+    def daily_key(self, key: str, inspected_at: datetime) -> str:
+        """Where the daily copy of an image's record goes: `daily/dt=2026-11-28/line-3/w1.jpg.json` (the
+        UTC day of the inspection); raises `ValueError` when these settings keep no daily copies."""
+        if self.daily_prefix is None:
+            raise ValueError("no daily prefix is set")
+        day = inspected_at.astimezone(UTC).strftime("%Y-%m-%d")
+        return _fit(f"{self.daily_prefix}dt={day}/", self.relative(key), ".json")
 
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""
@@ -401,6 +421,7 @@ ENV_NAMES: dict[str, str] = {
     "analyzed_prefix": c.ENV_ANALYZED_PREFIX,
     "rejected_prefix": c.ENV_REJECTED_PREFIX,
     "results_prefix": c.ENV_RESULTS_PREFIX,
+    "daily_prefix": c.ENV_DAILY_PREFIX,
     "link_expiry_seconds": c.ENV_LINK_EXPIRY_SECONDS,
     "max_workers": c.ENV_MAX_WORKERS,
     "log_level": c.ENV_LOG_LEVEL,

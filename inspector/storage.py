@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from inspector.aws import (
@@ -145,6 +145,22 @@ class S3Store:
                 raise RecordConflict(message) from exc
             raise translate(exc, f"S3 PutObject {key}") from exc
         return str(response["ETag"])
+
+    def save_daily(self, key: str, record: ResultRecord) -> None:
+        """Write the record's daily copy: one line of JSON (what Athena's JSON SerDe reads), its time in UTC.
+
+        Unconditional and idempotent: the same finished record always gives the same bytes.
+        """
+        utc = record.model_copy(update={"inspected_at": record.inspected_at.astimezone(UTC)})
+        try:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=(utc.model_dump_json(exclude_none=True) + "\n").encode(),
+                ContentType="application/json",
+            )
+        except Exception as exc:
+            raise translate(exc, f"S3 PutObject {key}") from exc
 
     def copy(self, source: str, destination: str, *, info: ObjectInfo, metadata: dict[str, str]) -> None:
         """Server-side copy of exactly the inspected version (`info.etag`), adding `metadata`."""

@@ -5,6 +5,7 @@ moto's Rekognition answers "Mobile Phone" whatever the image, so tests of QC sce
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -89,3 +90,80 @@ def sequence(answers: Iterable[Answer]) -> Callable[[ImageSource], Answer | None
             return queue.pop(0) if queue else None
 
     return next_answer
+
+
+# --- result records for reports -------------------------------------------------------------------------
+
+_REPORT_CRITERIA: dict[str, Any] = {
+    "minConfidence": 90,
+    "reviewMargin": 10,
+    "require": [{"label": "Widget"}, {"anyOf": ["Bolt", "Screw"]}],
+    "forbid": [{"label": "Scratch", "minConfidence": 70}, {"label": "Rust"}],
+    "quality": {"minSharpness": 40},
+}
+# Analyses that the criteria above judge PASS, FAIL (three causes, most common first) and REVIEW (two).
+_ANSWERS: dict[str, list[dict[str, Any]]] = {
+    "PASS": [labels(("Widget", 98.0), ("Screw", 95.0), quality={"Sharpness": 80})],
+    "FAIL": [
+        labels(("Widget", 97.0), ("Screw", 94.0), ("Scratch", 88.0), quality={"Sharpness": 75}),
+        labels(("Widget", 96.0), ("Screw", 93.0), quality={"Sharpness": 12}),
+        labels(("Widget", 99.0), quality={"Sharpness": 70}),
+    ],
+    "REVIEW": [
+        labels(("Widget", 98.0), ("Screw", 95.0), ("Rust", 84.0), quality={"Sharpness": 80}),
+        labels(("Widget", 85.0), ("Bolt", 96.0), quality={"Sharpness": 66}),
+    ],
+}
+
+
+def record_document(
+    key: str,
+    verdict: str,
+    inspected_at: Any,
+    *,
+    line: str | None = None,
+    cause: int = 0,
+    decisions: Iterable[tuple[str, str]] = (),
+    bucket: str = "widget-factory-images",
+) -> dict[str, Any]:
+    """A stored result record as a JSON document, judged by the real engine: for report tests and benchmarks.
+
+    `verdict` PASS, FAIL, REVIEW or REJECTED; `cause` picks one of the analyses behind a FAIL (0-2) or a
+    REVIEW (0-1); `decisions` are `(before, after)` pairs, oldest first, written as the `decisions` field.
+    """
+    from datetime import datetime  # noqa: PLC0415
+
+    from inspector.criteria import Criteria  # noqa: PLC0415
+    from inspector.engine import evaluate  # noqa: PLC0415
+    from inspector.records import ResultRecord  # noqa: PLC0415
+
+    moment = inspected_at if isinstance(inspected_at, datetime) else datetime.fromisoformat(inspected_at)
+    image = ObjectRef(bucket=bucket, key=key, raw_key=key, size=200_000, etag="0123456789abcdef")
+    criteria = Criteria.model_validate(_REPORT_CRITERIA)
+    if verdict == "REJECTED":
+        record = ResultRecord.rejected(
+            image, "not a JPEG or PNG image (GIF)", criteria=criteria.fingerprint, inspected_at=moment
+        )
+    else:
+        options = _ANSWERS[verdict]
+        analysis = Analysis.from_detect_labels(options[cause % len(options)])
+        evaluation = evaluate(analysis, criteria)
+        if evaluation.verdict.value != verdict:  # pragma: no cover - the table above is wrong
+            raise AssertionError(f"the {verdict} example judged {evaluation.verdict}")
+        record = ResultRecord.judged(image, analysis, evaluation, inspected_at=moment, detector="rekognition")
+    document: dict[str, Any] = json.loads(record.to_json())
+    if line is not None:
+        document["line"] = line
+    history = list(decisions)
+    if history:
+        document["decisions"] = [
+            {
+                "who": "arn:aws:sts::123456789012:assumed-role/qc/lead",
+                "at": moment.isoformat(),
+                "before": before,
+                "after": after,
+                "note": "checked by eye",
+            }
+            for before, after in history
+        ]
+    return document

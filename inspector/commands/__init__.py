@@ -13,6 +13,7 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 from urllib.parse import urlsplit
 
@@ -90,6 +91,16 @@ def _known_regions() -> frozenset[str]:
     return frozenset(
         name for partition in data.get("partitions", []) for name in partition.get("regions", {})
     )
+
+
+def output_file(text: str) -> Path:
+    """An argparse `type` for a file the command writes: not a folder, in a folder that exists."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name to write")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{path.parent} does not exist: cannot write {path.name} there")
+    return path
 
 
 def count_at_least(minimum: int) -> Callable[[str], int]:

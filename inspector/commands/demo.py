@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError
+from inspector.commands import EXIT_OK, UserError, output_file
 
 if TYPE_CHECKING:
     from inspector.analysis import Analysis
@@ -70,6 +70,12 @@ def register(commands: Any) -> None:
         type=Path,
         metavar="FILE",
         help="criteria, YAML or JSON (default: the samples' own, inspector/samples/demo-criteria.yaml)",
+    )
+    parser.add_argument(
+        "--report",
+        type=output_file,
+        metavar="FILE",
+        help="also write the QC report of the run (HTML, as `inspector report` makes it) to FILE",
     )
     parser.set_defaults(run=run)
 
@@ -140,6 +146,7 @@ class DemoRun:
     logs: list[str] = field(default_factory=list)  # the function's warnings and errors, JSON lines
     lines: list[str] = field(default_factory=list)  # each line: name, prefix, recipients
     elapsed_seconds: float = 0.0
+    report: str | None = None  # the QC report's HTML file, with --report
 
     @property
     def counts(self) -> Counter[str]:
@@ -162,6 +169,7 @@ class DemoRun:
             "criteria": self.fingerprint,
             "endpoint": self.endpoint,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
+            **({"report": self.report} if self.report else {}),
         }
 
 
@@ -173,7 +181,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     # Made before the embedded AWS's variables replace the user's: the real Rekognition is the only
     # thing that may use the user's credentials, and only it.
     rekognition = _real_rekognition() if args.detector == "rekognition" else None
-    result = _run(deployment, samples, rekognition, detector=args.detector, source=source)
+    result = _run(deployment, samples, rekognition, detector=args.detector, source=source, report=args.report)
     result.elapsed_seconds = time.monotonic() - started
     if args.json:
         out.write(json.dumps(result.to_json()) + "\n")
@@ -355,7 +363,13 @@ class BytesRekognition:
 
 
 def _run(
-    deployment: Deployment, samples: Mapping[str, bytes], rekognition: Any, *, detector: str, source: str
+    deployment: Deployment,
+    samples: Mapping[str, bytes],
+    rekognition: Any,
+    *,
+    detector: str,
+    source: str,
+    report: Path | None = None,
 ) -> DemoRun:
     from inspector import function  # noqa: PLC0415
     from inspector.app import Clients, build  # noqa: PLC0415
@@ -441,6 +455,9 @@ def _run(
         result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
         result.emails = read_mailbox(sqs, provisioned.mailbox_url)
         result.layout = _keys(s3, provisioned.bucket)
+        if report is not None:
+            _write_report(s3, provisioned.bucket, deployment, report)
+            result.report = str(report)
     result.logs = [line for line in captured.getvalue().splitlines() if _is_log(line)]
     return result
 
@@ -449,6 +466,31 @@ def _describe_line(deployment: Deployment, line: Line) -> str:
     where = f"{deployment.images_prefix}{line.prefix}" if line.prefix else "every other key"
     people = [r.email for r in deployment.subscriptions() if r.lines is None or line.name in r.lines]
     return f"{line.name} ({where}): emails to {', '.join(people)}"
+
+
+def _write_report(s3: Any, bucket: str, deployment: Deployment, target: Path) -> None:
+    """The QC report of today's daily record copies (the run's), fetched from the embedded S3."""
+    import tempfile  # noqa: PLC0415
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415
+    from inspector.reports.fetch import fetch_records  # noqa: PLC0415
+    from inspector.reports.html import render_html  # noqa: PLC0415
+    from inspector.reports.model import build_report  # noqa: PLC0415
+    from inspector.reports.sql import Params  # noqa: PLC0415
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="inspector-demo-report-") as scratch:
+        fetch_records(s3, bucket, deployment.daily_prefix or deployment.results_prefix, Path(scratch))
+        engine = DuckDbEngine(Path(scratch))
+        page = render_html(
+            build_report(engine, Params(since=today, until=today + timedelta(days=1), by="hour"))
+        )
+        engine.close()
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
@@ -544,6 +586,8 @@ def render(result: DemoRun) -> str:
         f"{len(result.images)} images: {summary}; {len(result.emails)} emails; "
         f"{result.batches} batches; {result.elapsed_seconds:.1f} s. The embedded AWS is stopped.",
     ]
+    if result.report:
+        lines.append(f"QC report of the run (open it in a browser): {result.report}")
     if not result.complete:
         lines.append("Not every image reached a verdict: see the function's log on stderr.")
     return "\n".join(lines) + "\n"

@@ -74,16 +74,27 @@ class Mocks(pulumi.runtime.Mocks):
         self.stack.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "userId": "AIDA"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "id": REGION,
+                "name": REGION,
+                "region": REGION,
+                "endpoint": f"ec2.{REGION}.amazonaws.com",
+            }, []
         return {}, []
 
 
 def run_under_mocks(
-    declare: Callable[[], Any], *, stack_name: str = "test", config: dict[str, str] | None = None
+    declare: Callable[[], Any],
+    *,
+    stack_name: str = "test",
+    config: dict[str, str] | None = None,
+    mocks: Callable[[Stack], pulumi.runtime.Mocks] = Mocks,
 ) -> Stack:
     """Run `declare` (which declares resources and returns an Output or None) and collect the result."""
     stack = Stack()
     pulumi.runtime.set_all_config(config or {})
-    pulumi.runtime.set_mocks(Mocks(stack), project="inspector", stack=stack_name, preview=False)
+    pulumi.runtime.set_mocks(mocks(stack), project="inspector", stack=stack_name, preview=False)
 
     @pulumi.runtime.test
     def program() -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
@@ -45,9 +46,12 @@ EXTENSION_TAGS = {"arm64": "cpython-313-aarch64-linux-gnu", "x86_64": "cpython-3
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
     platform.machine().lower()
 )
-# Top-level folders the bundle must never carry: the runtime provides boto3, the rest is for deploying,
-# testing or the local mode. (PIL and numpy are carried: the reference detector and evidence images.)
-FORBIDDEN_FOLDERS = ("boto3", "botocore", "pulumi", "pulumi_aws", "yaml", "moto", "tests", "infra")
+# Top-level folders the bundle must never carry: they are for deploying, testing or the local mode.
+# (PIL and numpy are carried: the reference detector and evidence images; so is the SDK.)
+FORBIDDEN_FOLDERS = ("pulumi", "pulumi_aws", "yaml", "moto", "tests", "infra")
+# The runtime's SDK in the clean-interpreter run: one from before S3's conditional writes (August 2024),
+# as an older Lambda runtime image may still carry. The bundle's own must win over it.
+OLD_SDK = ("boto3==1.34.162", "botocore==1.34.162")
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +154,41 @@ def test_the_bundle_carries_only_the_modules_the_handler_can_import(
         assert absent not in ours
     assert [] == [n for n in ours if n.startswith(("inspector/samples/", "inspector/commands/"))]
     assert {"handler/__init__.py", "inspector/function.py", "inspector/detectors/rekognition.py"} <= set(ours)
+
+
+@pytest.mark.parametrize("architecture", list(EXTENSION_TAGS))
+def test_the_bundle_carries_the_sdk_the_tests_ran_with_and_only_the_models_the_function_uses(
+    bundles: dict[str, Bundle], architecture: str
+) -> None:
+    shipped = names(bundles[architecture])
+    with zipfile.ZipFile(bundles[architecture].path) as archive:
+        versions = {
+            package: re.search(
+                r"^__version__ = '([^']+)'", archive.read(f"{package}/__init__.py").decode(), re.M
+            )
+            for package in ("boto3", "botocore")
+        }
+    pinned = {
+        package: re.search(rf"^{package}==(\S+)$", CONSTRAINTS.read_text(encoding="utf-8"), re.M)
+        for package in ("boto3", "botocore")
+    }
+    models = {n.split("/")[2] for n in shipped if n.startswith("botocore/data/") and n.count("/") >= 3}
+
+    assert {p: m[1] for p, m in pinned.items() if m} == {p: m[1] for p, m in versions.items() if m}
+    assert {"rekognition", "s3", "sns", "sts"} == models == set(bundles[architecture].sdk_services)
+    assert {"botocore/data/endpoints.json", "botocore/data/partitions.json"} <= set(shipped)
+
+
+def test_a_client_for_a_new_service_in_the_sources_keeps_its_model(tmp_path: Path) -> None:
+    source = tmp_path / "digest.py"
+    source.write_text(
+        'import boto3\ndef run():\n    return boto3.client("athena"), make_client("glue", region="x")\n'
+    )
+    deps = tmp_path / "deps"
+    for service in ("athena", "glue", "s3", "sts", "ec2"):
+        (deps / "botocore" / "data" / service).mkdir(parents=True)
+
+    assert {"athena", "glue", "sts"} == bundle_module.sdk_services({"inspector/digest.py": source}, deps)
 
 
 def test_every_excluded_source_exists_so_the_list_cannot_silently_go_stale() -> None:
@@ -281,14 +320,16 @@ def test_a_constraints_file_without_the_runtime_pins_is_refused(tmp_path: Path) 
     )
 
     with pytest.raises(
-        BundleError, match="pins no version of annotated-types, anyascii, numpy, pillow, pydantic-core"
+        BundleError,
+        match="pins no version of annotated-types, anyascii, botocore, importlib-metadata, jmespath",
     ):
         build_bundle(repo_root=repo, out_dir=tmp_path / "out")
 
 
 # The function's cold start and one invocation, on a clean interpreter: no site-packages (-S), no PYTHON*
 # variables (-I, which also ignores PYTHONPATH: the script puts the two folders on sys.path itself), so
-# only the standard library, the unpacked bundle and boto3 (which the Lambda runtime provides) can load.
+# only the standard library, the unpacked bundle and the runtime's boto3 can load, in Lambda's order:
+# /var/task (the bundle) first, then /var/runtime.
 INVOKE = """
 import json, sys, sysconfig
 bundle_dir, boto_dir, result_file = sys.argv[1:4]
@@ -302,8 +343,10 @@ foreign = sorted(
     if getattr(module, "__file__", None)
     and (not module.__file__.startswith(allowed) or "site-packages" in module.__file__)
 )
+import botocore
 with open(result_file, "w") as out:
-    json.dump({"result": result, "pydantic": pydantic.VERSION, "foreign": foreign}, out)
+    json.dump({"result": result, "pydantic": pydantic.VERSION, "foreign": foreign,
+               "botocore": [botocore.__version__, botocore.__file__]}, out)
 """
 
 
@@ -373,30 +416,45 @@ def sqs_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
     }
 
 
-def test_the_function_runs_from_the_bundle_alone_on_a_clean_python(
-    bundles: dict[str, Bundle], moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials for the moto server, on a machine whose bundle can run here."""
     if HOST_ARCHITECTURE is None:
         pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
-    python = clean_python313()
-    if python is None:
-        pytest.skip("no working python3.13 (pyenv or PATH) to run the bundle with")
-    bundle_dir = tmp_path / "task"  # as Lambda unpacks the code to /var/task
-    with zipfile.ZipFile(bundles[HOST_ARCHITECTURE].path) as archive:
-        archive.extractall(bundle_dir)
-    boto_dir = tmp_path / "runtime"  # what the Lambda runtime adds: boto3, at the pinned version
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def old_runtime_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What an older Lambda runtime provides in /var/runtime: boto3 from before S3's conditional writes."""
+    target = tmp_path_factory.mktemp("runtime")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.13", "--no-compile",
-         "--target", str(boto_dir), "-c", str(CONSTRAINTS), "boto3"],
+         "--target", str(target), *OLD_SDK],
         capture_output=True, check=True,
     )  # fmt: skip
+    return target
 
-    for name, value in FAKE_AWS_ENV.items():
-        monkeypatch.setenv(name, value)
+
+def invoke_bundle(
+    bundle: Bundle, runtime: Path, moto_endpoint: str, tmp_path: Path, *, without_sdk: bool = False
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Any]:
+    """Unpack the bundle as Lambda does (/var/task), upload an image to moto, and run one invocation on a
+    clean python3.13 with the runtime's SDK behind the bundle. Returns (process, outcome, the S3 client)."""
+    python = clean_python313()
+    if python is None:
+        pytest.skip("no working python3.13 (pyenv or PATH) to run the bundle with")
+    bundle_dir = tmp_path / "task"
+    with zipfile.ZipFile(bundle.path) as archive:
+        archive.extractall(bundle_dir)
+    if without_sdk:  # as the bundle was before it carried the SDK: the runtime's is the one imported
+        for name in ("boto3", "botocore", "s3transfer"):
+            shutil.rmtree(bundle_dir / name)
     s3 = boto3.client("s3", endpoint_url=moto_endpoint)
     sns = boto3.client("sns", endpoint_url=moto_endpoint)
-    bucket = "widget-factory-images"
+    bucket = f"widget-factory-images-{len(list(tmp_path.parent.iterdir()))}"
     s3.create_bucket(Bucket=bucket)
     topic_arn = sns.create_topic(Name="widget-verdicts")["TopicArn"]
     image = io.BytesIO()
@@ -414,9 +472,8 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python(
         "INSPECTOR_DETECTOR": "rekognition",
     }
     result_file = tmp_path / "result.json"
-
     run = subprocess.run(
-        [python, "-I", "-S", "-c", INVOKE, str(bundle_dir), str(boto_dir), str(result_file)],
+        [python, "-I", "-S", "-c", INVOKE, str(bundle_dir), str(runtime), str(result_file)],
         input=json.dumps(event),
         capture_output=True,
         text=True,
@@ -424,12 +481,25 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python(
         timeout=60,
         check=False,
     )
+    outcome = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return run, outcome, (s3, bucket, bundle_dir, topic_arn)
+
+
+def test_the_function_runs_from_the_bundle_alone_on_a_clean_python_with_its_own_sdk(
+    bundles: dict[str, Bundle], moto_endpoint: str, old_runtime_sdk: Path, tmp_path: Path, fake_aws: None
+) -> None:
+    assert HOST_ARCHITECTURE is not None
+    run, outcome, (s3, bucket, bundle_dir, topic_arn) = invoke_bundle(
+        bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path
+    )
 
     assert 0 == run.returncode, run.stderr + run.stdout
-    outcome = json.loads(result_file.read_text())
     assert {"batchItemFailures": []} == outcome["result"], run.stdout
     assert [] == outcome["foreign"]
     assert outcome["pydantic"].startswith("2.")
+    version, location = outcome["botocore"]
+    assert version == boto3.__version__  # boto3 and botocore share version numbers; pinned alike
+    assert location.startswith(str(bundle_dir))  # the bundle's SDK, not the runtime's older one
     record = json.loads(s3.get_object(Bucket=bucket, Key="results/line-3/w1.jpg.json")["Body"].read())
     assert "PASS" == record["verdict"]
     assert "analyzed/passed/line-3/w1.jpg" == record["destination"]
@@ -437,3 +507,157 @@ def test_the_function_runs_from_the_bundle_alone_on_a_clean_python(
         item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]
     )
     assert 1 == len(sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics[topic_arn].sent_notifications)
+
+
+def test_on_the_older_runtime_sdk_alone_the_function_cannot_write_its_records(
+    bundles: dict[str, Bundle], moto_endpoint: str, old_runtime_sdk: Path, tmp_path: Path, fake_aws: None
+) -> None:
+    # Why the SDK is bundled: the conditional record write (PutObject If-None-Match) is refused by the
+    # 2024 SDK before it is sent, so every image would be retried until it reached the dead-letter queue.
+    assert HOST_ARCHITECTURE is not None
+    run, outcome, (s3, bucket, _, _) = invoke_bundle(
+        bundles[HOST_ARCHITECTURE], old_runtime_sdk, moto_endpoint, tmp_path, without_sdk=True
+    )
+
+    assert 0 == run.returncode, run.stderr
+    assert OLD_SDK[1].split("==")[1] == outcome["botocore"][0]
+    assert 1 == len(outcome["result"]["batchItemFailures"])
+    errors = [json.loads(line).get("error", "") for line in run.stdout.splitlines() if line.startswith("{")]
+    assert any(
+        "ParamValidationError" in e and 'Unknown parameter in input: "IfNoneMatch"' in e for e in errors
+    )
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="results/")
+
+
+def test_make_bundle_reports_the_sdk_and_warns_loudly_without_bytecode(bundles: dict[str, Bundle]) -> None:
+    bundle = bundles["arm64"]
+    without = Bundle(bundle.path, bundle.sha256, bundle.size, "arm64", "3.13", compiled=False)
+
+    shown = "\n".join(bundle_module.report(bundle))
+    warned = "\n".join(bundle_module.report(without))
+
+    assert f"sdk:       boto3 {boto3.__version__}" in shown
+    assert "WARNING" not in shown
+    assert "bytecode:  NO" in warned
+    assert "WARNING: no python3.13 on this machine" in warned
+    assert "pyenv install 3.13" in warned
+    assert "uv python install 3.13" in warned
+
+
+DIGEST = """
+import json, sys
+bundle_dir, boto_dir, result_file = sys.argv[1:4]
+sys.path[:0] = [bundle_dir, boto_dir]
+import handler
+cold = sorted(m for m in sys.modules if m.startswith(("sqlglot", "pygal", "inspector.reports")))
+result = handler.digest_handler({"day": "2026-11-28"}, None)
+with open(result_file, "w") as out:
+    json.dump({"result": result, "before": cold}, out)
+"""
+
+
+def athena_result(columns: list[str], rows: list[list[str]]) -> dict[str, Any]:
+    """One query's answer as moto's Athena hands it out (the header row first, as Athena's)."""
+    types = {"images": "bigint", "judged": "bigint", "failed": "bigint", "occurrences": "bigint"}
+    return {
+        "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in [columns, *rows]],
+        "column_info": [{"Name": c, "Type": types.get(c, "varchar"), "Nullable": "UNKNOWN"} for c in columns],
+    }
+
+
+def test_the_bundle_carries_the_reports_sql_and_the_digests_libraries(bundles: dict[str, Bundle]) -> None:
+    carried = names(bundles["arm64"])
+
+    assert "inspector/reports/report.sql" in carried
+    assert "inspector/reports/function.py" in carried
+    assert any(n.startswith("sqlglot/") for n in carried)
+    assert any(n.startswith("pygal/") for n in carried)
+    assert not any(n.startswith("duckdb") for n in carried)
+
+
+def test_the_digest_runs_from_the_bundle_alone_on_a_clean_python(
+    bundles: dict[str, Bundle], moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if HOST_ARCHITECTURE is None:
+        pytest.skip(f"no bundle can run on this {platform.machine()} machine (arm64 and x86_64 only)")
+    python = clean_python313()
+    if python is None:
+        pytest.skip("no working python3.13 (pyenv or PATH) to run the bundle with")
+    bundle_dir = tmp_path / "task"
+    with zipfile.ZipFile(bundles[HOST_ARCHITECTURE].path) as archive:
+        archive.extractall(bundle_dir)
+    boto_dir = tmp_path / "runtime"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.13", "--no-compile",
+         "--target", str(boto_dir), "-c", str(CONSTRAINTS), "boto3"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    sns = boto3.client("sns", endpoint_url=moto_endpoint)
+    athena = boto3.client("athena", endpoint_url=moto_endpoint)
+    bucket = "widget-factory-images"
+    s3.create_bucket(Bucket=bucket)
+    topic_arn = sns.create_topic(Name="widget-verdicts")["TopicArn"]
+    athena.create_work_group(
+        Name="inspector-test",
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}-athena/"}},
+    )
+    # The five queries' answers, in the order the digest asks: verdicts, subgroups, reasons, backlog,
+    # agreement.
+    answers = [
+        athena_result(["line", "verdict", "effective", "images"],
+                      [["line-3", "PASS", "PASS", "40"], ["line-3", "FAIL", "FAIL", "9"],
+                       ["line-3", "REVIEW", "REVIEW", "1"]]),
+        athena_result(["line", "subgroup", "judged", "failed"],
+                      [["line-3", "2026-11-28T07", "20", "0"], ["line-3", "2026-11-28T08", "20", "0"],
+                       ["line-3", "2026-11-28T09", "10", "9"]]),
+        athena_result(["line", "verdict", "rule", "subject", "occurrences"],
+                      [["line-3", "FAIL", "forbid[0]", "Scratch", "9"]]),
+        athena_result(["line", "day", "images", "oldest"],
+                      [["line-3", "2026-11-28", "1", "2026-11-28T09:10:00Z"]]),
+        athena_result(["line", "verdict", "decided", "images"], []),
+    ]  # fmt: skip
+    response = requests.post(
+        f"{moto_endpoint}/moto-api/static/athena/query-results",
+        json={"account_id": DEFAULT_ACCOUNT_ID, "region": REGION, "results": answers},
+        timeout=10,
+    )
+    assert 201 == response.status_code or response.ok
+    env = {
+        "HOME": str(tmp_path),
+        **FAKE_AWS_ENV,
+        "INSPECTOR_ENDPOINT_URL": moto_endpoint,
+        "INSPECTOR_TOPIC_ARN": topic_arn,
+        "INSPECTOR_BUCKET": bucket,
+        "INSPECTOR_ATHENA_WORKGROUP": "inspector-test",
+        "INSPECTOR_ATHENA_DATABASE": "inspector_test",
+        "INSPECTOR_ATHENA_TABLE": "records",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    }
+    result_file = tmp_path / "result.json"
+
+    run = subprocess.run(
+        [python, "-I", "-S", "-c", DIGEST, str(bundle_dir), str(boto_dir), str(result_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+    assert 0 == run.returncode, run.stderr + run.stdout
+    outcome = json.loads(result_file.read_text())
+    assert [] == outcome["before"]  # importing the handler loads none of the digest's modules
+    assert 5 == outcome["result"]["athena_queries"]
+    assert [{"line": "line-3", "report": "reports/line-3/2026-11-28.html"}] == [
+        {k: v for k, v in d.items() if k != "message_id"} for d in outcome["result"]["digests"]
+    ]
+    page = s3.get_object(Bucket=bucket, Key="reports/line-3/2026-11-28.html")["Body"].read().decode()
+    assert "<svg" in page
+    (topic,) = [t for t in sns_backends[DEFAULT_ACCOUNT_ID][REGION].topics.values() if t.arn == topic_arn]
+    # The module's moto server is shared: the function's own test published to this topic too.
+    subjects = [n[2] for n in topic.sent_notifications if (n[2] or "").startswith("QC digest")]
+    assert ["QC digest 2026-11-28 line-3: 50 images, yield 80.0%, 1 out of control"] == subjects

@@ -21,7 +21,13 @@ CONFIG = {
         {"minConfidence": 90, "require": [{"label": "Widget"}], "forbid": [{"label": "Rust"}]}
     ),
     "notify": json.dumps(
-        [{"email": "leads@example.com", "only": ["FAIL", "REJECTED"]}, {"email": "audit@example.com"}]
+        [
+            {"email": "leads@example.com", "only": ["FAIL", "REJECTED"]},
+            {"email": "audit@example.com"},
+            {"email": "manager@example.com", "immediate": False, "digest": True},
+            {"email": "qc@example.com", "only": ["FAIL", "REVIEW"], "digest": True},
+            {"email": "all@example.com", "digest": True},
+        ]
     ),
     "opsNotify": json.dumps(["oncall@example.com"]),
     "glacierAfterDays": "45",
@@ -34,6 +40,9 @@ CONFIG = {
     "logRetentionDays": "60",
     "oldestMessageAlarmSeconds": "1200",
 }
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 
 
 def declare(values: dict[str, str], archive: pulumi.Archive) -> Stack:
@@ -63,8 +72,11 @@ def test_the_component_has_the_documented_type_token(stack: Stack):
     assert "inspector" == stack.one("inspector:index:InspectionPipeline").name
 
 
-def test_bucket_blocks_every_kind_of_public_access(stack: Stack):
-    block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_blocks_every_kind_of_public_access(stack: Stack, prefix: str):
+    block = stack.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access"
+    ).inputs
 
     assert (True, True, True, True) == (
         block["blockPublicAcls"],
@@ -74,22 +86,27 @@ def test_bucket_blocks_every_kind_of_public_access(stack: Stack):
     )
 
 
-def test_bucket_owner_is_enforced(stack: Stack):
-    controls = stack.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_owner_is_enforced(stack: Stack, prefix: str):
+    controls = stack.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership"
+    ).inputs
 
     assert "BucketOwnerEnforced" == controls["rule"]["objectOwnership"]
 
 
-def test_bucket_is_encrypted_at_rest(stack: Stack):
+@pytest.mark.parametrize("prefix", ["inspector", "inspector-access-logs"], ids=["images", "access logs"])
+def test_bucket_is_encrypted_at_rest(stack: Stack, prefix: str):
     encryption = stack.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        f"{prefix}-encryption",
     ).inputs
 
     assert "AES256" == encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
 
 
 def test_bucket_policy_denies_requests_without_tls(stack: Stack):
-    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy", "inspector-tls-only").inputs["policy"])
 
     [statement] = policy["Statement"]
     assert "Deny" == statement["Effect"]
@@ -99,7 +116,7 @@ def test_bucket_policy_denies_requests_without_tls(stack: Stack):
 
 
 def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(stack: Stack):
-    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    rules = stack.one(LIFECYCLE, "inspector-lifecycle").inputs["rules"]
 
     [glacier] = [r for r in rules if "transitions" in r]
     assert {"prefix": "analyzed/"} == glacier["filter"]
@@ -110,7 +127,7 @@ def test_lifecycle_sends_analyzed_images_to_glacier_after_the_configured_days(st
 def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack: Stack):
     versioning = stack.one("aws:s3/bucketVersioning:BucketVersioning")
     assert {"status": "Enabled"} == versioning.inputs["versioningConfiguration"]
-    lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    lifecycle = stack.one(LIFECYCLE, "inspector-lifecycle")
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
 
     # A filed original's bytes expire after originalsRetentionDays; records and filed copies never do.
@@ -125,17 +142,19 @@ def test_bucket_keeps_every_version_and_its_lifecycle_waits_for_versioning(stack
 
 
 def test_lifecycle_aborts_incomplete_multipart_uploads(stack: Stack):
-    rules = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    rules = stack.one(LIFECYCLE, "inspector-lifecycle").inputs["rules"]
 
     [abort] = [r for r in rules if "abortIncompleteMultipartUpload" in r]
     assert 7.0 == abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
 
 
 def test_bucket_may_be_destroyed_non_empty_only_when_configured(fake_archive: pulumi.Archive):
-    kept = declare(CONFIG, fake_archive).one("aws:s3/bucket:Bucket").inputs
-    disposable = declare({**CONFIG, "forceDestroy": "true"}, fake_archive).one("aws:s3/bucket:Bucket").inputs
+    kept = declare(CONFIG, fake_archive).of_type("aws:s3/bucket:Bucket")
+    disposable = declare({**CONFIG, "forceDestroy": "true"}, fake_archive).of_type("aws:s3/bucket:Bucket")
 
-    assert (False, True) == (kept["forceDestroy"], disposable["forceDestroy"])
+    assert 2 == len(kept) == len(disposable)  # the images and their access logs
+    assert {False} == {b.inputs["forceDestroy"] for b in kept}
+    assert {True} == {b.inputs["forceDestroy"] for b in disposable}
 
 
 # --- queues --------------------------------------------------------------------------------------------
@@ -297,7 +316,8 @@ def test_function_policy_grants_exactly_the_least_privileges(stack: Stack):
     # Originals and superseded copies (delete markers on the versioned bucket); never a record.
     assert {f"{bucket}/images/*", f"{bucket}/analyzed/*"} == grants["s3:DeleteObject"]
     assert {f"{bucket}/images/*"} == grants["s3:GetObjectVersion"]  # Rekognition's S3Object.Version
-    assert {f"{bucket}/analyzed/*", f"{bucket}/rejected/*", f"{bucket}/results/*"} == grants["s3:PutObject"]
+    # The filed copies, the records and their daily copies (for the reports' Athena table).
+    assert {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results", "daily")} == grants["s3:PutObject"]
     assert {f"{bucket}/{p}/*" for p in ("images", "results", "analyzed", "rejected", "criteria")} == grants[
         "s3:GetObject"
     ]
@@ -340,7 +360,7 @@ def test_the_reference_model_is_readable_and_nothing_more(
     assert (
         plain["s3:PutObject"]
         == granted["s3:PutObject"]
-        == {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results")}
+        == {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results", "daily")}
     )
     variables = reference.one("aws:lambda/function:Function").inputs["environment"]["variables"]
     assert ("reference", model, "true") == (
@@ -356,19 +376,43 @@ def test_no_iam_document_allows_a_wildcard_action(stack: Stack, custom_stack: St
         for s in (stack, custom_stack)
         for r in s.resources
         for key in ("policy", "assumeRolePolicy")
-        if isinstance(r.inputs.get(key), str) and r.typ != "aws:s3/bucketPolicy:BucketPolicy"
+        if isinstance(r.inputs.get(key), str) and r.typ not in RESOURCE_POLICIES_WITH_A_WILDCARD
     ]
 
     assert len(documents) >= 6  # role policy, trust policy and queue policy of each stack
     assert [] == [a for d in documents for a in policies.wildcard_actions(d)]
 
 
-def test_the_only_wildcard_anywhere_is_the_tls_deny_of_the_bucket_policy(stack: Stack):
-    # A Deny of every S3 action without TLS is the strict form AWS recommends; it grants nothing.
-    policy = stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+RESOURCE_POLICIES_WITH_A_WILDCARD = {"aws:s3/bucketPolicy:BucketPolicy", "aws:kms/key:Key"}
 
-    assert ["s3:*"] == policies.wildcard_actions(policy)
-    assert {"Deny"} == {s["Effect"] for s in json.loads(policy)["Statement"]}
+
+def test_the_bucket_policies_only_wildcard_is_the_tls_deny(stack: Stack):
+    # A Deny of every S3 action without TLS is the strict form AWS recommends; it grants nothing.
+    bucket_policies = stack.of_type("aws:s3/bucketPolicy:BucketPolicy")
+
+    assert 2 == len(bucket_policies)
+    for declared in bucket_policies:
+        statements = json.loads(declared.inputs["policy"])["Statement"]
+        assert ["s3:*"] == policies.wildcard_actions(declared.inputs["policy"])
+        assert ["Deny"] == [s["Effect"] for s in statements if s["Action"] == "s3:*"]
+
+
+def test_the_kms_key_policys_wildcards_are_the_accounts_administration_and_cloudwatchs_data_keys(
+    stack: Stack,
+):
+    # AWS's default key policy statement: the account administers its key through IAM (no IAM policy of
+    # the stack grants a kms action); without it the key could not even be scheduled for deletion. And
+    # GenerateDataKey* (with and without plaintext), as AWS documents for alarms on an encrypted topic.
+    key_policy = stack.one("aws:kms/key:Key", "inspector-ops-key").inputs["policy"]
+    principals = {
+        action: statement["Principal"]
+        for statement in json.loads(key_policy)["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+    assert ["kms:*", "kms:GenerateDataKey*"] == policies.wildcard_actions(key_policy)
+    assert {"AWS": f"arn:aws:iam::{ACCOUNT}:root"} == principals["kms:*"]
+    assert {"Service": "cloudwatch.amazonaws.com"} == principals["kms:GenerateDataKey*"]
 
 
 # --- notifications and alarms --------------------------------------------------------------------------
@@ -385,12 +429,43 @@ def test_each_recipient_gets_an_email_subscription_with_its_verdict_filter(stack
         if s.name.startswith("inspector-notify-")
     }
 
-    assert {"leads@example.com", "audit@example.com"} == set(subscriptions)
+    assert {
+        "leads@example.com",
+        "audit@example.com",
+        "manager@example.com",
+        "qc@example.com",
+        "all@example.com",
+    } == set(subscriptions)
     leads = subscriptions["leads@example.com"]
     assert "email" == leads["protocol"]
     assert {"verdict": ["FAIL", "REJECTED"]} == json.loads(leads["filterPolicy"])
     assert "MessageAttributes" == leads["filterPolicyScope"]
-    assert "filterPolicy" not in subscriptions["audit@example.com"]
+    # Every verdict, no digest: everything but the digests.
+    assert {"kind": [{"anything-but": ["digest"]}]} == json.loads(
+        subscriptions["audit@example.com"]["filterPolicy"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "policy"),
+    [
+        pytest.param("manager@example.com", {"kind": ["digest"]}, id="digest-only"),
+        pytest.param(
+            "qc@example.com",
+            {"$or": [{"verdict": ["FAIL", "REVIEW"]}, {"kind": ["digest"]}]},
+            id="fail-and-review-plus-digest",
+        ),
+        pytest.param("all@example.com", None, id="everything"),
+    ],
+)
+def test_recipients_choose_immediate_emails_the_digest_or_both(stack: Stack, email: str, policy):
+    (subscription,) = [
+        s.inputs
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs.get("endpoint") == email
+    ]
+
+    assert policy == (json.loads(subscription["filterPolicy"]) if "filterPolicy" in subscription else None)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,11 @@ EXPORTS = {
     "lines",
     "criteriaPrefix",
     "criteriaPublisherPolicyArn",
+    "reportsWorkgroup",
+    "reportsDatabase",
+    "reportsTable",
+    "digestFunctionName",
+    "dashboardName",
 }
 
 
@@ -94,6 +99,11 @@ def test_the_program_declares_the_whole_stack_for_each_example(
     types = {r.typ for r in stack.resources}
     assert {
         "inspector:index:InspectionPipeline",
+        "inspector:index:QcReports",
+        "aws:glue/catalogTable:CatalogTable",
+        "aws:athena/workgroup:Workgroup",
+        "aws:scheduler/schedule:Schedule",
+        "aws:cloudwatch/dashboard:Dashboard",
         "aws:s3/bucket:Bucket",
         "aws:s3/bucketNotification:BucketNotification",
         "aws:sqs/queue:Queue",
@@ -109,7 +119,9 @@ def test_the_program_declares_the_whole_stack_for_each_example(
 def test_the_program_exports_what_the_readme_promises():
     source = (REPO / "__main__.py").read_text()
 
-    exported = {line.split('"')[1] for line in source.splitlines() if line.startswith("pulumi.export(")}
+    exported = {
+        line.split('"')[1] for line in source.splitlines() if line.strip().startswith("pulumi.export(")
+    }
     assert EXPORTS == exported
 
 

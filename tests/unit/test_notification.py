@@ -382,7 +382,9 @@ def test_the_body_ends_with_one_line_break() -> None:
 
 
 @pytest.mark.parametrize("verdict", ALL_VERDICTS, ids=VERDICT_IDS)
-def test_the_attributes_carry_the_verdict_the_criteria_fingerprint_and_the_line(verdict: Verdict) -> None:
+def test_the_attributes_carry_the_kind_the_verdict_the_criteria_fingerprint_and_the_line(
+    verdict: Verdict,
+) -> None:
     notification = compose(record(verdict), link=LINK, link_expiry_seconds=86400)
 
     assert {

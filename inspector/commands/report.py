@@ -1,0 +1,202 @@
+"""`inspector report`: the QC report of a period (HTML, or --json numbers, or --digest emails)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from inspector.commands import (
+    EXIT_OK,
+    UserError,
+    add_aws_arguments,
+    aws_client,
+    output_file,
+    parse_s3_uri,
+)
+
+LINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# `pulumi stack output --json` keys that --stack-outputs reads.
+OUTPUT_WORKGROUP, OUTPUT_DATABASE, OUTPUT_TABLE = "reportsWorkgroup", "reportsDatabase", "reportsTable"
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "report",
+        help="QC report of a period: counts, yield, Pareto, p-chart, review backlog (HTML or JSON)",
+        description=(
+            "The QC report of a period, from result records: a folder of record files (searched "
+            "recursively), s3://bucket/prefix (fetched to a temporary folder, then queried with DuckDB), "
+            "or --athena (the stack's Glue table, queried in its Athena workgroup). Times are UTC; the "
+            "period is [since, until). Without --json or --digest, writes one self-contained HTML file."
+        ),
+    )
+    parser.add_argument(
+        "source", nargs="?", metavar="RECORDS", help="a folder of result records, or s3://bucket/prefix"
+    )
+    parser.add_argument(
+        "--since", type=moment, metavar="WHEN", help="YYYY-MM-DD or an ISO time (default: yesterday)"
+    )
+    parser.add_argument(
+        "--until", type=moment, metavar="WHEN", help="YYYY-MM-DD or an ISO time (default: since + 1 day)"
+    )
+    parser.add_argument("--line", type=line_name, metavar="LINE", help="one line only (default: every line)")
+    parser.add_argument(
+        "--by",
+        choices=("day", "hour"),
+        default=None,
+        help="p-chart subgroups (default: day; hour for one day)",
+    )
+    parser.add_argument(
+        "--out", type=output_file, metavar="FILE", help="the HTML file to write (default report.html)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the numbers as one JSON document")
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="print the digest email(s) the schedule would send, one per line",
+    )
+    athena = parser.add_argument_group("Athena (the deployed stack)")
+    athena.add_argument("--athena", action="store_true", help="query the stack's Glue table with Athena")
+    athena.add_argument(
+        "--workgroup", metavar="NAME", help=f"Athena workgroup (stack output {OUTPUT_WORKGROUP})"
+    )
+    athena.add_argument("--database", metavar="NAME", help=f"Glue database (stack output {OUTPUT_DATABASE})")
+    athena.add_argument("--table", metavar="NAME", help=f"Glue table (stack output {OUTPUT_TABLE})")
+    athena.add_argument(
+        "--stack-outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file"
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def moment(text: str) -> datetime:
+    """An argparse type: `2026-11-28` (midnight UTC) or an ISO 8601 time (UTC when it names no offset)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def line_name(text: str) -> str:
+    if not LINE_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a line name (a-z, 0-9 and '-', at most 63)")
+    return text
+
+
+def period(since: datetime | None, until: datetime | None, *, now: datetime) -> tuple[datetime, datetime]:
+    """The period asked for; by default yesterday (UTC)."""
+    if since is None:
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = today - timedelta(days=1) if until is None else until - timedelta(days=1)
+    until = until or since + timedelta(days=1)
+    if until <= since:
+        raise UserError(f"--until ({until:%Y-%m-%d %H:%M}) must be after --since ({since:%Y-%m-%d %H:%M})")
+    return since, until
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    from inspector.reports.model import collect, summarize  # noqa: PLC0415 - duckdb/sqlglot on demand
+    from inspector.reports.sql import Params  # noqa: PLC0415
+
+    since, until = period(args.since, args.until, now=datetime.now(UTC))
+    by: Literal["day", "hour"] = args.by or ("hour" if until - since <= timedelta(days=1) else "day")
+    params = Params(since=since, until=until, line=args.line, by=by)
+    with tempfile.TemporaryDirectory(prefix="inspector-report-") as scratch:
+        engine, note = _engine(args, Path(scratch), params)
+        rows = collect(engine, params)
+    report = summarize(rows, engine=engine.name)
+    if args.digest:
+        from inspector.reports.digest import compose_digest  # noqa: PLC0415
+
+        for line in rows.lines if args.line is None else (args.line,):
+            email = compose_digest(
+                summarize(rows, engine=engine.name, line=line), link=None, link_expiry_seconds=0
+            )
+            out.write(
+                f"Subject: {email.subject}\nAttributes: {json.dumps(email.attributes)}\n\n{email.body}\n"
+            )
+        if not rows.lines:
+            out.write("no images in the period, and no REVIEW waiting: no digest would be sent\n")
+        return EXIT_OK
+    if args.json:
+        out.write(report.to_json() + "\n")
+    if not args.json or args.out is not None:
+        from inspector.reports.html import render_html  # noqa: PLC0415
+
+        target = args.out or Path("report.html")
+        try:
+            target.write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+        if not args.json:
+            total = report.total
+            out.write(
+                f"{note}; {total.images:,} images in the period: PASS {total.verdicts['PASS']:,}, FAIL "
+                f"{total.verdicts['FAIL']:,}, REVIEW {total.verdicts['REVIEW']:,}, REJECTED "
+                f"{total.verdicts['REJECTED']:,}; {len(report.out_of_control)} out-of-control point(s); "
+                f"REVIEW backlog {report.backlog.images:,}\nwrote {target}\n"
+            )
+    return EXIT_OK
+
+
+def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, str]:
+    if args.athena:
+        if args.source:
+            raise UserError("give either RECORDS or --athena, not both")
+        from inspector.reports.engines import AthenaEngine  # noqa: PLC0415
+
+        workgroup, database, table = _athena_names(args)
+        athena = AthenaEngine(aws_client(args, "athena"), workgroup=workgroup, database=database, table=table)
+        return athena, f"Athena {workgroup}: {database}.{table}"
+    if not args.source:
+        raise UserError("say where the records are: a folder, s3://bucket/prefix, or --athena")
+    from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415
+
+    if args.source.startswith("s3://"):
+        from inspector.reports.fetch import fetch_records  # noqa: PLC0415
+
+        bucket, prefix = parse_s3_uri(args.source)
+        last = params.until - timedelta(microseconds=1)
+        fetched = fetch_records(
+            aws_client(args, "s3"), bucket, prefix, scratch, days=(params.since.date(), last.date())
+        )
+        engine = DuckDbEngine(scratch)
+        return engine, f"{fetched:,} records fetched from {args.source}, {engine.read:,} read"
+    folder = Path(args.source)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder of result records")
+    engine = DuckDbEngine(folder)
+    skipped = engine.skipped
+    return engine, f"{engine.read:,} records read from {folder}" + (
+        f" ({skipped:,} file(s) were not records and were skipped)" if skipped else ""
+    )
+
+
+def _athena_names(args: argparse.Namespace) -> tuple[str, str, str]:
+    outputs: dict[str, Any] = {}
+    if args.stack_outputs is not None:
+        try:
+            outputs = json.loads(args.stack_outputs.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read stack outputs {args.stack_outputs}: {exc}") from None
+        if not isinstance(outputs, dict):
+            raise UserError(
+                f"{args.stack_outputs} is not the JSON object `pulumi stack output --json` prints"
+            )
+    names = (
+        args.workgroup or outputs.get(OUTPUT_WORKGROUP),
+        args.database or outputs.get(OUTPUT_DATABASE),
+        args.table or outputs.get(OUTPUT_TABLE),
+    )
+    missing = [
+        flag for flag, value in zip(("--workgroup", "--database", "--table"), names, strict=True) if not value
+    ]
+    if missing:
+        raise UserError(f"--athena needs {', '.join(missing)} (or --stack-outputs with the stack's outputs)")
+    return str(names[0]), str(names[1]), str(names[2])

@@ -1,0 +1,231 @@
+"""`inspector report` end to end: from a folder, from S3 at an endpoint (the embedded AWS), in a browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from inspector.cli import main
+from inspector.local import LocalAws
+from inspector.testing import record_document
+
+REGION = "us-east-1"
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    with LocalAws(region=REGION) as aws:
+        yield aws
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    def run(*argv: str) -> Run:
+        status = main(list(argv))
+        captured = capsys.readouterr()
+        return Run(status, captured.out, captured.err)
+
+    return run
+
+
+def week_of_records() -> list[tuple[str, dict[str, Any]]]:
+    """Seven days of line-1 (3 % FAIL, but 30 % on the fifth day) and line-2, with some decisions."""
+    documents = []
+    for day in range(7):
+        for i in range(40):
+            fail = i < (12 if day == 4 else 1)
+            verdict = "FAIL" if fail else ("REVIEW" if i == 39 else ("REJECTED" if i == 38 else "PASS"))
+            decisions = [("REVIEW", "PASS")] if verdict == "REVIEW" and day % 2 else []
+            moment = DAY + timedelta(days=day, hours=8, minutes=i)
+            line = "line-1" if i % 2 else "line-2"
+            key = f"images/{line}/d{day}-w{i}.jpg"
+            documents.append(
+                (
+                    f"{line}/d{day}-w{i}.jpg.json",
+                    record_document(key, verdict, moment, line=line, cause=i, decisions=decisions),
+                )
+            )
+    return documents
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "results"
+    for name, document in week_of_records():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(document, indent=2))
+    return root
+
+
+def test_a_folder_report_writes_html_and_says_what_it_read(cli, folder, tmp_path):
+    out = tmp_path / "week.html"
+
+    run = cli("report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--out", str(out))
+
+    assert 0 == run.status, run.err
+    assert "280 records read" in run.out
+    assert f"wrote {out}" in run.out
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert 4 <= page.count("<svg")
+    assert "Out of control:" in page
+
+
+def test_json_gives_the_numbers_with_the_out_of_control_day(cli, folder):
+    run = cli("report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--json")
+
+    assert 0 == run.status, run.err
+    report = json.loads(run.out)
+    assert 280 == report["total"]["images"]
+    flagged = [
+        (c["line"], s["label"])
+        for c in report["charts"]
+        for s in c["chart"]["subgroups"]
+        if s["out_of_control"]
+    ]
+    assert ("line-2", "2026-11-24") in flagged
+    assert report["agreement"]["reviews_decided"] == {"PASS": 3}
+    assert report["backlog"]["images"] == 4
+
+
+def test_one_line_only(cli, folder):
+    run = cli(
+        "report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--json", "--line", "line-1"
+    )
+
+    assert {"line-1"} == {s["line"] for s in json.loads(run.out)["lines"]}
+
+
+def test_the_digest_on_demand_prints_one_email_per_line(cli, folder):
+    run = cli("report", str(folder), "--since", "2026-11-24", "--digest")
+
+    assert 0 == run.status, run.err
+    assert 2 == run.out.count("Subject: QC digest 2026-11-24")
+    assert '{"kind": "digest", "line": "line-1"}' in run.out
+    assert "Top failure reasons:" in run.out
+
+
+def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
+    s3 = local_aws.client("s3")
+    bucket = f"widgets-{uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    for path in folder.rglob("*.json"):
+        s3.put_object(Bucket=bucket, Key=f"results/{path.relative_to(folder)}", Body=path.read_bytes())
+    out = tmp_path / "s3.html"
+
+    run = cli(
+        "report",
+        f"s3://{bucket}/results/",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-27",
+        "--out",
+        str(out),
+        "--endpoint-url",
+        local_aws.endpoint_url,
+        "--region",
+        REGION,
+    )
+
+    assert 0 == run.status, run.err
+    assert "280 records fetched" in run.out
+    assert out.read_text().count("<svg") >= 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["report"], "say where the records are", id="no-source"),
+        pytest.param(["report", "/no/such/folder"], "is not a folder", id="missing-folder"),
+        pytest.param(
+            ["report", "x", "--since", "2026-11-05", "--until", "2026-11-01"], "must be after", id="backwards"
+        ),
+        pytest.param(
+            ["report", "--athena", "--workgroup", "w"],
+            "--athena needs --database, --table",
+            id="athena-names",
+        ),
+        pytest.param(
+            ["report", "--athena", "--stack-outputs", "/no/such.json"],
+            "cannot read stack outputs",
+            id="outputs",
+        ),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_status_2(cli, argv, message):
+    run = cli(*argv)
+
+    assert 2 == run.status
+    assert message in run.err
+    assert 1 == len(run.err.strip().splitlines())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--since", "yesterday"],
+        ["--line", "Line 1"],
+        ["--by", "week"],
+        ["--out", "/no/such/folder/r.html"],
+        ["--out", "."],
+    ],
+)
+def test_bad_arguments_are_refused_by_the_parser(cli, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli("report", "folder", *argv)
+
+    assert 2 == exit_info.value.code
+
+
+# --- in a real browser ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get install chromium)")
+def test_the_html_report_renders_in_chromium_without_network(cli, folder, tmp_path):
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    out = tmp_path / "week.html"
+    assert (
+        0
+        == cli(
+            "report", str(folder), "--since", "2026-11-20", "--until", "2026-11-27", "--out", str(out)
+        ).status
+    )
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"))
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(out.as_uri())
+            charts = page.locator("svg.pygal-chart")
+            sizes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+            heading = page.locator("h1").inner_text()
+            flagged = page.locator("td.bad").all_inner_texts()
+            page.screenshot(path=str(tmp_path / "week.png"), full_page=True)
+        finally:
+            browser.close()
+
+    assert [out.as_uri()] == requested  # nothing fetched from anywhere else
+    assert "QC report, every line" in heading
+    assert 4 <= len(sizes)
+    assert all(box is not None and box["width"] > 300 and box["height"] > 150 for box in sizes)
+    assert flagged  # the out-of-control day is listed in red
+    assert (tmp_path / "week.png").stat().st_size > 10_000
