@@ -49,7 +49,7 @@ class CriteriaVersion(Spec):
     restored_from: int | None = Field(default=None, ge=0)  # a rollback: the version whose criteria these are
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        return self.model_dump_json(exclude_none=True)
 
 
 class LineEntry(Spec):
@@ -82,7 +82,7 @@ class LineTable(Spec):
     refresh_seconds: int | None = None  # how soon the function takes up a publication
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        return self.model_dump_json(exclude_none=True)
 
     @classmethod
     def of(cls, lines: Lines, **fields: Any) -> LineTable:

@@ -25,7 +25,11 @@ from moto.sns.models import sns_backends
 
 from infra.config import load
 from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from inspector.criteria import Criteria
 from inspector.engine import Verdict
+from inspector.lines import Line
+from inspector.livecriteria.documents import seed_version
+from inspector.livecriteria.store import CriteriaStore
 from inspector.review.aws import desk as make_desk
 from inspector.settings import Layout
 from tests.functional.world import image_bytes, jpeg
@@ -86,12 +90,25 @@ def exercise_the_reviewer(world: IamWorld, reviewer: boto3.Session) -> None:
     world.admin.client("s3").head_object(Bucket=world.bucket(), Key="analyzed/failed/line-1/r.jpg")
 
 
+def exercise_the_publisher(world: IamWorld, publisher: boto3.Session) -> None:
+    """`inspector criteria publish|history` on the publisher policy alone: a new version of a line's
+    criteria made current, the history read back."""
+    line = Line(name="default", criteria=Criteria.from_document(PASS_CRITERIA))
+    CriteriaStore(world.bucket(), world.admin.client("s3")).write_seed(seed_version(line, stack="test"))
+    store = CriteriaStore(world.bucket(), publisher.client("s3"))
+    published = store.publish(line, Criteria.from_document(FAIL_CRITERIA), who="qc")
+
+    assert [0, 1] == [v.version for v in store.history("default") if not isinstance(v, tuple)]
+    assert published.fingerprint == store.current("default").fingerprint  # type: ignore[union-attr]
+
+
 # Every role the stack declares (and every managed policy for people), by its declared name. A role added to
 # the stack fails test_every_role_the_stack_declares_has_a_scenario until it has its line here; its
 # documents are then created and enforced by the harness with nothing else to write.
 ROLE_SCENARIOS: dict[str, RoleScenario] = {
     "inspector-reviewer": RoleScenario(exercise_the_reviewer),
     "inspector-role": RoleScenario(exercise_the_function),
+    "inspector-criteria-publisher": RoleScenario(exercise_the_publisher),
 }
 
 
@@ -222,7 +239,14 @@ def drain(world: IamWorld, criteria: dict[str, Any]) -> list[dict[str, Any]]:
     answers: list[dict[str, Any]] = []
     for _ in range(5):
         answer, messages = world.invoke_from_queue(
-            world.function(), environment={"INSPECTOR_CRITERIA": json.dumps(criteria)}
+            world.function(),
+            # Fixed criteria and no lines instead of the live store (the declared ones left out):
+            # each scenario names its own.
+            environment={
+                "INSPECTOR_CRITERIA": json.dumps(criteria),
+                "INSPECTOR_CRITERIA_PREFIX": "",
+                "INSPECTOR_LINES": "",
+            },
         )
         if not messages:
             return answers
@@ -406,6 +430,10 @@ def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: St
 CONDITIONS = {
     # People list the review queue and the records (their history), never the uploads.
     ("inspector-reviewer", "ListQueueAndHistory"): {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}},
+    # Criteria publishers list the criteria store and the records they backtest against, nothing else.
+    ("inspector-criteria-publisher", "ListCriteriaAndResults"): {
+        "StringLike": {"s3:prefix": ["criteria/*", "results/*"]}
+    },
 }
 
 

@@ -72,11 +72,12 @@ def test_each_lines_recipients_are_subscribed_with_a_filter_on_their_line(lined:
         if s.name.startswith("inspector-notify-")
     }
 
+    no_digests = {"kind": [{"anything-but": ["digest"]}]}
     assert {
-        "audit@example.com": None,
-        "plant@example.com": {"line": ["default"]},
+        "audit@example.com": no_digests,
+        "plant@example.com": {**no_digests, "line": ["default"]},
         "lead-1@example.com": {"verdict": ["FAIL", "REVIEW"], "line": ["line-1"]},
-        "lead-2@example.com": {"line": ["line-2"]},
+        "lead-2@example.com": {**no_digests, "line": ["line-2"]},
     } == subscriptions
 
 

@@ -172,15 +172,23 @@ def test_the_default_lines_foreign_prefixes_are_every_other_lines() -> None:
 @pytest.mark.parametrize(
     ("recipient", "policy"),
     [
-        (Recipient(email="a@example.com"), None),
+        (Recipient(email="a@example.com"), {"kind": [{"anything-but": ["digest"]}]}),
         (Recipient(email="a@example.com", only=[Verdict.FAIL]), {"verdict": ["FAIL"]}),
-        (Recipient(email="a@example.com", lines=["line-1"]), {"line": ["line-1"]}),
+        (
+            Recipient(email="a@example.com", lines=["line-1"]),
+            {"kind": [{"anything-but": ["digest"]}], "line": ["line-1"]},
+        ),
         (
             Recipient(email="a@example.com", only=[Verdict.FAIL, Verdict.REVIEW], lines=["a", "b"]),
             {"verdict": ["FAIL", "REVIEW"], "line": ["a", "b"]},
         ),
+        (Recipient(email="a@example.com", digest=True, lines=["a"]), {"line": ["a"]}),
+        (
+            Recipient(email="a@example.com", only=[Verdict.FAIL], digest=True, lines=["a"]),
+            {"$or": [{"verdict": ["FAIL"], "line": ["a"]}, {"kind": ["digest"], "line": ["a"]}]},
+        ),
     ],
-    ids=["everything", "verdicts", "line", "both"],
+    ids=["everything", "verdicts", "line", "both", "all-and-digest", "failures-and-digest"],
 )
 def test_a_recipients_filter_policy_filters_on_verdict_and_line(
     recipient: Recipient, policy: dict[str, list[str]] | None
