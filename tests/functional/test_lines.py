@@ -62,7 +62,8 @@ def line(name: str) -> Line:
 
 def filed(world: World) -> list[str]:
     """The bucket's keys but the reports' daily copies of the records."""
-    return [key for key in world.keys() if not key.startswith("daily/")]
+    keys: list[str] = world.keys()
+    return [key for key in keys if not key.startswith("daily/")]
 
 
 def record(world: World, key: str) -> ResultRecord:

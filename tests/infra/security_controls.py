@@ -360,7 +360,7 @@ NO_CONTROL: dict[str, str] = {
     "aws:athena/namedQuery:NamedQuery": "no Security Hub control",
     "aws:athena/database:Database": "no Security Hub control",
     "aws:s3/bucketObjectv2:BucketObjectv2": (
-        "the live criteria store's seeds and line table: objects in the pipeline's bucket, whose controls hold"
+        "the live criteria store's seeds and line table: objects in the pipeline's bucket (its controls)"
     ),
 }
 COVERED_SERVICES = ("aws:s3/", "aws:sqs/", "aws:sns/", "aws:lambda/", "aws:kms/", "aws:cloudwatch/",
