@@ -354,7 +354,7 @@ def test_the_reference_model_is_readable_and_nothing_more(
     assert (
         plain["s3:PutObject"]
         == granted["s3:PutObject"]
-        == {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results")}
+        == {f"{bucket}/{p}/*" for p in ("analyzed", "rejected", "results", "daily")}
     )
     variables = reference.one("aws:lambda/function:Function").inputs["environment"]["variables"]
     assert ("reference", model, "true") == (
