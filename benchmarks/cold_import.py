@@ -202,6 +202,7 @@ def function_environment() -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         **settings.to_env(),
         **runtime_environment(),
+        "PEER_CRITERIA": json.dumps(CRITERIA_DOCUMENT),  # for benchmarks/powertools_peer.py
     }
 
 

@@ -26,7 +26,9 @@ from inspector.analysis import Analysis
 from inspector.criteria import Criteria
 from inspector.engine import evaluate
 
-CRITERIA = Criteria.from_document(json.loads(os.environ["INSPECTOR_CRITERIA"]))
+# The criteria as a document in the environment (cold_import sets PEER_CRITERIA): the peer validates them at
+# cold start, as our handler validates its settings (which, with live criteria, hold no criteria document).
+CRITERIA = Criteria.from_document(json.loads(os.environ["PEER_CRITERIA"]))
 BUCKET = os.environ["INSPECTOR_BUCKET"]
 TOPIC_ARN = os.environ["INSPECTOR_TOPIC_ARN"]
 processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)

@@ -68,7 +68,8 @@ def timings() -> tuple[float, float, float]:
     def judge() -> None:
         detector.detect(data, request)
 
-    decode(), judge()  # warm-up
+    decode()  # warm-up
+    judge()
     decodes, judges, walls = [], [], []
     for _ in range(ROUNDS):
         started = time.thread_time()
@@ -81,10 +82,23 @@ def timings() -> tuple[float, float, float]:
     return median(judges), median(decodes), median(walls)
 
 
+def reference_environment() -> dict[str, str]:
+    """The function's environment with the reference detector and fixed criteria (no lines, no live ones).
+
+    The settings refuse fixed and live criteria at once, and a line without criteria when criteria are not
+    live, so the stack's live-criteria prefix and its line are left out.
+    """
+    env = {k: v for k, v in cold_import.function_environment().items()
+           if k not in {"INSPECTOR_CRITERIA_PREFIX", "INSPECTOR_LINES"}}  # fmt: skip
+    env["INSPECTOR_DETECTOR"] = "reference"
+    env["INSPECTOR_REFERENCE_MODEL"] = "models/widget.npz"
+    env["INSPECTOR_CRITERIA"] = CRITERIA.model_dump_json(by_alias=True, exclude_defaults=True)
+    return env
+
+
 def cold_imports() -> str:
     base_env = cold_import.function_environment()
-    env = {**base_env, "INSPECTOR_DETECTOR": "reference", "INSPECTOR_REFERENCE_MODEL": "models/widget.npz"}
-    env["INSPECTOR_CRITERIA"] = CRITERIA.model_dump_json(by_alias=True, exclude_defaults=True)
+    env = reference_environment()
     with tempfile.TemporaryDirectory(prefix="bench-cold-ref-") as directory:
         root = Path(directory)
         path = cold_import.lambda_layout(root / "warm", compiled=True)
