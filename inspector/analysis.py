@@ -1,6 +1,7 @@
 """The normalized answer of a label detector, built from raw Rekognition responses."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -115,7 +116,7 @@ class Analysis(_Part):
     model_version: str | None = None
 
     @classmethod
-    def from_detect_labels(cls, response: Mapping[str, Any]) -> Analysis:
+    def from_detect_labels(cls, response: Mapping[str, Any]) -> "Analysis":
         """Build from a `DetectLabels` response exactly as boto3 returns it."""
         _require_mapping(response, "DetectLabels response")
         document = {
@@ -128,7 +129,7 @@ class Analysis(_Part):
     @classmethod
     def from_detect_custom_labels(
         cls, response: Mapping[str, Any], *, project_version_arn: str | None = None
-    ) -> Analysis:
+    ) -> "Analysis":
         """Build from a `DetectCustomLabels` response; the model version is the project version ARN."""
         _require_mapping(response, "DetectCustomLabels response")
         items = response.get("CustomLabels", [])
@@ -141,7 +142,7 @@ class Analysis(_Part):
         return _validate(cls, document, "DetectCustomLabels response")
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Analysis:
+    def from_json(cls, text: str | bytes) -> "Analysis":
         """Load a saved analysis: a raw DetectLabels response, or this model's own JSON."""
         try:
             document = documents.parse_json(text, source="analysis")

@@ -5,19 +5,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspector.aws import make_client
 from inspector.batch import BatchProcessor
 from inspector.detectors import LabelDetector
-from inspector.detectors.combined import CombinedDetector
-from inspector.evidence import Evidence, reference_heat
 from inspector.lines import DetectorName, Line
 from inspector.notifier import SnsNotifier
 from inspector.observability import Metrics
 from inspector.pipeline import CriteriaSource, Inspector
 from inspector.settings import Settings
 from inspector.storage import S3Store
+
+if TYPE_CHECKING:
+    from inspector.evidence import Evidence
 
 
 @dataclass
@@ -92,7 +93,12 @@ class LineDetectors:
             detector = self._built.get(line.name)
             if detector is None:
                 parts = [self.factories[name](line, self.settings, self.clients) for name in line.detectors]
-                detector = parts[0] if len(parts) == 1 else CombinedDetector(parts)
+                if len(parts) == 1:
+                    detector = parts[0]
+                else:  # only lines with several detectors need the merge
+                    from inspector.detectors.combined import CombinedDetector  # noqa: PLC0415
+
+                    detector = CombinedDetector(parts)
                 self._built[line.name] = detector
             return detector
 
@@ -133,6 +139,8 @@ def build_evidence(settings: Settings, store: S3Store, detector: LabelDetector) 
     """The evidence writer, with the reference detector's heat map when that is the detector."""
     if not settings.evidence:
         return None
+    from inspector.evidence import Evidence, reference_heat  # noqa: PLC0415 - only when evidence is on
+
     heat = reference_heat(detector) if hasattr(detector, "examine") else None
     return Evidence(store, heat=heat)
 

@@ -15,6 +15,10 @@ DEFAULT_DAILY_PREFIX: Final = "daily/"
 DEFAULT_REPORTS_PREFIX: Final = "reports/"  # the digest's HTML reports: reports/<line>/<day>.html
 DEFAULT_METRICS_NAMESPACE: Final = "WidgetInspector"
 EVIDENCE_SUFFIX: Final = ".evidence.jpg"  # beside the result record: results/<rel>.evidence.jpg
+# The `kind` message attribute: subscriptions filter on it to receive verdict emails, digests, or both
+# (`decision` is the review desk's, inspector.review).
+KIND_INSPECTION: Final = "inspection"
+KIND_DIGEST: Final = "digest"
 REFERENCE_LABEL: Final = "Anomaly"  # the one label the reference detector reports
 
 # Rekognition limits (Amazon Rekognition developer guide, "Guidelines and quotas").

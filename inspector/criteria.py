@@ -1,6 +1,7 @@
 """The QC criteria: labels that must or must not be seen, how sure the detector must be, quality, colours."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 import hashlib
 import json
@@ -65,7 +66,7 @@ class Count(_Spec):
     max: InstanceCount | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> Count:
+    def _bounds(self) -> "Count":
         if self.min is None and self.max is None:
             raise ValueError("give min, max or both")
         if not self.min and self.max is None:
@@ -167,7 +168,7 @@ class Quality(_Spec):
     max_contrast: Confidence | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> Quality:
+    def _bounds(self) -> "Quality":
         if not self.bounds():
             raise ValueError("give at least one bound, e.g. minSharpness")
         for name, _, side, value in self.bounds():
@@ -215,7 +216,7 @@ class ColorRule(_Spec):
     max_percent: Percent | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> ColorRule:
+    def _bounds(self) -> "ColorRule":
         low, high = self.min_percent, self.max_percent
         if low is None and high is None:
             raise ValueError("give minPercent, maxPercent or both")
@@ -248,13 +249,13 @@ class Criteria(_Spec):
 
     min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE
     review_margin: Confidence = 0.0
-    require: list[Requirement] = Field(default_factory=list)
-    forbid: list[Forbid] = Field(default_factory=list)
+    require: list[Requirement] = Field(default=[])
+    forbid: list[Forbid] = Field(default=[])
     quality: Quality | None = None
-    colors: list[ColorRule] = Field(default_factory=list)
+    colors: list[ColorRule] = Field(default=[])
 
     @model_validator(mode="after")
-    def _coherent(self) -> Criteria:
+    def _coherent(self) -> "Criteria":
         if not (self.require or self.forbid or self.quality or self.colors):
             raise ValueError(
                 "the criteria have no rules: give at least one of require, forbid, quality, colors"
@@ -326,7 +327,7 @@ class Criteria(_Spec):
     # --- construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_document(cls, document: Any) -> Criteria:
+    def from_document(cls, document: Any) -> "Criteria":
         """Validate a parsed criteria document (a dict); raises `CriteriaError` naming each bad field."""
         if document is None:
             message = (
@@ -349,7 +350,7 @@ class Criteria(_Spec):
             raise CriteriaError("invalid criteria: " + "; ".join(problems), problems=problems) from None
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Criteria:
+    def from_json(cls, text: str | bytes) -> "Criteria":
         """Validate a JSON criteria document; a key repeated in one object is refused."""
         try:
             document = documents.parse_json(text, source="criteria document")
@@ -358,7 +359,7 @@ class Criteria(_Spec):
         return cls.from_document(document)
 
     @classmethod
-    def load(cls, path: str | Path) -> Criteria:
+    def load(cls, path: str | Path) -> "Criteria":
         """Read a criteria file: JSON (`.json`) or YAML (any other suffix; needs PyYAML). A Pulumi stack file
         (`Pulumi.<stack>.yaml`) gives the criteria under its `inspector:criteria` key."""
         path = Path(path)
@@ -396,7 +397,7 @@ class Criteria(_Spec):
             seen.setdefault(forbid.label.casefold(), forbid.label)
         return list(seen.values())
 
-    def detection_request(self) -> DetectionRequest:
+    def detection_request(self) -> "DetectionRequest":
         """What a detector must be asked for these criteria to be judged, and nothing more."""
         rules: list[RequireLabel | RequireAnyOf | Forbid] = [*self.require, *self.forbid]
         floor = min((max(0.0, self.threshold(r) - self.review_margin) for r in rules), default=None)
@@ -455,7 +456,7 @@ class DetectionRequest(BaseModel):
         )
         return self.labels if fits else ()
 
-    def covers(self, other: DetectionRequest) -> bool:
+    def covers(self, other: "DetectionRequest") -> bool:
         """Whether an analysis made for this request holds everything `other` asks for.
 
         Then criteria that compile to `other` can be judged from that analysis without a new recognition:

@@ -1,33 +1,19 @@
 """The criteria engine: `evaluate(analysis, criteria)` gives a verdict and one finding per rule."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 import math
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from inspector.analysis import Analysis, DominantColor, Label
 from inspector.criteria import ColorRule, Count, Criteria, Forbid, Quality, RequireAnyOf, RequireLabel
+from inspector.verdicts import FAILING, Outcome, Verdict
 
+__all__ = ["FAILING", "Evaluation", "Finding", "FindingKind", "Outcome", "Verdict", "evaluate"]
 
-class Verdict(StrEnum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    REVIEW = "REVIEW"
-    REJECTED = "REJECTED"  # the input could not be analysed at all (not a JPEG/PNG, empty, too large, ...)
-
-
-class Outcome(StrEnum):
-    MET = "met"  # a requirement or bound holds
-    UNMET = "unmet"  # a requirement or bound does not hold: FAIL
-    UNCERTAIN = "uncertain"  # the confidence lies in the review band [t - margin, t): REVIEW
-    VIOLATED = "violated"  # a forbidden label was seen: FAIL
-    CLEAR = "clear"  # a forbidden label was not seen
-
-
-FAILING = frozenset({Outcome.UNMET, Outcome.VIOLATED})
 
 FindingKind = Literal["require", "any_of", "count", "forbid", "quality", "color"]
 

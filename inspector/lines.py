@@ -1,6 +1,7 @@
 """Product lines: key prefixes under the images prefix, each with its own criteria, detectors, people."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 import re
 from collections.abc import Sequence
@@ -10,10 +11,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from inspector._validation import StrictSpec
-from inspector.constants import REFERENCE_LABEL
+from inspector.constants import KIND_DIGEST, REFERENCE_LABEL
 from inspector.criteria import Criteria
-from inspector.engine import Verdict
-from inspector.notification import KIND_DIGEST
+from inspector.verdicts import Verdict
 
 DEFAULT_LINE = "default"
 LINE_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -67,7 +67,7 @@ class Recipient(Spec):
     lines: list[LineName] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _once(self) -> Recipient:
+    def _once(self) -> "Recipient":
         if not self.immediate and not self.digest:
             raise ValueError(f"{self.email} would receive nothing: set immediate or digest")
         if self.only is not None and not self.immediate:
@@ -115,10 +115,10 @@ class Line(Spec):
     detectors: tuple[DetectorName, ...] = Field(default=(DetectorName.REKOGNITION,), min_length=1)
     reference_model: str | None = Field(default=None, min_length=1)
     custom_labels_arn: str | None = Field(default=None, pattern=r"^arn:")
-    notify: list[Recipient] = Field(default_factory=list)
+    notify: list[Recipient] = Field(default=[])
 
     @model_validator(mode="after")
-    def _coherent(self) -> Line:
+    def _coherent(self) -> "Line":
         if self.name == DEFAULT_LINE and self.prefix is not None:
             raise ValueError("the default line takes the keys under no line's prefix: give it no prefix")
         if self.name != DEFAULT_LINE and self.prefix is None:
@@ -172,7 +172,7 @@ class Line(Spec):
         """Whether a key below the images prefix is under this line's prefix (never true of the default)."""
         return self.prefix is not None and relative_key.startswith(self.prefix)
 
-    def runtime(self) -> Line:
+    def runtime(self) -> "Line":
         """This line as the function needs it: no recipients (SNS filters for them), criteria kept."""
         return self.model_copy(update={"notify": []})
 
@@ -186,7 +186,7 @@ class Lines(BaseModel):
     others: tuple[Line, ...] = ()
 
     @model_validator(mode="after")
-    def _separate(self) -> Lines:
+    def _separate(self) -> "Lines":
         if self.default.name != DEFAULT_LINE:
             raise ValueError(f"the default line is named {DEFAULT_LINE!r}, not {self.default.name!r}")
         seen: dict[str, Line] = {}
@@ -211,7 +211,7 @@ class Lines(BaseModel):
         return self
 
     @classmethod
-    def of(cls, lines: Sequence[Line]) -> Lines:
+    def of(cls, lines: Sequence[Line]) -> "Lines":
         """From a list holding exactly one line named `default` and any number of others."""
         defaults = [line for line in lines if line.name == DEFAULT_LINE]
         if len(defaults) != 1:

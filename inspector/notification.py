@@ -7,14 +7,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from inspector.analysis import Analysis
+from inspector.constants import KIND_INSPECTION
 from inspector.engine import FAILING, Outcome, Verdict
 from inspector.records import ResultRecord
 
 SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
-# The `kind` message attribute: subscriptions filter on it to receive verdict emails, digests, or both
-# (`decision` is the review desk's, inspector.review).
-KIND_INSPECTION = "inspection"
-KIND_DIGEST = "digest"
 BOXES_SHOWN = 3  # located instances listed per label in the email, best first as the detector gave them
 
 _MARKS = {

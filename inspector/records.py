@@ -1,6 +1,7 @@
 """The result record: what one inspection saw and decided, stored as JSON beside the images."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 from datetime import datetime
 from typing import Literal
@@ -36,7 +37,7 @@ class Decision(BaseModel):
     notified_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
-    def _decidable(self) -> Decision:
+    def _decidable(self) -> "Decision":
         if self.after not in DECIDABLE:
             raise ValueError(f"a decision is PASS or FAIL, not {self.after}")
         return self
@@ -74,7 +75,7 @@ class ResultRecord(BaseModel):
     supersedes: str | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> ResultRecord:
+    def _consistent(self) -> "ResultRecord":
         if (self.verdict is Verdict.REJECTED) != (self.rejection is not None):
             raise ValueError("rejection is set exactly when the verdict is REJECTED")
         if self.verdict is not Verdict.REJECTED and self.analysis is None:
@@ -92,7 +93,7 @@ class ResultRecord(BaseModel):
         detector: str | None = None,
         line: str = "default",
         request: DetectionRequest | None = None,
-    ) -> ResultRecord:
+    ) -> "ResultRecord":
         """The record of an image that was analysed and judged."""
         return cls(
             image=image,
@@ -116,7 +117,7 @@ class ResultRecord(BaseModel):
         inspected_at: datetime,
         detector: str | None = None,
         line: str = "default",
-    ) -> ResultRecord:
+    ) -> "ResultRecord":
         """The record of an image that could not be analysed."""
         return cls(
             image=image,
@@ -149,7 +150,7 @@ class ResultRecord(BaseModel):
         )
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> ResultRecord:
+    def from_json(cls, text: str | bytes) -> "ResultRecord":
         """Read a stored record; raises `RecordError` when it is not one this version understands."""
         try:
             # Read strictly: a key given twice (a record edited by hand, or spliced) is refused, not merged.

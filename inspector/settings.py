@@ -1,6 +1,7 @@
 """The function's settings: one validated model, read from environment variables or written to them."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
+# the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
 import hashlib
 import json
@@ -120,7 +121,7 @@ class Settings(BaseModel):
         return level
 
     @model_validator(mode="after")
-    def _coherent(self) -> Settings:
+    def _coherent(self) -> "Settings":
         # Moving an image must never re-trigger the pipeline, nor can two kinds of output share a place.
         prefixes = {
             "images_prefix": self.images_prefix,
@@ -231,7 +232,7 @@ class Settings(BaseModel):
         return self.criteria_prefix is not None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+    def from_env(cls, environ: Mapping[str, str]) -> "Settings":
         """Read the `INSPECTOR_*` variables; raises `SettingsError` naming each bad variable."""
         document: dict[str, Any] = {}
         criteria_problem: str | None = None
@@ -298,7 +299,7 @@ class Settings(BaseModel):
         return env
 
     @property
-    def layout(self) -> Layout:
+    def layout(self) -> "Layout":
         return Layout(
             images_prefix=self.images_prefix,
             analyzed_prefix=self.analyzed_prefix,

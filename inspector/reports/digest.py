@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.notification import KIND_DIGEST, SUBJECT_MAX, Notification
+from inspector.constants import KIND_DIGEST
+from inspector.notification import SUBJECT_MAX, Notification
 from inspector.reports.html import percent
 from inspector.reports.model import Report
 

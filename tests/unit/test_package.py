@@ -7,6 +7,8 @@ import subprocess
 import sys
 from importlib.resources import files
 
+import pytest
+
 import inspector
 
 HEAVY = ("boto3", "botocore", "pulumi", "pulumi_aws", "yaml")
@@ -48,3 +50,49 @@ def test_the_lambda_entry_point_is_the_librarys_function():
     from inspector import function  # noqa: PLC0415
 
     assert function.lambda_handler is handler.lambda_handler
+
+
+def _modules_after(code: str) -> list[str]:
+    listing = "print(json.dumps(sorted(m for m in sys.modules if m.startswith('inspector'))))"
+    probe = f"import json, sys\n{code}\n{listing}"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def test_importing_inspector_loads_no_submodule_until_a_name_is_used():
+    assert ["inspector"] == _modules_after("import inspector")
+    loaded = _modules_after("import inspector; inspector.Verdict")
+    assert ["inspector", "inspector.verdicts"] == loaded
+
+
+def test_a_public_name_is_the_defining_modules_object_and_an_unknown_one_is_an_attribute_error():
+    from inspector import engine, records  # noqa: PLC0415
+
+    assert engine.evaluate is inspector.evaluate
+    assert records.ResultRecord is inspector.ResultRecord
+    assert engine.Verdict is inspector.Verdict
+    assert set(inspector.__all__) <= set(dir(inspector))
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        inspector.Nothing  # noqa: B018 - the look-up is the test
+
+
+def test_the_settings_load_only_what_they_validate():
+    # The function validates its settings first; the events, analyses and records are built for the batch.
+    loaded = _modules_after("from inspector.settings import Settings")
+
+    built_later = {"inspector.events", "inspector.records", "inspector.analysis", "inspector.engine"}
+    assert "inspector.criteria" in loaded
+    assert [] == sorted(built_later & set(loaded))
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["inspector.reports", "inspector.review", "inspector.reference", "inspector.evidence", "inspector.cli",
+     "inspector.local", "inspector.detectors.combined", "inspector.deployment"],
+)  # fmt: skip
+def test_the_functions_import_leaves_out_what_the_default_configuration_does_not_use(module: str):
+    loaded = _modules_after("import handler")
+
+    assert "inspector.pipeline" in loaded  # the probe sees the function's own modules
+    assert module not in loaded
