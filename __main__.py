@@ -6,8 +6,7 @@ import pulumi
 
 from infra import config as stack_config
 from infra.bundle import build_bundle, describe
-from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
-from infra.reports import QcReports, QcReportsArgs
+from infra.program import declare
 
 try:
     settings = stack_config.load(stack_config.read_pulumi_config())
@@ -19,7 +18,8 @@ bundle = build_bundle(architecture=settings.architecture, python_version=setting
 pulumi.log.info(f"Lambda bundle {describe(bundle)}")
 
 code = pulumi.FileArchive(str(bundle.path))
-pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=settings, code=code))
+program = declare(settings, code)
+pipeline = program.pipeline
 
 pulumi.export("bucketName", pipeline.bucket_name)
 pulumi.export("uploadPrefix", pipeline.images_prefix)
@@ -34,19 +34,8 @@ pulumi.export("lines", {line.name: line.prefix or "" for line in settings.line_t
 pulumi.export("criteriaPrefix", settings.criteria_prefix)
 pulumi.export("criteriaPublisherPolicyArn", pipeline.criteria_publisher_policy_arn)
 
-if settings.daily_prefix is not None:
-    reports = QcReports(
-        "reports",
-        QcReportsArgs(
-            config=settings,
-            code=code,
-            bucket_name=pipeline.bucket_name,
-            topic_arn=pipeline.topic_arn,
-            function_name=pipeline.function_name,
-            queue_url=pipeline.queue_url,
-            dlq_url=pipeline.dlq_url,
-        ),
-    )
+if program.reports is not None:
+    reports = program.reports
     pulumi.export("reportsWorkgroup", reports.workgroup)
     pulumi.export("reportsDatabase", reports.database)
     pulumi.export("reportsTable", reports.table)

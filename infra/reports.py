@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.pipeline import ACCESS_LOG_RETENTION_DAYS, private_bucket
 from inspector import constants
 from inspector.deployment import Deployment
 from inspector.reports.schema import GLUE_COLUMNS
@@ -73,27 +74,11 @@ class QcReports(pulumi.ComponentResource):
         bucket_arn = pulumi.Output.from_input(args.bucket_name).apply(lambda b: f"arn:aws:s3:::{b}")
 
         # --- Athena's own result location -------------------------------------------------------
-        results = aws.s3.Bucket(f"{name}-athena-results", force_destroy=True, tags=tags, opts=child)
-        results_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-athena-results-public-access",
-            bucket=results.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-athena-results-ownership",
-            bucket=results.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-athena-results-encryption",
-            bucket=results.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
+        # Private, ACLs off, SSE-S3 (S3.2, S3.3, S3.8, S3.12); TLS only (S3.5); expired (S3.13); its server
+        # access logs in a log bucket of the reports' own (S3.9): the pipeline's log bucket admits the images
+        # bucket's deliveries only, by that bucket's ARN, which must be known when its policy is written.
+        results, results_block = private_bucket(
+            f"{name}-athena-results", force_destroy=True, tags=tags, opts=child
         )
         aws.s3.BucketPolicy(
             f"{name}-athena-results-tls-only",
@@ -114,6 +99,37 @@ class QcReports(pulumi.ComponentResource):
                 }
             ],
             opts=child,
+        )
+        log_bucket, log_block = private_bucket(
+            f"{name}-access-logs", force_destroy=True, tags=tags, opts=child
+        )
+        log_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=log_bucket.id,
+            policy=pulumi.Output.all(log_bucket.arn, results.arn, account_id).apply(
+                lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_block]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-access-logs-lifecycle",
+            bucket=log_bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-athena-results-logging",
+            bucket=results.id,
+            target_bucket=log_bucket.id,
+            target_prefix="athena-results-bucket/",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
         )
         workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",

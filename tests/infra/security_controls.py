@@ -140,6 +140,47 @@ _athena_logging = each(
     lambda i: (i.get("configuration") or {}).get("publishCloudwatchMetricsEnabled") is not True,
     "does not publish CloudWatch metrics",
 )
+_athena_encrypted_and_enforced = each(
+    WORKGROUP,
+    lambda i: (
+        not (
+            (i.get("configuration") or {}).get("enforceWorkgroupConfiguration") is True
+            and ((i.get("configuration") or {}).get("resultConfiguration") or {}).get(
+                "encryptionConfiguration"
+            )
+        )
+    ),
+    "query results not encrypted, or the workgroup's settings can be overridden by a query",
+)
+# Actions that support no resource-level permission: "*" is the only resource AWS accepts for them.
+RESOURCE_LESS_ACTIONS = {"rekognition:DetectLabels"}
+
+
+def _iam_policies(stack: Stack) -> Iterable[tuple[Declared, dict[str, Any]]]:
+    for policy in stack.of_type(ROLE_POLICY) + stack.of_type(MANAGED_POLICY):
+        for statement in statements(policy.inputs["policy"]):
+            yield policy, statement
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _iam_no_service_wildcards(stack: Stack) -> Iterable[str]:
+    for policy, statement in _iam_policies(stack):
+        wild = [a for a in _listed(statement["Action"]) if a == "*" or a.endswith(":*")]
+        if statement["Effect"] == "Allow" and wild:
+            yield f"{policy.name}: {statement.get('Sid')} allows {wild}"
+
+
+def _iam_no_star_resource_where_a_name_is_known(stack: Stack) -> Iterable[str]:
+    for policy, statement in _iam_policies(stack):
+        actions = set(_listed(statement["Action"]))
+        everything = "*" in _listed(statement["Resource"])
+        if statement["Effect"] == "Allow" and everything and not actions <= RESOURCE_LESS_ACTIONS:
+            yield f"{policy.name}: {statement.get('Sid')} grants {sorted(actions)} on every resource"
+
+
 _s3_no_public_grant = no_public_allow(BUCKET_POLICY)
 _sns_not_public = no_public_allow(TOPIC_POLICY)
 _kms_not_public = no_public_allow(KEY)
@@ -340,6 +381,15 @@ CONTROLS: tuple[Control, ...] = (
             (LOG_GROUP,), _log_retention, _set(LOG_GROUP, retentionInDays=30), production_only=True),
     Control("Athena.4", "Athena workgroups should have logging enabled", (WORKGROUP,), _athena_logging,
             _add(WORKGROUP, "unlogged", configuration={"publishCloudwatchMetricsEnabled": False})),
+    Control("Athena.1", "Athena workgroups should be encrypted at rest (retired by AWS; kept: enforced, "
+            "encrypted query results)", (WORKGROUP,), _athena_encrypted_and_enforced,
+            _add(WORKGROUP, "overridable", configuration={"enforceWorkgroupConfiguration": False})),
+    Control("IAM.21", "IAM customer managed policies that you create should not allow wildcard actions for "
+            "services", (ROLE_POLICY, MANAGED_POLICY), _iam_no_service_wildcards, _open_policy(ROLE_POLICY)),
+    Control("IAM.least-privilege", "(the project's own) no Allow on every resource where the resource can be "
+            "named", (ROLE_POLICY, MANAGED_POLICY), _iam_no_star_resource_where_a_name_is_known,
+            _add(ROLE_POLICY, "star", policy=json.dumps({"Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))),
     Control("EventBridge.3", "EventBridge custom event buses should have a resource-based policy attached",
             (EVENT_BUS,), _event_bus_policy, _add(EVENT_BUS, "bus")),
 )  # fmt: skip

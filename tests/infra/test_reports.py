@@ -72,12 +72,20 @@ def test_the_workgroup_enforces_its_own_encrypted_result_location(stack: Stack):
 
 
 def test_the_athena_results_bucket_is_private_encrypted_tls_only_and_expires_results(stack: Stack):
-    block = stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = stack.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "reports-athena-results-public-access"
+    ).inputs
     encryption = stack.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "reports-athena-results-encryption",
     )
-    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
-    lifecycle = stack.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
+    policy = json.loads(
+        stack.one("aws:s3/bucketPolicy:BucketPolicy", "reports-athena-results-tls-only").inputs["policy"]
+    )
+    lifecycle = stack.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "reports-athena-results-lifecycle"
+    ).inputs
+    logging = stack.one("aws:s3/bucketLogging:BucketLogging", "reports-athena-results-logging").inputs
 
     assert all(
         block[k]
@@ -86,6 +94,7 @@ def test_the_athena_results_bucket_is_private_encrypted_tls_only_and_expires_res
     assert "AES256" == encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
     assert {"aws:SecureTransport": "false"} == policy["Statement"][0]["Condition"]["Bool"]
     assert 7 == lifecycle["rules"][0]["expiration"]["days"]
+    assert "reports-access-logs-0a1b2c3" == logging["targetBucket"]
 
 
 def test_the_table_reads_the_daily_copies_with_the_json_serde_and_projected_day_partitions(stack: Stack):

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from infra.config import load
-from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from infra.program import declare as declare_program
 from tests.infra.conftest import Stack, run_under_mocks, stack_config_values
 from tests.infra.security_controls import CONTROLS, COVERED_SERVICES, NO_CONTROL, Control, broken, failing
 
@@ -30,8 +30,10 @@ def declare(stack_file: str, extra: dict[str, str] | None = None) -> Stack:
     archive = pulumi.FileArchive(__file__)  # never read under the mocks
 
     def program() -> Any:
-        pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=config, code=archive))
-        return pulumi.Output.all(pipeline.bucket_name, pipeline.function_name)
+        # The whole program, as __main__.py declares it: the pipeline and (daily copies kept) the reports.
+        declared = declare_program(config, archive)
+        assert declared.reports is not None
+        return pulumi.Output.all(declared.pipeline.bucket_name, declared.reports.workgroup)
 
     return run_under_mocks(program)
 
@@ -94,19 +96,24 @@ def stack_topic_arn(stack: Stack, name: str) -> str:
     return f"arn:aws:sns:eu-west-1:123456789012:{name}-0a1b2c3"
 
 
-def test_server_access_logs_of_the_images_bucket_go_to_the_log_bucket_which_only_s3_logging_may_write(
-    stack: Stack,
+@pytest.mark.parametrize(
+    ("logging_name", "source", "target", "policy_name"),
+    [
+        ("inspector-access-logging", "inspector-bucket", "inspector-access-logs",
+         "inspector-access-logs-policy"),
+        ("reports-athena-results-logging", "reports-athena-results", "reports-access-logs",
+         "reports-access-logs-policy"),
+    ],
+    ids=["images bucket", "athena results bucket"],
+)  # fmt: skip
+def test_server_access_logs_of_each_bucket_go_to_a_log_bucket_which_only_s3_logging_of_it_may_write(
+    stack: Stack, logging_name: str, source: str, target: str, policy_name: str
 ):
-    logging = stack.one("aws:s3/bucketLogging:BucketLogging").inputs
-    policy = json.loads(
-        stack.one("aws:s3/bucketPolicy:BucketPolicy", "inspector-access-logs-policy").inputs["policy"]
-    )
+    logging = stack.one("aws:s3/bucketLogging:BucketLogging", logging_name).inputs
+    policy = json.loads(stack.one("aws:s3/bucketPolicy:BucketPolicy", policy_name).inputs["policy"])
     [delivery] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
 
-    assert ("inspector-bucket-0a1b2c3", "inspector-access-logs-0a1b2c3") == (
-        logging["bucket"],
-        logging["targetBucket"],
-    )
+    assert (f"{source}-0a1b2c3", f"{target}-0a1b2c3") == (logging["bucket"], logging["targetBucket"])
     assert {"Service": "logging.s3.amazonaws.com"} == delivery["Principal"]
     assert "s3:PutObject" == delivery["Action"]
-    assert {"aws:SourceArn": "arn:aws:s3:::inspector-bucket-0a1b2c3"} == delivery["Condition"]["ArnLike"]
+    assert {"aws:SourceArn": f"arn:aws:s3:::{source}-0a1b2c3"} == delivery["Condition"]["ArnLike"]
