@@ -18,17 +18,23 @@ than AWS's") and covered by assertions on the documents instead.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import botocore.loaders
 import botocore.session
 import pulumi
+from moto.athena.models import athena_backends
+from moto.athena.responses import AthenaResponse
+from moto.awslambda.responses import LambdaResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rekognition.responses import RekognitionResponse
 from moto.sns.responses import SNSResponse
@@ -55,6 +61,7 @@ Attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 Notification = "aws:s3/bucketNotification:BucketNotification"
 Versioning = "aws:s3/bucketVersioning:BucketVersioning"
 Function = "aws:lambda/function:Function"
+Workgroup = "aws:athena/workgroup:Workgroup"
 SourceMapping = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 
@@ -124,6 +131,8 @@ class MotoNamedMocks(Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
                 "userId": "AIDA",
             }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION}, []
         return {}, []
 
 
@@ -140,15 +149,76 @@ RESOURCE_PARAMETERS: dict[type, tuple[str, ...]] = {
 }
 
 
-def teach_moto_resources() -> Callable[[], None]:
-    """Make moto authorise SNS and Rekognition requests against the resource they name, as AWS does
-    (moto's `_determine_resource` hook, which its SQS already has). Returns the undo."""
+def _athena_resource(self: Any) -> str:
+    """The workgroup a request acts in, as AWS authorises Athena's query actions: by the WorkGroup it names
+    (StartQueryExecution), or the workgroup of the query it names (Get/StopQueryExecution, results)."""
+    workgroup = self._get_param("WorkGroup")
+    query_id = self._get_param("QueryExecutionId")
+    if query_id:
+        execution = athena_backends[self.current_account][self.region].executions.get(query_id)
+        if execution is not None and execution.workgroup is not None:
+            workgroup = execution.workgroup.name
+    if not workgroup:
+        return "*"
+    return f"arn:aws:athena:{self.region}:{self.current_account}:workgroup/{workgroup}"
+
+
+def _lambda_resource(self: Any) -> str:
+    """The function a Lambda request names in its path (`/2015-03-31/functions/<name or ARN>/...`)."""
+    parts = unquote(self.path).split("/")
+    named = parts[parts.index("functions") + 1] if "functions" in parts[:-1] else ""
+    if not named:
+        return "*"
+    if named.startswith("arn:"):
+        return str(named)
+    return f"arn:aws:lambda:{self.region}:{self.current_account}:function:{named}"
+
+
+# Operations whose IAM action AWS names otherwise than the operation (moto checks `service:Operation`).
+IAM_ACTION_NAMES: dict[type, dict[str, str]] = {LambdaResponse: {"Invoke": "InvokeFunction"}}
+
+
+def _teach_moto_action_names() -> Callable[[], None]:
+    """Make moto check AWS's IAM action for these operations (lambda:InvokeFunction, not lambda:Invoke)."""
     undo: list[Callable[[], None]] = []
+    for response_class, names in IAM_ACTION_NAMES.items():
+        authorize = response_class._authenticate_and_authorize_normal_action
+
+        def renamed(
+            self: Any, resource: str = "*", authorize: Any = authorize, names: dict[str, str] = names
+        ) -> None:
+            operation = self._get_action()
+            self._get_action = lambda: names.get(operation, operation)  # for the authorisation only
+            try:
+                authorize(self, resource)
+            finally:
+                del self._get_action
+
+        response_class._authenticate_and_authorize_normal_action = renamed  # type: ignore[method-assign]
+        undo.append(lambda cls=response_class: delattr(cls, "_authenticate_and_authorize_normal_action"))
+
+    def undo_all() -> None:
+        for restore in undo:
+            restore()
+
+    return undo_all
+
+
+def teach_moto_resources() -> Callable[[], None]:
+    """Make moto authorise SNS, Rekognition, Athena and Lambda requests against the resource they name, as
+    AWS does (moto's `_determine_resource` hook, which its SQS already has). Returns the undo."""
+    undo: list[Callable[[], None]] = []
+    hooks: dict[type, Callable[[Any], str]] = {}
     for response_class, parameters in RESOURCE_PARAMETERS.items():
 
-        def resource(self: Any, parameters: tuple[str, ...] = parameters) -> str:
+        def by_parameter(self: Any, parameters: tuple[str, ...] = parameters) -> str:
             return next((str(v) for p in parameters if (v := self._get_param(p))), "*")
 
+        hooks[response_class] = by_parameter
+    hooks[AthenaResponse] = _athena_resource
+    hooks[LambdaResponse] = _lambda_resource
+    undo.append(_teach_moto_action_names())
+    for response_class, resource in hooks.items():
         had = "_determine_resource" in vars(response_class)
         previous = vars(response_class).get("_determine_resource")
         setattr(response_class, "_determine_resource", resource)  # noqa: B010 - moto's own hook
@@ -244,6 +314,7 @@ class IamWorld:
         world = cls(stack, admin, {})
         world._create_resources()
         world._create_roles()
+        world._create_functions()
         return world
 
     # --- set-up, as the administrator --------------------------------------------------------------------
@@ -256,6 +327,21 @@ class IamWorld:
             sqs.create_queue(QueueName=physical(queue.name))
         for topic in self.stack.of_type(Topic):
             sns.create_topic(Name=physical(topic.name))
+        athena = self.admin.client("athena")
+        for workgroup in self.stack.of_type(Workgroup):
+            results = workgroup.inputs["configuration"]["resultConfiguration"]
+            athena.create_work_group(
+                Name=workgroup.inputs["name"],
+                Configuration={
+                    "ResultConfiguration": {
+                        "OutputLocation": results["outputLocation"],
+                        "EncryptionConfiguration": {
+                            "EncryptionOption": results["encryptionConfiguration"]["encryptionOption"]
+                        },
+                    },
+                    "EnforceWorkGroupConfiguration": True,
+                },
+            )
         for versioning in self.stack.of_type(Versioning):
             status = versioning.inputs["versioningConfiguration"]["status"]
             s3.put_bucket_versioning(
@@ -307,6 +393,23 @@ class IamWorld:
                     ]["Arn"]
                 iam.attach_role_policy(RoleName=role_name, PolicyArn=arn)
 
+    def _create_functions(self) -> None:
+        """The declared functions, so that a role may be refused or allowed to invoke them (moto runs
+        `mock_aws(config={"lambda": {"use_docker": False}})`'s stand-in, not the code: the code runs through
+        `run`, under the function's role)."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+        lam = self.admin.client("lambda")
+        for function in self.stack.of_type(Function):
+            lam.create_function(
+                FunctionName=physical(function.name),
+                Runtime=function.inputs["runtime"],
+                Role=function.inputs["role"],
+                Handler=function.inputs["handler"],
+                Code={"ZipFile": buffer.getvalue()},
+            )
+
     # --- what the tests use ------------------------------------------------------------------------------
 
     def session(self, role: str) -> boto3.Session:
@@ -329,9 +432,21 @@ class IamWorld:
         ]
         return topic
 
-    def function(self) -> Declared:
-        [function] = self.stack.of_type(Function)
+    def function(self, handler: str = "handler.lambda_handler") -> Declared:
+        """The declared function whose Lambda handler setting is `handler`."""
+        [function] = [f for f in self.stack.of_type(Function) if f.inputs["handler"] == handler]
         return function
+
+    def function_arn(self, function: Declared) -> str:
+        return arn_of(Function, function.name, function.inputs)
+
+    def run(self, function: Declared, event: Any, *, environment: Mapping[str, str] | None = None) -> Any:
+        """Call the declared handler as Lambda would: the declared environment (plus `environment`), the
+        function's role's credentials, a new container."""
+        role_session = self.session(self.function_role(function))
+        variables = {**function.inputs["environment"]["variables"], **(environment or {})}
+        with function_process(role_session, variables, function.inputs["handler"]) as handler:
+            return handler(event, None)
 
     def function_role(self, function: Declared) -> str:
         [role] = [name for name, arn in self.role_arns.items() if arn == function.inputs["role"]]

@@ -20,11 +20,13 @@ import pulumi
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.athena.models import QueryResults, athena_backends
 from moto.core import set_initial_no_auth_action_count
 from moto.sns.models import sns_backends
 
 from infra.config import load
-from infra.pipeline import InspectionPipeline, InspectionPipelineArgs
+from infra.program import declare
+from infra.reports import DIGEST_HANDLER
 from inspector.criteria import Criteria
 from inspector.engine import Verdict
 from inspector.lines import Line
@@ -102,6 +104,47 @@ def exercise_the_publisher(world: IamWorld, publisher: boto3.Session) -> None:
     assert published.fingerprint == store.current("default").fingerprint  # type: ignore[union-attr]
 
 
+DAY = "2026-11-28"
+VERDICT_COLUMNS = [
+    {"Name": n, "Type": t}
+    for n, t in (("line", "varchar"), ("verdict", "varchar"), ("effective", "varchar"), ("images", "bigint"))
+]
+
+
+def exercise_the_digest(world: IamWorld, digest: boto3.Session) -> None:
+    """The declared digest handler (`handler.digest_handler`, its environment) under its own role: the
+    day's queries in its workgroup, the HTML report kept under reports/, the digest published."""
+    s3 = world.admin.client("s3")
+    daily = f"daily/dt={DAY}/line-1/w.jpg.json"
+    s3.put_object(Bucket=world.bucket(), Key=daily, Body=b'{"line": "line-1", "verdict": "PASS"}\n')
+    # Athena reads the table's objects with the caller's permissions; moto's Athena reads nothing, so the
+    # role reads them itself: the day's folder listed, a copy read.
+    listed = digest.client("s3").list_objects_v2(Bucket=world.bucket(), Prefix=f"daily/dt={DAY}/")
+    assert [daily] == [o["Key"] for o in listed["Contents"]]
+    digest.client("s3").get_object(Bucket=world.bucket(), Key=daily)
+    # moto runs no SQL: the verdicts query answers 9 PASS and 1 FAIL on line-1, the others nothing.
+    rows = [["line", "verdict", "effective", "images"], ["line-1", "PASS", "PASS", "9"],
+            ["line-1", "FAIL", "FAIL", "1"]]  # fmt: skip
+    answered = [{"Data": [{"VarCharValue": v} for v in r]} for r in rows]
+    athena_backends[ACCOUNT][REGION].query_results_queue.append(QueryResults(answered, VERDICT_COLUMNS))
+
+    answer = world.run(world.function(DIGEST_HANDLER), {"day": DAY})
+
+    assert (["line-1"], 5) == ([d["line"] for d in answer["digests"]], answer["athena_queries"])
+    s3.head_object(Bucket=world.bucket(), Key=f"reports/line-1/{DAY}.html")
+    assert [f"QC digest {DAY} line-1"] == [
+        e[: len(f"QC digest {DAY} line-1")] for e in verdict_emails(world) if e.startswith("QC digest")
+    ]
+
+
+def exercise_the_scheduler(world: IamWorld, scheduler: boto3.Session) -> None:
+    """EventBridge Scheduler's role invokes the digest function (moto answers for it without running it)."""
+    answer = scheduler.client("lambda").invoke(
+        FunctionName=world.function_arn(world.function(DIGEST_HANDLER)), Payload=b'{"source": "schedule"}'
+    )
+    assert 200 == answer["StatusCode"]
+
+
 # Every role the stack declares (and every managed policy for people), by its declared name. A role added to
 # the stack fails test_every_role_the_stack_declares_has_a_scenario until it has its line here; its
 # documents are then created and enforced by the harness with nothing else to write.
@@ -109,7 +152,16 @@ ROLE_SCENARIOS: dict[str, RoleScenario] = {
     "inspector-reviewer": RoleScenario(exercise_the_reviewer),
     "inspector-role": RoleScenario(exercise_the_function),
     "inspector-criteria-publisher": RoleScenario(exercise_the_publisher),
+    "reports-digest-role": RoleScenario(exercise_the_digest, may=frozenset({"write a report"})),
+    "reports-scheduler-role": RoleScenario(exercise_the_scheduler, may=frozenset({"invoke the digest"})),
 }
+ROLE_SCENARIOS["inspector-role"] = RoleScenario(
+    exercise_the_function,
+    may=frozenset({"delete an upload", "write a result record", "file an image", "write a daily copy"}),
+)
+ROLE_SCENARIOS["inspector-reviewer"] = RoleScenario(
+    exercise_the_reviewer, may=frozenset({"write a result record", "file an image"})
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +182,12 @@ def _destroy_a_version(world: IamWorld, session: boto3.Session, key: str) -> Any
     destroys instead of hiding behind a delete marker."""
     versions = world.admin.client("s3").list_object_versions(Bucket=world.bucket(), Prefix=key)["Versions"]
     return _s3(session).delete_object(Bucket=world.bucket(), Key=key, VersionId=versions[0]["VersionId"])
+
+
+def _delete_an_upload(world: IamWorld, session: boto3.Session) -> Any:
+    # Uploaded here, not in the seed: an upload is announced to the queue, which other tests drain.
+    world.admin.client("s3").put_object(Bucket=world.bucket(), Key="images/line-1/up.jpg", Body=jpeg())
+    return _s3(session).delete_object(Bucket=world.bucket(), Key="images/line-1/up.jpg")
 
 
 NEVER = [
@@ -158,7 +216,7 @@ NEVER = [
     ),
     Probe(
         "read the access logs",
-        lambda w, s: _s3(s).get_object(Bucket=w.bucket("-access-logs"), Key="images-bucket/log"),
+        lambda w, s: _s3(s).get_object(Bucket=w.bucket("inspector-access-logs"), Key="images-bucket/log"),
     ),
     Probe(
         "publish to the ops topic",
@@ -172,6 +230,42 @@ NEVER = [
         code="403",  # moto's SQS (JSON protocol) answers the bare status; AWS says AccessDenied
     ),
     Probe("create an IAM user", lambda w, s: s.client("iam").create_user(UserName="intruder")),
+    Probe("delete an upload", _delete_an_upload),
+    Probe(
+        "upload an image",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="images/line-1/forged.jpg", Body=b"x"),
+    ),
+    Probe(
+        "write a result record",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="results/line-1/forged.jpg.json", Body=b"{}"),
+    ),
+    Probe(
+        "file an image",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key="analyzed/passed/line-1/forged.jpg", Body=b"x"),
+    ),
+    Probe(
+        "write a daily copy",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key=f"daily/dt={DAY}/forged.json", Body=b"{}"),
+    ),
+    Probe(
+        "write a report",
+        lambda w, s: _s3(s).put_object(Bucket=w.bucket(), Key=f"reports/line-1/{DAY}.html", Body=b"x"),
+    ),
+    Probe(
+        "run a query in another workgroup",
+        lambda w, s: s.client("athena").start_query_execution(QueryString="SELECT 1", WorkGroup="primary"),
+        code="403",  # moto's Athena and Lambda answer the bare status; AWS: AccessDeniedException
+    ),
+    Probe(
+        "invoke the inspection function",
+        lambda w, s: s.client("lambda").invoke(FunctionName=w.function_arn(w.function())),
+        code="403",  # moto's Athena and Lambda answer the bare status; AWS: AccessDeniedException
+    ),
+    Probe(
+        "invoke the digest",
+        lambda w, s: s.client("lambda").invoke(FunctionName=w.function_arn(w.function(DIGEST_HANDLER))),
+        code="403",
+    ),
 ]
 
 
@@ -186,8 +280,10 @@ def declare_stack(**overrides: str) -> Stack:
     archive = pulumi.FileArchive(__file__)  # never read under the mocks
 
     def program() -> Any:
-        pipeline = InspectionPipeline("inspector", InspectionPipelineArgs(config=config, code=archive))
-        return pulumi.Output.all(pipeline.bucket_name, pipeline.function_name)
+        # The whole program as __main__.py declares it: the pipeline and the QC reports.
+        declared = declare(config, archive)
+        assert declared.reports is not None
+        return pulumi.Output.all(declared.pipeline.bucket_name, declared.reports.digest_function_name)
 
     return declare_for_moto(program)
 
@@ -212,7 +308,7 @@ def enforced(declared: Stack) -> Iterator[IamWorld]:
     """
     undo = teach_moto_resources()
     try:
-        with mock_aws():
+        with mock_aws(config={"lambda": {"use_docker": False}}):
             world = IamWorld.deploy(declared)
             # Exactly SETUP_CALLS went unchecked: the very next request, signed by nobody moto knows, fails.
             stranger = new_session("AKIASTRANGER", "x")
@@ -231,7 +327,7 @@ def _seed(world: IamWorld) -> None:
     s3.put_object(Bucket=world.bucket(), Key="analyzed/passed/line-1/filed.jpg", Body=jpeg())
     s3.put_object(Bucket=world.bucket(), Key="results/line-1/filed.jpg.json", Body=b"{}")
     s3.put_object(Bucket=OTHER_BUCKET, Key="images/secret.jpg", Body=jpeg())
-    s3.put_object(Bucket=world.bucket("-access-logs"), Key="images-bucket/log", Body=b"log")
+    s3.put_object(Bucket=world.bucket("inspector-access-logs"), Key="images-bucket/log", Body=b"log")
 
 
 def drain(world: IamWorld, criteria: dict[str, Any]) -> list[dict[str, Any]]:
@@ -434,6 +530,8 @@ CONDITIONS = {
     ("inspector-criteria-publisher", "ListCriteriaAndResults"): {
         "StringLike": {"s3:prefix": ["criteria/*", "results/*"]}
     },
+    # The digest lists the daily copies (Athena's reads, with the digest's permissions), nothing else.
+    ("reports-digest-role", "ListDailyCopiesOnly"): {"StringLike": {"s3:prefix": ["daily/*"]}},
 }
 
 
