@@ -57,6 +57,56 @@ def private_bucket(
     return bucket, public_access
 
 
+def access_logs(
+    name: str,
+    *,
+    logged: aws.s3.Bucket,
+    logging_name: str,
+    target_prefix: str,
+    account_id: pulumi.Input[str],
+    force_destroy: bool,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> aws.s3.Bucket:
+    """Server access logging of `logged` (Security Hub S3.9) into a private log bucket `<name>-access-logs`
+    whose policy lets S3's log delivery write for that bucket and account only; logs kept
+    ACCESS_LOG_RETENTION_DAYS. Server access log delivery writes SSE-S3 objects only, as private_bucket
+    encrypts. Returns the log bucket."""
+    child = pulumi.ResourceOptions(parent=parent)
+    log_bucket, log_public_access = private_bucket(
+        f"{name}-access-logs", force_destroy=force_destroy, tags=tags, opts=child
+    )
+    log_policy = aws.s3.BucketPolicy(
+        f"{name}-access-logs-policy",
+        bucket=log_bucket.id,
+        policy=pulumi.Output.all(log_bucket.arn, logged.arn, account_id).apply(
+            lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_public_access]),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-access-logs-lifecycle",
+        bucket=log_bucket.id,
+        rules=[
+            {
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
+            }
+        ],
+        opts=child,
+    )
+    aws.s3.BucketLogging(
+        logging_name,
+        bucket=logged.id,
+        target_bucket=log_bucket.id,
+        target_prefix=target_prefix,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_policy]),
+    )
+    return log_bucket
+
+
 @dataclass
 class InspectionPipelineArgs:
     config: Deployment  # validated stack settings
@@ -139,37 +189,15 @@ class InspectionPipeline(pulumi.ComponentResource):
 
         # --- server access logs (Security Hub S3.9) ----------------------------------------------
         # A bucket of their own: a bucket logging into itself would log its own log deliveries.
-        # Server access log delivery writes SSE-S3 objects only, as private_bucket encrypts.
-        log_bucket, log_public_access = private_bucket(
-            f"{name}-access-logs", force_destroy=cfg.force_destroy, tags=tags, opts=child
-        )
-        log_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs-policy",
-            bucket=log_bucket.id,
-            policy=pulumi.Output.all(log_bucket.arn, bucket.arn, account_id).apply(
-                lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_public_access]),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs-lifecycle",
-            bucket=log_bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketLogging(
-            f"{name}-access-logging",
-            bucket=bucket.id,
-            target_bucket=log_bucket.id,
+        access_logs(
+            name,
+            logged=bucket,
+            logging_name=f"{name}-access-logging",
             target_prefix="images-bucket/",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+            account_id=account_id,
+            force_destroy=cfg.force_destroy,
+            tags=tags,
+            parent=self,
         )
 
         # --- queues ---------------------------------------------------------------------------

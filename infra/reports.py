@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
-from infra.pipeline import ACCESS_LOG_RETENTION_DAYS, private_bucket
+from infra.pipeline import access_logs, private_bucket
 from inspector import constants
 from inspector.deployment import Deployment
 from inspector.reports.schema import GLUE_COLUMNS
@@ -100,36 +100,15 @@ class QcReports(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        log_bucket, log_block = private_bucket(
-            f"{name}-access-logs", force_destroy=True, tags=tags, opts=child
-        )
-        log_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs-policy",
-            bucket=log_bucket.id,
-            policy=pulumi.Output.all(log_bucket.arn, results.arn, account_id).apply(
-                lambda a: policies.access_log_bucket_policy(a[0], a[1], a[2])
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_block]),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-access-logs-lifecycle",
-            bucket=log_bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": ACCESS_LOG_RETENTION_DAYS},
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketLogging(
-            f"{name}-athena-results-logging",
-            bucket=results.id,
-            target_bucket=log_bucket.id,
+        access_logs(
+            name,
+            logged=results,
+            logging_name=f"{name}-athena-results-logging",
             target_prefix="athena-results-bucket/",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+            account_id=account_id,
+            force_destroy=True,
+            tags=tags,
+            parent=self,
         )
         workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
