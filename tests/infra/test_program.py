@@ -192,3 +192,12 @@ def test_config_errors_are_stack_config_errors_naming_every_bad_key():
 
     assert "inspector:memoryMb" in str(refused.value)
     assert "inspector:batchSize" in str(refused.value)
+
+
+def test_a_stack_keeping_no_daily_copies_declares_no_reports(no_build: list[tuple[str, str]]):
+    config = {**stack_config_values("Pulumi.dev.yaml"), "inspector:dailyPrefix": ""}
+
+    stack, _ = run_program("dev", config)
+
+    assert [] == [r.name for r in stack.resources if r.name.startswith("reports")]
+    assert stack.of_type("inspector:index:InspectionPipeline")
