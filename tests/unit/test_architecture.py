@@ -43,7 +43,7 @@ BREAKAGES = [
     ("inspector/storage.py", "def later():\n    from inspector.commands import stack", "Adapters and wiring"),
     ("inspector/aws.py", "import inspector.pipeline", "Layers: the command line on top"),
     ("inspector/batch.py", "from inspector.review import decisions", "The function's path never imports"),
-    ("inspector/lines.py", "from inspector.engine import Verdict as V", "The settings build only the settings'"),
+    ("inspector/lines.py", "from inspector.engine import Verdict as V", "The settings build only"),
 ]
 
 
