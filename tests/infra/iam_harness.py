@@ -182,7 +182,7 @@ def _teach_moto_action_names() -> Callable[[], None]:
     """Make moto check AWS's IAM action for these operations (lambda:InvokeFunction, not lambda:Invoke)."""
     undo: list[Callable[[], None]] = []
     for response_class, names in IAM_ACTION_NAMES.items():
-        authorize = response_class._authenticate_and_authorize_normal_action
+        authorize = getattr(response_class, "_authenticate_and_authorize_normal_action")  # noqa: B009
 
         def renamed(
             self: Any, resource: str = "*", authorize: Any = authorize, names: dict[str, str] = names
@@ -194,8 +194,12 @@ def _teach_moto_action_names() -> Callable[[], None]:
             finally:
                 del self._get_action
 
-        response_class._authenticate_and_authorize_normal_action = renamed  # type: ignore[method-assign]
-        undo.append(lambda cls=response_class: delattr(cls, "_authenticate_and_authorize_normal_action"))
+        setattr(response_class, "_authenticate_and_authorize_normal_action", renamed)  # noqa: B010
+
+        def restore(cls: type = response_class) -> None:
+            delattr(cls, "_authenticate_and_authorize_normal_action")
+
+        undo.append(restore)
 
     def undo_all() -> None:
         for restore in undo:
