@@ -1,7 +1,8 @@
 """Turns pydantic validation errors into the short, path-first lines a person can act on; the base of the
 documents people write (criteria, stack settings): every key known, each given once, under one spelling."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic evaluates a base model's annotation strings again for
+# each model built on it (benchmarks/cold_import.py).
 
 import difflib
 import re
