@@ -518,6 +518,13 @@ def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: St
     assert {"Service": "lambda.amazonaws.com"} == _statements(roles(declared)["inspector-role"].trust)[0][
         "Principal"
     ]
+    # The digest's schedule: only EventBridge Scheduler, and only for schedules of this account (the
+    # confused-deputy guard moto cannot exercise: no service assumes roles there).
+    [scheduler] = _statements(roles(declared)["reports-scheduler-role"].trust)
+    assert {"Service": "scheduler.amazonaws.com"} == scheduler["Principal"]
+    assert {"StringEquals": {"aws:SourceAccount": ACCOUNT}} == scheduler["Condition"]
+    [digest] = _statements(roles(declared)["reports-digest-role"].trust)
+    assert {"Service": "lambda.amazonaws.com"} == digest["Principal"]
 
 
 # Every condition in an identity policy of the stack, with what it must say. moto does not evaluate
