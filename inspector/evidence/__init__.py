@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from inspector.analysis import Analysis
-from inspector.engine import FAILING, Outcome, Verdict
+from inspector.engine import FAILING, Finding, Outcome, Verdict
 from inspector.errors import ImageRejected, TransientError
 from inspector.records import ResultRecord
 
@@ -41,12 +41,16 @@ class Box:
 
 def deciding_boxes(record: ResultRecord) -> list[Box]:
     """The located instances of the labels behind the record's failing or uncertain label rules."""
-    analysis: Analysis | None = record.analysis
+    return boxes_of(record.analysis, record.findings)
+
+
+def boxes_of(analysis: Analysis | None, findings: Sequence[Finding]) -> list[Box]:
+    """The located instances of the labels behind the failing or uncertain label rules among `findings`."""
     if analysis is None:
         return []
     names = {
         (f.matched or f.subject).casefold()
-        for f in record.findings
+        for f in findings
         if f.outcome in _DECIDING and f.kind in LABEL_RULES
     }
     boxes = []
@@ -123,6 +127,15 @@ def render(
     return out.getvalue()
 
 
+def main_caption(verdict: Verdict, findings: Sequence[Finding]) -> str:
+    """The caption of an evidence image: the verdict and its main reason (the first failing finding, else
+    the first uncertain one)."""
+    reasons = [f for f in findings if f.outcome in FAILING] or [
+        f for f in findings if f.outcome is Outcome.UNCERTAIN
+    ]
+    return f"{verdict}: " + (reasons[0].describe() if reasons else "")
+
+
 class EvidenceStore(Protocol):
     def read_whole(self, key: str, *, etag: str) -> bytes: ...
     def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
@@ -145,10 +158,7 @@ class Evidence:
         if record.verdict not in (Verdict.FAIL, Verdict.REVIEW):
             return None
         data = self.store.read_whole(key, etag=etag)
-        reasons = [f for f in record.findings if f.outcome in FAILING] or [
-            f for f in record.findings if f.outcome is Outcome.UNCERTAIN
-        ]
-        caption = f"{record.verdict}: " + (reasons[0].describe() if reasons else "")
+        caption = main_caption(record.verdict, record.findings)
         try:
             heat = self.heat(data) if self.heat is not None else None
             image = render(data, deciding_boxes(record), verdict=record.verdict, heat=heat, caption=caption)

@@ -163,6 +163,93 @@ def test_analyze_refuses_labels_the_reference_detector_never_reports(
     assert "reports only the label Anomaly" in err
 
 
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        "quality: {minSharpness: 10}\n",
+        "colors: [{color: grey, maxPercent: 99}]\n",
+        "require: [{anyOf: [Anomaly]}]\n",
+    ],
+    ids=["quality-only", "colours-only", "anomaly-required"],
+)
+def test_analyze_refuses_criteria_with_no_rule_that_fails_on_anomaly(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path, criteria: str
+) -> None:
+    # Quality-only criteria under the reference detector would PASS every defect, silently.
+    err = one_line_error(analyze_one(cli, trained[0], criteria, tmp_path))
+    assert "no rule forbids it, so every defect it finds would PASS" in err
+    assert "add `forbid: [{label: Anomaly, minConfidence: 50}]`" in err
+
+
+def test_analyze_json_carries_labels_boxes_and_the_evidence_it_wrote(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    model, _ = trained
+    images = tmp_path / "inspect"
+    (images / "a").mkdir(parents=True)
+    (images / "b").mkdir()
+    (images / "good.jpg").write_bytes(syn.widget(600, SIZE))
+    (images / "a" / "w.jpg").write_bytes(syn.widget(601, SIZE, defect="stain"))
+    (images / "b" / "w.jpg").write_bytes(syn.widget(602, SIZE, defect="scratch"))
+    criteria = tmp_path / "criteria.yaml"
+    criteria.write_text("forbid:\n  - label: Anomaly\n    minConfidence: 50\n")
+    evidence = tmp_path / "evidence"
+    run = cli(
+        "analyze", "--detector", "reference", "--reference-model", str(model), "--criteria", str(criteria),
+        "--evidence", str(evidence), "--json", str(images),
+    )  # fmt: skip
+    assert 0 == run.status, run.err
+    found = {
+        Path(image["file"]).relative_to(images).as_posix(): image for image in json.loads(run.out)["images"]
+    }
+    assert {"good.jpg": "PASS", "a/w.jpg": "FAIL", "b/w.jpg": "FAIL"} == {
+        k: v["verdict"] for k, v in found.items()
+    }
+    assert "evidence" not in found["good.jpg"]
+    for name in ("a/w.jpg", "b/w.jpg"):
+        (anomaly,) = found[name]["labels"]
+        assert "Anomaly" == anomaly["name"]
+        assert anomaly["confidence"] > 50
+        box = anomaly["instances"][0]["bounding_box"]
+        assert 0 <= box["left"] < box["left"] + box["width"] <= 1
+        assert 0 <= box["top"] < box["top"] + box["height"] <= 1
+        written = Path(found[name]["evidence"])
+        assert evidence == written.parent
+        assert written.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    # Two files named w.jpg in two folders: two evidence images, neither overwriting the other.
+    assert found["a/w.jpg"]["evidence"] != found["b/w.jpg"]["evidence"]
+    assert 2 == len(list(evidence.iterdir()))
+
+
+def test_analyze_text_says_where_each_defect_is_and_names_its_evidence(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    (tmp_path / "stain.jpg").write_bytes(syn.widget(601, SIZE, defect="stain"))
+    (tmp_path / "criteria.yaml").write_text("forbid: [{label: Anomaly, minConfidence: 50}]\n")
+    run = cli(
+        "analyze", "--detector", "reference", "--reference-model", str(trained[0]),
+        "--criteria", str(tmp_path / "criteria.yaml"), "--evidence", str(tmp_path / "ev"), str(tmp_path / "stain.jpg"),
+    )  # fmt: skip
+    assert 0 == run.status, run.err
+    assert "where: Anomaly " in run.out
+    assert " of the photo" in run.out
+    assert f"evidence: {tmp_path / 'ev' / 'stain.jpg.evidence.jpg'}" in run.out
+
+
+def test_analyze_evidence_must_be_a_folder(
+    trained: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exited:
+        main(
+            ["analyze", "--detector", "reference", "--reference-model", str(trained[0]), "--criteria", "c.yaml",
+             "--evidence", str(tmp_path / "file"), str(tmp_path)]
+        )  # fmt: skip
+    assert 2 == exited.value.code
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "is a file, not a folder" in line
+
+
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[LocalAws]:
     with LocalAws(region=REGION) as aws:
