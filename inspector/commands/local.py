@@ -111,23 +111,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     # Everything that can be wrong with the arguments is found before anything starts.
-    if args.reference_model is not None and args.detector != "reference":
-        raise UserError("--reference-model is only used with --detector reference")
-    if args.detector == "reference" and args.reference_model is None:
-        raise UserError(
-            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
-        )
-    criteria, source = load_criteria(args.criteria, anomaly_rule=args.detector == "reference")
-    lines = load_lines(args.lines) if args.lines is not None else []
-    models: dict[str, bytes] = {}
-    default_model = None
-    if args.reference_model is not None:
-        default_model = f"{MODELS_PREFIX}default.npz"
-        models[default_model] = read_model_file(args.reference_model, what="--reference-model")
-    lines = [_line_with_uploaded_model(line, models, base=args.lines.parent) for line in lines]
+    deployment, models, source = session_inputs(args)
     watch = _watch_directory(args.watch)
     session = LocalSession(
-        local_deployment(criteria, detector=args.detector, lines=lines, reference_model=default_model),
+        deployment,
         models=models,
         port=args.port,
         watch=watch,
@@ -145,6 +132,31 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             stop.set()
     session.say("stopped")
     return EXIT_OK
+
+
+def session_inputs(args: argparse.Namespace) -> tuple[Deployment, dict[str, bytes], str]:
+    """The deployment `inspector local ARGS` runs, the reference models to put in its embedded bucket
+    (key -> bytes, each checked to be a model) and where the criteria came from; `UserError` when the
+    arguments cannot make one."""
+    if args.reference_model is not None and args.detector != "reference":
+        raise UserError("--reference-model is only used with --detector reference")
+    if args.detector == "reference" and args.reference_model is None:
+        raise UserError(
+            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
+        )
+    criteria, source = load_criteria(args.criteria, anomaly_rule=args.detector == "reference")
+    lines = load_lines(args.lines) if args.lines is not None else []
+    models: dict[str, bytes] = {}
+    default_model = None
+    if args.reference_model is not None:
+        default_model = f"{MODELS_PREFIX}default.npz"
+        models[default_model] = read_model_file(args.reference_model, what="--reference-model")
+    if args.lines is not None:
+        lines = [_line_with_uploaded_model(line, models, base=args.lines.parent) for line in lines]
+    deployment = local_deployment(
+        criteria, detector=args.detector, lines=lines, reference_model=default_model
+    )
+    return deployment, models, source
 
 
 @contextlib.contextmanager
