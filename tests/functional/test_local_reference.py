@@ -89,10 +89,12 @@ def test_a_lines_file_naming_a_model_file_runs_that_line_by_it(model_file: Path,
     with running("--lines", str(lines)) as (session, out):
         assert expected() == judge_line_4(session, "line-4/")
     banner = out.getvalue()
-    assert "line      default: s3://inspector-local-images/images/ (under no line's prefix), judged by the " \
-        "local detector" in banner  # fmt: skip
-    assert "line      widgets: s3://inspector-local-images/images/line-4/, judged by the reference detector " \
-        "(model models/widgets.npz" in banner  # fmt: skip
+    uploads = "s3://inspector-local-images/images/"
+    assert f"line      default: {uploads} (under no line's prefix), judged by the local detector" in banner
+    assert (
+        f"line      widgets: {uploads}line-4/, judged by the reference detector (model models/widgets"
+        in banner
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,6 +132,6 @@ def test_a_lines_file_naming_a_model_that_is_not_here_is_refused(tmp_path: Path)
         "  criteria: {forbid: [{label: Anomaly}]}\n"
     )
     with pytest.raises(
-        UserError, match="line 'widgets': referenceModel models/widget.npz: no such model file"
+        UserError, match=r"line 'widgets': referenceModel models/widget\.npz: no such model file"
     ):
         inputs("--lines", str(lines))
