@@ -14,7 +14,7 @@ from typing import TextIO
 
 from inspector import __version__
 from inspector.analysis import Analysis
-from inspector.commands import EXIT_OK, EXIT_USAGE, Parser, UserError
+from inspector.commands import EXIT_OK, EXIT_USAGE, Parser, UserError, aws_failure
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Outcome, evaluate
 from inspector.errors import InspectorError
@@ -58,7 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
         _error("the output was closed before all of it was written (e.g. by `| head`)")
         return EXIT_USAGE
     except InspectorError as exc:
-        _error(_one_line(str(exc)))
+        cause = exc.__cause__
+        if cause is not None and _from_the_sdk(cause) and " failed: " in str(exc):
+            # An adapter's TransientError ("Rekognition DetectLabels failed: ...") around an SDK failure: say
+            # what failed, and why in words a person can act on.
+            _error(f"{str(exc).split(' failed: ', 1)[0]} failed: {aws_failure(cause)}")
+        else:
+            _error(_one_line(str(exc)))
         return EXIT_USAGE
     except OSError as exc:
         # The file system said no where a command reads or writes a file the user named (a folder for a
@@ -69,13 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
     except Exception as exc:
         # AWS SDK failures (no credentials, unreachable endpoint, access denied, no such bucket) are the
         # user's to fix: one line, not a traceback. botocore is only imported by commands that use AWS.
-        if type(exc).__module__.split(".")[0] not in {"botocore", "boto3", "s3transfer"}:
+        if not _from_the_sdk(exc):
             raise
-        _error(f"{type(exc).__name__}: {_one_line(str(exc))}")
+        _error(aws_failure(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return status
+
+
+def _from_the_sdk(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in {"botocore", "boto3", "s3transfer"}
 
 
 def _error(message: str) -> None:

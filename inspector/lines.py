@@ -32,7 +32,12 @@ class DetectorName(StrEnum):
 ANOMALY_RULE_HINT = f"forbid: [{{label: {REFERENCE_LABEL}, minConfidence: 50}}]"
 
 
-def detectors_problem(detectors: Sequence[DetectorName], criteria: Criteria) -> str | None:
+def detectors_problem(
+    detectors: Sequence[DetectorName],
+    criteria: Criteria,
+    *,
+    labels_elsewhere: str = "add a detector that reports labels",
+) -> str | None:
     """Why `detectors` (one line's, merged) cannot judge `criteria`, or None when they can.
 
     The one place where detectors and criteria meet: lines (stack, function settings, local mode, the demo),
@@ -55,7 +60,7 @@ def detectors_problem(detectors: Sequence[DetectorName], criteria: Criteria) -> 
                 f"{which} {only}, but the criteria name labels "
                 f"({', '.join(others[:5])}): use quality and colour rules"
                 + (f" and {REFERENCE_LABEL}" if known else "")
-                + " only, or add a detector that reports labels"
+                + f" only, or {labels_elsewhere}"
             )
     if request.image_properties and not reports_properties:
         kinds = [

@@ -266,7 +266,11 @@ def build_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetecto
         raise UserError("--reference-model is only used with --detector reference")
     # The same check as a line's in a stack: labels no detector reports, properties none measures, and the
     # reference detector's Anomaly judged by no rule are refused before anything is read or paid for.
-    problem = detectors_problem((DetectorName(args.detector),), criteria)
+    problem = detectors_problem(
+        (DetectorName(args.detector),),
+        criteria,
+        labels_elsewhere="use --detector rekognition (or custom-labels)",
+    )
     if problem is not None:
         raise UserError(f"{args.criteria} with --detector {args.detector}: {problem}")
     if args.detector == "reference":

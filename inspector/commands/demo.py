@@ -723,4 +723,3 @@ def _table(result: DemoRun) -> list[str]:
             "",
         ]  # fmt: skip
     return [line.rstrip() for line in lines]
-

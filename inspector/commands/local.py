@@ -138,19 +138,19 @@ def session_inputs(args: argparse.Namespace) -> tuple[Deployment, dict[str, byte
     """The deployment `inspector local ARGS` runs, the reference models to put in its embedded bucket
     (key -> bytes, each checked to be a model) and where the criteria came from; `UserError` when the
     arguments cannot make one."""
-    if args.reference_model is not None and args.detector != "reference":
-        raise UserError("--reference-model is only used with --detector reference")
-    if args.detector == "reference" and args.reference_model is None:
-        raise UserError(
-            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
-        )
     criteria, source = load_criteria(args.criteria, anomaly_rule=args.detector == "reference")
-    lines = load_lines(args.lines) if args.lines is not None else []
     models: dict[str, bytes] = {}
     default_model = None
     if args.reference_model is not None:
         default_model = f"{MODELS_PREFIX}default.npz"
         models[default_model] = read_model_file(args.reference_model, what="--reference-model")
+        if args.detector != "reference":
+            raise UserError("--reference-model is only used with --detector reference")
+    elif args.detector == "reference":
+        raise UserError(
+            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
+        )
+    lines = load_lines(args.lines) if args.lines is not None else []
     if args.lines is not None:
         lines = [_line_with_uploaded_model(line, models, base=args.lines.parent) for line in lines]
     deployment = local_deployment(

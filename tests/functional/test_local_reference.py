@@ -101,14 +101,16 @@ def test_a_lines_file_naming_a_model_file_runs_that_line_by_it(model_file: Path,
     ("argv", "message"),
     [
         (["--detector", "reference"], "--detector reference needs --reference-model"),
-        (["--reference-model", "m.npz"], "--reference-model is only used with --detector reference"),
+        (["--reference-model", "{model}"], "--reference-model is only used with --detector reference"),
         (["--detector", "reference", "--reference-model", "nowhere.npz"], "cannot read model nowhere.npz"),
     ],
     ids=["no-model", "model-without-reference", "missing-model"],
 )
-def test_bad_reference_arguments_are_refused_before_anything_starts(argv: list[str], message: str) -> None:
+def test_bad_reference_arguments_are_refused_before_anything_starts(
+    argv: list[str], message: str, model_file: Path
+) -> None:
     with pytest.raises(InspectorError, match=message):  # exit 2 and one line, from the command line
-        inputs(*argv)
+        inputs(*(word.format(model=model_file) for word in argv))
 
 
 def test_reference_criteria_with_no_anomaly_rule_exit_2_with_one_line(
