@@ -12,6 +12,7 @@ from uuid import uuid4
 import boto3
 import pytest
 
+import inspector.reference
 from inspector.cli import main
 from inspector.local import LocalAws
 from inspector.reference import ReferenceModel
@@ -304,8 +305,6 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_training_to_s3_without_credentials_is_refused_before_training(
     cli: Any, good_folder: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import inspector.reference
-
     def never(*_: object, **__: object) -> None:
         raise AssertionError("trained before the destination was checked")
 
@@ -318,8 +317,6 @@ def test_training_to_s3_without_credentials_is_refused_before_training(
 def test_training_to_a_bucket_that_is_not_there_is_refused_before_training(
     cli: Any, local_aws: LocalAws, good_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import inspector.reference
-
     monkeypatch.setattr(inspector.reference, "train", lambda *_, **__: pytest.fail("trained first"))
     aws = ["--endpoint-url", local_aws.endpoint_url, "--region", REGION]
     err = one_line_error(
