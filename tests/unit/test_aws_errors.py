@@ -293,7 +293,8 @@ def test_the_s3_signing_settings_are_not_applied_to_other_services() -> None:
         ),
         (
             client_error("AccessDenied", "no s3:PutObject", "PutObject"),
-            "AWS refused PutObject: access denied: no s3:PutObject (the credentials in use lack the permission)",
+            "AWS refused PutObject: access denied: no s3:PutObject (the credentials in use lack the "
+            "permission)",
         ),
         (
             client_error("InvalidAccessKeyId", "The key does not exist", "ListObjectsV2"),
