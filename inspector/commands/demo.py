@@ -713,12 +713,14 @@ def _table(result: DemoRun) -> list[str]:
         lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
     evidence = [image for image in result.images if image.evidence]
     if evidence:
-        kept = result.output is not None
+        where = (
+            f", copied out of the bucket before it stopped, into {result.output / 'evidence'}/:"
+            if result.output is not None
+            else ", beside the records:"
+        )
         lines[:0] = [
             "Evidence images of every FAIL and REVIEW (the photo; the regions that decided outlined, where "
-            "a detector located them)"
-            + (f", copied out of the bucket before it stopped, into {result.output / 'evidence'}/:"
-               if kept else ", beside the records:"),
+            "a detector located them)" + where,
             *(f"  {image.evidence_file or f's3://{result.bucket}/{image.evidence}'}" for image in evidence),
             "",
         ]  # fmt: skip
