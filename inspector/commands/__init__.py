@@ -103,6 +103,17 @@ def output_file(text: str) -> Path:
     return path
 
 
+def output_folder(text: str) -> Path:
+    """An argparse `type` for a folder the command writes into, made when missing: not a file, and its
+    parent must exist (checked before any work, not when the results are ready)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder: give a folder to write into")
+    if not path.exists() and not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{path.parent} does not exist: cannot make {path.name} there")
+    return path
+
+
 def count_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse `type` for a whole number of `minimum` or more ("expected 1 or more, got 0")."""
 

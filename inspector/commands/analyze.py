@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
+from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, output_folder, progress
 from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Finding, Verdict, evaluate
@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--model-arn", metavar="ARN", help="the Custom Labels project version ARN")
     parser.add_argument(
         "--evidence",
-        type=evidence_folder,
+        type=output_folder,
         metavar="DIR",
         help="write an evidence image for every FAIL and REVIEW into DIR (made if missing): the photo with "
         "the regions that decided outlined, as the pipeline stores beside its records",
@@ -154,18 +154,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(table(results, criteria=criteria.fingerprint, detector=args.detector))
     return EXIT_OK
-
-
-def evidence_folder(text: str) -> Path:
-    """An argparse `type` for --evidence: a folder, made when missing (its parent must exist)."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"{text} is a file, not a folder: give a folder for the evidence images"
-        )
-    if not path.exists() and not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{path.parent} does not exist: cannot make {path.name} there")
-    return path
 
 
 def evidence_names(files: list[Path]) -> dict[Path, str]:

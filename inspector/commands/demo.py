@@ -17,7 +17,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, output_file
+from inspector.commands import EXIT_OK, UserError, output_file, output_folder
 
 if TYPE_CHECKING:
     from inspector.analysis import Analysis
@@ -78,7 +78,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_folder,
         default=OUTPUT_DIR,
         metavar="DIR",
         help=f"where to leave the evidence images, every email in full and the bucket's listing "

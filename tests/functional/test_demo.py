@@ -380,3 +380,14 @@ def test_console_script_runs_outside_the_checkout(tmp_path: Path) -> None:
     document = json.loads(done.stdout)
     assert (tmp_path / "demo-output" / "evidence" / "line-4" / "fail-stain.jpg.evidence.jpg").is_file()
     assert expected_verdicts() == {image["key"]: image["verdict"] for image in document["images"]}
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--out", str(tmp_path / "out")])
+    assert 2 == exited.value.code
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "is a file, not a folder" in line

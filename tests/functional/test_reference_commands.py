@@ -250,7 +250,7 @@ def test_analyze_evidence_must_be_a_folder(
         )  # fmt: skip
     assert 2 == exited.value.code
     (line,) = capsys.readouterr().err.splitlines()
-    assert "is a file, not a folder" in line
+    assert "is a file, not a folder: give a folder to write into" in line
 
 
 @pytest.fixture(scope="module")
