@@ -82,7 +82,7 @@ def register(commands: Any) -> None:
         default=OUTPUT_DIR,
         metavar="DIR",
         help=f"where to leave the evidence images, every email in full and the bucket's listing "
-        f"(default: ./{OUTPUT_DIR}, replaced on each run)",
+        f"(default: ./{OUTPUT_DIR}; its files are overwritten on each run)",
     )
     parser.add_argument(
         "--report",
@@ -497,13 +497,8 @@ def _describe_line(deployment: Deployment, line: Line) -> str:
 def _keep(s3: Any, bucket: str, result: DemoRun, output: Path, *, results_prefix: str) -> None:
     """Copy out of the embedded bucket, before it goes, what a person looks at afterwards: each evidence image
     (`output/evidence/<path>.evidence.jpg`), every email in full (`emails.txt`), the bucket's listing."""
-    import shutil  # noqa: PLC0415
-
     try:
-        if output.exists():
-            if not output.is_dir():
-                raise UserError(f"--out {output}: a file, not a folder")
-            shutil.rmtree(output / "evidence", ignore_errors=True)
+        # Files are overwritten, never a folder removed: --out may name a folder holding other things.
         (output / "evidence").mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(result.images):
             if image.evidence is None:

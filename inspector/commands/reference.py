@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -69,9 +70,11 @@ def _writable_path(path: Path) -> None:
     """Refuse, before training, a model path that cannot be written: a folder, or under a file."""
     if path.is_dir():
         raise UserError(f"--out {path} is a folder; name the model file, e.g. {path / 'widget.npz'}")
-    parent = next((p for p in path.parents if p.exists()), None)
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise UserError(f"--out {path}: {parent} is a file, not a folder")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {path}: cannot write in {parent} (permission denied)")
 
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
