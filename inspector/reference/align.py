@@ -288,21 +288,34 @@ def _bilinear(
     Points outside are read at the nearest inside position (callers leave them out).
     """
     width, height = size
-    px = matrix[0, 0] * xs + matrix[0, 1] * ys + np.float32(matrix[0, 2])
-    py = matrix[1, 0] * xs + matrix[1, 1] * ys + np.float32(matrix[1, 2])
+    a0, a1, a2, a3, a4, a5 = (float(v) for v in matrix[:2].ravel())  # Python floats keep float32 arrays
+    px = xs * a0
+    px += ys * a1
+    px += a2
+    py = xs * a3
+    py += ys * a4
+    py += a5
     np.clip(px, 0, width - 1.001, out=px)
     np.clip(py, 0, height - 1.001, out=py)
     x0 = px.astype(np.int32)
     y0 = py.astype(np.int32)
-    fx = px - x0
-    fy = py - y0
-    index = y0 * width + x0
+    px -= x0  # the fractions
+    py -= y0
+    index = y0 * width
+    index += x0
     top = flat[index]
-    top += fx * (flat[index + 1] - top)
-    bottom = flat[index + width]
-    bottom += fx * (flat[index + width + 1] - bottom)
+    right = flat[index + 1]
+    right -= top
+    right *= px
+    top += right
+    index += width
+    bottom = flat[index]
+    right = flat[index + 1]
+    right -= bottom
+    right *= px
+    bottom += right
     bottom -= top
-    bottom *= fy
+    bottom *= py
     top += bottom
     return top
 
