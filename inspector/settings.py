@@ -153,6 +153,11 @@ class Settings(BaseModel):
                 f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
                 f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
             )
+        if self.reference_model and self.detector is not DetectorKind.REFERENCE:
+            raise ValueError(
+                f"{c.ENV_REFERENCE_MODEL} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
+                f"it: remove it, or set {c.ENV_DETECTOR}=reference"
+            )
         if self.detector is DetectorKind.REFERENCE and not self.reference_model:
             raise ValueError(
                 f"{c.ENV_REFERENCE_MODEL} is required when {c.ENV_DETECTOR}=reference: the model's key "
