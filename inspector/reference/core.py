@@ -123,12 +123,14 @@ def _lighting_coefficients(samples: F32, design: npt.NDArray[np.float64]) -> F32
     design = design[:, unclipped]
     target = samples[:, unclipped].astype(np.float64)
     weight = np.ones(target.shape)
-    coef = np.zeros((channels, 4))
+    coef: npt.NDArray[np.float64] = np.zeros((channels, 4))
     transposed = design.transpose(0, 2, 1)  # (C, 4, k): batched matrix products, not einsum (slow)
     for _ in range(2):
         weighted = transposed * weight[:, None, :]
         try:
-            coef = np.linalg.solve(weighted @ design, weighted @ target[:, :, None])[:, :, 0]
+            coef = np.asarray(
+                np.linalg.solve(weighted @ design, weighted @ target[:, :, None])[:, :, 0], np.float64
+            )
         except np.linalg.LinAlgError:
             return None
         residual = target - (design @ coef[:, :, None])[:, :, 0]
