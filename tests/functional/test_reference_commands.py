@@ -185,3 +185,23 @@ def test_training_reads_an_s3_prefix_and_writes_the_model_to_s3(
     body = s3.get_object(Bucket=bucket, Key="models/line-1.npz")["Body"].read()
     model = ReferenceModel.from_bytes(body)
     assert "good/line-1/good-00.jpg" == model.images[0].name
+
+
+def test_training_at_a_finer_working_resolution_with_reduce(
+    cli: Any, good_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fine.npz"
+    run = cli("reference", "train", str(good_folder), "--out", str(out), "--reduce", "1", "--json")
+    assert 0 == run.status
+    document = json.loads(run.out)
+    assert ([320, 240], [320, 240]) == (document["size"], document["working_size"])
+    assert 1 == ReferenceModel.from_bytes(out.read_bytes()).reduce
+
+
+def test_training_refuses_a_reduce_that_is_not_a_power_of_two(
+    capsys: pytest.CaptureFixture[str], good_folder: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["reference", "train", str(good_folder), "--out", str(tmp_path / "m.npz"), "--reduce", "3"])
+    assert 2 == exited.value.code
+    assert "argument --reduce: invalid choice: 3 (choose from 1, 2, 4, 8)" in capsys.readouterr().err
