@@ -263,15 +263,22 @@ class _Level:
                 if use.sum() < 0.25 * use.size:
                     break  # moved too far off the image to say more
                 seen = warped[use]
-            residual = (warped - seen.mean()) / (seen.std() + 1e-6) - self.template
+            n = seen.size  # mean and spread by two reductions (numpy's mean/std cost more in calls)
+            mean = float(seen.sum()) / n
+            spread = math.sqrt(max(float(np.dot(seen, seen)) / n - mean * mean, 0.0)) + 1e-6
+            residual = warped - mean
+            residual *= 1.0 / spread
+            residual -= self.template
             if use is not None:
                 residual[~use] = 0.0
             if cutoff is not None:
                 residual[np.abs(residual) > cutoff] = 0.0  # outliers: a defect must not pull the pose
                 robust_steps += 1
             step = self.inverse_hessian @ (self.steepest_t @ residual).astype(np.float64)
-            delta = Rigid(float(step[0]), float(step[1]), float(step[2])).matrix(w, h)
-            matrix = matrix @ np.linalg.inv(delta)
+            # Compose with the inverse of the step's rigid motion (its inverse in closed form).
+            matrix = matrix @ _rigid_inverse(
+                Rigid(float(step[0]), float(step[1]), float(step[2])).matrix(w, h)
+            )
             settled = math.hypot(step[0], step[1]) + abs(step[2]) * self.diagonal < _STEP_TOLERANCE
             if robust_steps >= _ROBUST_STEPS or (settled and cutoff is not None):
                 break
@@ -279,6 +286,15 @@ class _Level:
                 compared = residual if use is None else residual[use]
                 cutoff = _ROBUST_CUTOFF * 1.2533 * float(np.abs(compared).mean()) + 1e-6
         return Rigid.from_matrix(matrix, w, h).scaled(self.factor)
+
+
+def _rigid_inverse(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The inverse of a (3, 3) rigid-motion matrix: the transposed rotation, and the shift undone."""
+    rotation = matrix[:2, :2].T
+    inverse = np.eye(3)
+    inverse[:2, :2] = rotation
+    inverse[:2, 2] = -rotation @ matrix[:2, 2]
+    return inverse
 
 
 def _bilinear(
