@@ -41,6 +41,14 @@ def register(commands: Any) -> None:
     train.set_defaults(run=run_train)
 
 
+def _smallest(reduce: int) -> str:
+    """What the working resolution means for the smallest defect, and how to see smaller ones."""
+    seen = f"defects smaller than about {2 * reduce} px of the photo may be missed (1/{reduce} scale)"
+    if reduce == 1:
+        return f"{seen}\n"
+    return f"{seen}; --reduce {reduce // 2} sees half that size at about 4x the time per image\n"
+
+
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     try:
         from inspector.reference import TrainingError, train  # noqa: PLC0415 - numpy only when used
@@ -91,6 +99,7 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"trained on {len(model.images)} good images of {width}x{height} px in {elapsed:.1f} s "
         f"(judged at {model.ideal.shape[1]}x{model.ideal.shape[0]} px)\n"
+        f"{_smallest(model.reduce)}"
         f"alignment applied: shift up to {model.alignment['max_shift_px']:.1f} px, rotation "
         f"{model.alignment['min_rotation_deg']:+.2f} to {model.alignment['max_rotation_deg']:+.2f} deg\n"
         f"calibrated threshold: score {calibration.threshold:.2f} = Anomaly confidence 50 "

@@ -69,6 +69,7 @@ def test_training_prints_what_it_learnt_and_the_criteria_to_use(
     assert 0 == run.status
     assert "trained on 10 good images of 320x240 px" in run.out
     assert "alignment applied: shift up to " in run.out
+    assert "defects smaller than about 2 px of the photo may be missed (1/1 scale)\n" in run.out
     assert "calibrated threshold: score " in run.out
     assert "= Anomaly confidence 50" in run.out
     assert "held-out false alarms: 0 of 10 good images (0.0%" in run.out
@@ -196,6 +197,16 @@ def test_training_at_a_finer_working_resolution_with_reduce(
     document = json.loads(run.out)
     assert ([320, 240], [320, 240]) == (document["size"], document["working_size"])
     assert 1 == ReferenceModel.from_bytes(out.read_bytes()).reduce
+
+
+def test_training_says_how_to_see_smaller_defects(cli: Any, good_folder: Path, tmp_path: Path) -> None:
+    run = cli("reference", "train", str(good_folder), "--out", str(tmp_path / "coarse.npz"), "--reduce", "4")
+    assert 0 == run.status
+    assert "(judged at 80x60 px)\n" in run.out
+    assert (
+        "defects smaller than about 8 px of the photo may be missed (1/4 scale); --reduce 2 sees half that "
+        "size at about 4x the time per image\n" in run.out
+    )
 
 
 def test_training_refuses_a_reduce_that_is_not_a_power_of_two(
