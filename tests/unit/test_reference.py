@@ -353,3 +353,36 @@ def test_training_at_a_chosen_working_resolution_and_refusing_another() -> None:
     assert (SIZE[0] // 2, SIZE[1] // 2) == train(images, reduce=2).ideal.shape[1::-1]
     with pytest.raises(TrainingError, match="reduce must be 1, 2, 4 or 8, got 3"):
         train(images, reduce=3)
+
+
+def _lit(ideal: np.ndarray, gain: float, offset: float, slope: float) -> np.ndarray:
+    """The ideal (H, W, 3) as a photo lit with a gain, an offset and a left-to-right gradient: planar."""
+    u = np.linspace(-1, 1, ideal.shape[1], dtype=np.float32)[None, :, None]
+    return planar((ideal * gain + offset + slope * u).astype(np.float32))
+
+
+def test_light_that_saturates_what_the_ideal_would_saturate_too_is_no_defect() -> None:
+    ideal = np.random.default_rng(4).uniform(60, 180, (40, 50, 3)).astype(np.float32)
+    ideal[10:20, 10:30] = 235.0  # a white label
+    bound = np.full_like(ideal, 14.0)
+    mask = np.ones((40, 50), dtype=bool)
+    photo = np.clip(_lit(ideal, 1.2, 0.0, 0.0), 0, 255)  # the label reads 255, not 282
+    ratio = Comparator(ideal, bound, mask, smoothing=3, point_factor=1.5).ratio(photo, mask)
+    assert 1.0 > float(ratio.max())
+    assert [] == scored_regions(ratio)
+
+
+def test_the_lighting_is_undone_alike_whether_or_not_some_pixel_clipped() -> None:
+    # Nothing clipped: the difference is formed in place; one clipped pixel: through the lit ideal.
+    rng = np.random.default_rng(5)
+    ideal = rng.uniform(60, 180, (40, 50, 3)).astype(np.float32)
+    bound = np.full_like(ideal, 14.0)
+    mask = np.ones((40, 50), dtype=bool)
+    comparator = Comparator(ideal, bound, mask, smoothing=3, point_factor=1.5)
+    photo = _lit(ideal, 1.1, 6.0, 8.0)
+    photo[:, 20:23, 30:33] += 45.0  # a stain
+    clipped = photo.copy()
+    clipped[:, 2, 2] = 255.0  # far from the stain, in the unjudged border
+    fast, slow = comparator.ratio(photo.copy(), mask), comparator.ratio(clipped, mask)
+    assert float(fast[21, 31]) > 1.0
+    np.testing.assert_allclose(fast[5:, 5:], slow[5:, 5:], rtol=1e-4, atol=1e-4)
