@@ -81,7 +81,9 @@ def planar(image: F32) -> F32:
 
 def planar_bytes(image: Image.Image) -> F32:
     """(C, H, W) float32 of an 8-bit RGB Pillow image: each band converted from bytes once."""
-    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32)
+    # order="C": astype would otherwise keep the transposed strides, and every later pass (and each
+    # reshape to flat rows, then a copy) would walk memory the slow way.
+    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32, order="C")
 
 
 def interleaved(image: F32) -> F32:
@@ -178,6 +180,11 @@ class Comparator:
         v = (ys / max(h - 1, 1) * 2 - 1).ravel().astype(np.float32)
         self._design = _design(self.ideal.reshape(3, -1)[:, self._grid], u, v)
         self._columns = np.linspace(-1, 1, w, dtype=np.float32)
+        # Each channel's pixels in order of the ideal's value: those a given light could push to a clip
+        # level are a run at either end (see `_clip_candidates`).
+        planes = self.ideal.reshape(3, -1)
+        self._order = np.argsort(planes, axis=1, kind="stable")
+        self._sorted = np.take_along_axis(planes, self._order, axis=1)
         self._rows = np.linspace(-1, 1, h, dtype=np.float32)
 
     def lighting(self, image: F32, use: Mask) -> F32 | None:
@@ -198,6 +205,48 @@ class Comparator:
         out += slope_v * self._rows[None, :, None]  # (C, H, 1)
         return out
 
+    def _clip_candidates(self, image: F32, coefficients: F32 | None) -> npt.NDArray[np.intp] | None:
+        """Flat indexes where the photo, or the ideal as this light shows it, may be at a clip level."""
+        extreme = image >= _HIGH
+        extreme |= image <= _LOW
+        found = [np.flatnonzero(extreme)] if extreme.any() else []
+        size = self.shape[0] * self.shape[1]
+        for c in range(3):
+            if coefficients is None:
+                high, low = _HIGH, _LOW
+            else:  # lit = gain ideal + offset + gx u + gy v, |u|, |v| <= 1: bounds on the ideal
+                gain, offset, slope_u, slope_v = (float(v) for v in coefficients[:, c])
+                reach = abs(slope_u) + abs(slope_v)
+                high, low = (_HIGH - offset - reach) / gain, (_LOW - offset + reach) / gain
+            top = int(np.searchsorted(self._sorted[c], high))
+            bottom = int(np.searchsorted(self._sorted[c], low, side="right"))
+            if top < size:
+                found.append(self._order[c, top:] + c * size)
+            if bottom > 0:
+                found.append(self._order[c, :bottom] + c * size)
+        if not found:
+            return None
+        return np.unique(np.concatenate(found))
+
+    def _clipped_difference(self, index: npt.NDArray[np.intp], raw: F32, coefficients: F32 | None) -> F32:
+        """(clip(x) - clip(lit ideal)) / gain at flat indexes of the (C, H, W) planes."""
+        h, w = self.shape
+        channel, pixel = np.divmod(index, h * w)
+        lit = self.ideal.reshape(-1)[index].astype(np.float32)
+        if coefficients is not None:
+            gain, offset, slope_u, slope_v = coefficients
+            row, column = np.divmod(pixel, w)
+            lit = (
+                lit * gain[channel]
+                + offset[channel]
+                + slope_u[channel] * self._columns[column]
+                + slope_v[channel] * self._rows[row]
+            )
+        difference: F32 = np.clip(raw, _LOW, _HIGH) - np.clip(lit, _LOW, _HIGH)
+        if coefficients is not None:
+            difference /= coefficients[0][channel]
+        return difference
+
     def ratio(self, image: F32, use: Mask) -> F32:
         """z = max over channels of |box(x - ideal)| / bound after the lighting is undone; 0 outside `use`.
 
@@ -205,22 +254,24 @@ class Comparator:
         A pixel is defective where z > 1. Where the camera clipped (at or beyond `_HIGH` or `_LOW`) and
         the ideal, so lit, would clip too, the photo cannot differ: both are compared at the clip level.
         """
+        if not image.flags.c_contiguous:  # the flat views below must be views, not copies
+            image = np.ascontiguousarray(image)
         coefficients = self.lighting(image, use)
-        if image.max() >= _HIGH or image.min() <= _LOW:  # clipped pixels: compare both at the clip level
-            predicted = self.predicted(coefficients)
-            np.clip(image, _LOW, _HIGH, out=image)
-            np.clip(predicted, _LOW, _HIGH, out=predicted)
-            image -= predicted
-            if coefficients is not None:
-                image *= (1.0 / coefficients[0])[:, None, None]  # undo the gain: grey levels of the ideal
-        elif coefficients is None:
+        flat = image.reshape(-1)
+        clipped = self._clip_candidates(image, coefficients)
+        raw = flat[clipped] if clipped is not None else None
+        if coefficients is None:
             image -= self.ideal
-        else:  # the same difference, (x - light) / gain - ideal, in fewer passes and no temporary
+        else:  # (x - light) / gain - ideal, in place, in a few passes and no temporary
             gain, offset, slope_u, slope_v = (c[:, None, None] for c in coefficients)
             image -= slope_u * self._columns[None, None, :] + offset  # (C, 1, W)
             image -= slope_v * self._rows[None, :, None]  # (C, H, 1)
             image *= np.reciprocal(gain)
             image -= self.ideal
+        if clipped is not None and raw is not None:
+            # Where the camera clipped, compare at the clip level: the photo and the ideal as this light
+            # would show it, both clipped (brighter light turning a white label to 255 is no defect).
+            flat[clipped] = self._clipped_difference(clipped, raw, coefficients)
         difference = _box_sum_flat(image, self.smoothing, self.shape[1])
         np.abs(difference, out=difference)
         difference *= self._scale
