@@ -207,9 +207,9 @@ class Comparator:
 
     def _clip_candidates(self, image: F32, coefficients: F32 | None) -> npt.NDArray[np.intp] | None:
         """Flat indexes where the photo, or the ideal as this light shows it, may be at a clip level."""
-        extreme = image >= _HIGH
-        extreme |= image <= _LOW
-        found = [np.flatnonzero(extreme)] if extreme.any() else []
+        marked = image >= _HIGH
+        marked |= image <= _LOW
+        flat = marked.reshape(-1)
         size = self.shape[0] * self.shape[1]
         for c in range(3):
             if coefficients is None:
@@ -218,15 +218,13 @@ class Comparator:
                 gain, offset, slope_u, slope_v = (float(v) for v in coefficients[:, c])
                 reach = abs(slope_u) + abs(slope_v)
                 high, low = (_HIGH - offset - reach) / gain, (_LOW - offset + reach) / gain
-            top = int(np.searchsorted(self._sorted[c], high))
-            bottom = int(np.searchsorted(self._sorted[c], low, side="right"))
-            if top < size:
-                found.append(self._order[c, top:] + c * size)
-            if bottom > 0:
-                found.append(self._order[c, :bottom] + c * size)
-        if not found:
-            return None
-        return np.unique(np.concatenate(found))
+            # float32 bounds: a float64 one would convert the whole sorted row first
+            top = int(np.searchsorted(self._sorted[c], np.float32(high)))
+            bottom = int(np.searchsorted(self._sorted[c], np.float32(low), side="right"))
+            flat[self._order[c, top:] + c * size] = True
+            flat[self._order[c, :bottom] + c * size] = True
+        found = np.flatnonzero(flat)
+        return found if found.size else None
 
     def _clipped_difference(self, index: npt.NDArray[np.intp], raw: F32, coefficients: F32 | None) -> F32:
         """(clip(x) - clip(lit ideal)) / gain at flat indexes of the (C, H, W) planes."""
