@@ -88,8 +88,8 @@ def test_the_settings_load_only_what_they_validate():
 
 @pytest.mark.parametrize(
     "module",
-    ["inspector.reports", "inspector.review", "inspector.reference", "inspector.evidence", "inspector.cli",
-     "inspector.local", "inspector.detectors.combined", "inspector.deployment"],
+    ["inspector.reports", "inspector.review", "inspector.reference", "inspector.cli", "inspector.local",
+     "inspector.detectors.combined", "inspector.deployment"],
 )  # fmt: skip
 def test_the_functions_import_leaves_out_what_the_default_configuration_does_not_use(module: str):
     loaded = _modules_after("import handler")
