@@ -268,6 +268,7 @@ def digest_policy(
     daily_prefix: str,
     reports_prefix: str,
     athena_results_arn: str,
+    compact_prefix: str | None = None,
     workgroup_arn: str,
     glue_arns: list[str],
     topic_arn: str,
@@ -300,17 +301,21 @@ def digest_policy(
             "Resource": glue_arns,
         },
         {
+            # The compacted days' Parquet files and markers too (Athena reads them with the caller's
+            # permissions; the markers say which days are complete).
             "Sid": "ReadDailyCopies",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": [f"{bucket_arn}/{daily_prefix}*"],
+            "Resource": [f"{bucket_arn}/{p}*" for p in (daily_prefix, compact_prefix) if p],
         },
         {
             "Sid": "ListDailyCopiesOnly",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": [bucket_arn],
-            "Condition": {"StringLike": {"s3:prefix": [f"{daily_prefix}*"]}},
+            "Condition": {
+                "StringLike": {"s3:prefix": [f"{p}*" for p in (daily_prefix, compact_prefix) if p]}
+            },
         },
         {
             "Sid": "LocateBucket",

@@ -323,9 +323,21 @@ class Settings(BaseModel):
         """Where an image's evidence goes, beside its record: `results/line-3/w1.jpg.evidence.jpg`."""
         return self.layout.evidence_key(key)
 
+    @property
+    def compact_prefix(self) -> str | None:
+        """Where the closed days' compacted files go (`compact_prefix_beside`); None without daily copies."""
+        return None if self.daily_prefix is None else compact_prefix_beside(self.daily_prefix)
+
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""
         return self.layout.relative(key)
+
+
+def compact_prefix_beside(daily_prefix: str) -> str:
+    """Where the closed days' compacted record files go: `compact/` beside the daily copies' prefix
+    (`daily/` -> `compact/`, `qc/daily/` -> `qc/compact/`)."""
+    parent = daily_prefix.rstrip("/").rpartition("/")[0]
+    return f"{parent}/{c.DEFAULT_COMPACT_PREFIX}" if parent else c.DEFAULT_COMPACT_PREFIX
 
 
 class Layout(BaseModel):

@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -70,8 +70,87 @@ def register(commands: Any) -> None:
     athena.add_argument(
         "--stack-outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file"
     )
+    parser.add_argument(
+        "--compact-prefix",
+        metavar="PREFIX",
+        help="with s3://.../daily/: where the compacted days are (default: compact/ beside the daily prefix)",
+    )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
+
+    compact: argparse.ArgumentParser = commands.add_parser(
+        "compact",
+        help="merge each closed day's daily record copies into one Parquet file the reports read",
+        description=(
+            "Merge each closed UTC day's daily record copies (s3://bucket/daily/dt=DAY/) into one Parquet "
+            "file (compact/dt=DAY/records.parquet, then its _SUCCESS marker), which `inspector report` and "
+            "Athena read instead of the day's copies. By default: every closed day without a marker, and "
+            "the last 14 days' whose copies changed since. Run it daily, after midnight UTC."
+        ),
+    )
+    compact.add_argument("source", metavar="DAILY", help="the daily copies: s3://bucket/daily/")
+    compact.add_argument(
+        "--day", type=day_arg, action="append", metavar="YYYY-MM-DD", help="compact this day (repeatable)"
+    )
+    compact.add_argument(
+        "--compact-prefix", metavar="PREFIX", help="where to write (default: compact/ beside DAILY)"
+    )
+    compact.add_argument("--dry-run", action="store_true", help="list the days it would compact")
+    add_aws_arguments(compact)
+    compact.set_defaults(run=run_compact)
+
+
+def day_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _prefixes(source: str, compact_prefix: str | None) -> tuple[str, str, str]:
+    from inspector.settings import compact_prefix_beside  # noqa: PLC0415
+
+    bucket, prefix = parse_s3_uri(source)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    target = compact_prefix or compact_prefix_beside(prefix)
+    if not target.endswith("/"):
+        target += "/"
+    if target == prefix or target.startswith(prefix) or prefix.startswith(target):
+        raise UserError(f"the compacted prefix {target!r} must lie apart from the daily copies' {prefix!r}")
+    return bucket, prefix, target
+
+
+def run_compact(args: argparse.Namespace, out: TextIO) -> int:
+    from inspector.reports.compact import compact_day, compactable_days  # noqa: PLC0415
+
+    if not args.source.startswith("s3://"):
+        raise UserError(
+            "DAILY must be s3://bucket/prefix/ (the stack's daily copies, e.g. s3://BUCKET/daily/)"
+        )
+    bucket, prefix, target = _prefixes(args.source, args.compact_prefix)
+    s3 = aws_client(args, "s3")
+    now = datetime.now(UTC)
+    if args.day:
+        today = now.date()
+        open_days = [d for d in args.day if d >= today]
+        if open_days:
+            raise UserError(
+                f"{open_days[0]} is not closed yet (UTC): only days before today can be compacted"
+            )
+        days = sorted(set(args.day))
+    else:
+        days = compactable_days(s3, bucket, prefix, target, now=now)
+    if not days:
+        out.write(f"nothing to compact under s3://{bucket}/{prefix}: every closed day is compacted\n")
+        return EXIT_OK
+    for day in days:
+        if args.dry_run:
+            out.write(f"would compact {day}\n")
+            continue
+        done = compact_day(s3, bucket, prefix, target, day)
+        out.write(f"compacted {day}: {done.records:,} records -> s3://{bucket}/{done.key}\n")
+    return EXIT_OK
 
 
 def moment(text: str) -> datetime:
@@ -159,15 +238,23 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
     from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415
 
     if args.source.startswith("s3://"):
-        from inspector.reports.fetch import fetch_records  # noqa: PLC0415
+        from inspector.reports.fetch import day_folders, fetch_compacted, fetch_records  # noqa: PLC0415
+        from inspector.reports.model import BACKLOG_DAYS  # noqa: PLC0415
 
         bucket, prefix = parse_s3_uri(args.source)
+        s3 = aws_client(args, "s3")
         last = params.until - timedelta(microseconds=1)
-        fetched = fetch_records(
-            aws_client(args, "s3"), bucket, prefix, scratch, days=(params.since.date(), last.date())
-        )
+        # The backlog looks back BACKLOG_DAYS from the period's end: those days' records too.
+        first = min(params.since, params.until - timedelta(days=BACKLOG_DAYS))
+        days = (first.date(), last.date())
+        compacted: set[date] = set()
+        if day_folders(s3, bucket, prefix):  # the daily copies: closed days may be compacted
+            _, _, target = _prefixes(args.source, args.compact_prefix)
+            compacted = fetch_compacted(s3, bucket, target, scratch, days=days)
+        fetched = fetch_records(s3, bucket, prefix, scratch, days=days, skip=compacted)
         engine = DuckDbEngine(scratch)
-        return engine, f"{fetched:,} records fetched from {args.source}, {engine.read:,} read"
+        note = f" and {len(compacted)} compacted day(s)" if compacted else ""
+        return engine, f"{fetched:,} records fetched from {args.source}{note}, {engine.read:,} read"
     folder = Path(args.source)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder of result records")

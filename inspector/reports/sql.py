@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 Dialect = Literal["duckdb", "trino"]
 SOURCE_DIALECT: Dialect = "duckdb"
 QUERIES = ("verdicts", "subgroups", "reasons", "backlog", "agreement")
+COMPACT = "compact"  # the query that writes a closed day's compacted file
+TABLES = ("compacted", "daily")  # what `records` reads: the compacted closed days, the daily JSON copies
 _SECTION = re.compile(r"^-- name: ([a-z_]+)\s*$", re.MULTILINE)
 
 
@@ -35,6 +38,12 @@ class Params:
             "bucket_len": 10 if self.by == "day" else 13,
         }
 
+    def days(self) -> list[date]:
+        """Every UTC day the period touches, first to last."""
+        first = self.since.date()
+        last = (self.until - timedelta(microseconds=1)).date()
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
 
 def _iso(moment: datetime) -> str:
     # Compared as text with the records' own ISO 8601 UTC timestamps ("2026-11-28T09:15:02.123456Z").
@@ -51,30 +60,66 @@ def sections() -> dict[str, str]:
 
 
 def source(name: str) -> str:
-    """The query `name` in the source dialect, with `base` prepended as a CTE, placeholders kept."""
+    """The query `name` in the source dialect, with `records` and `base` prepended as CTEs (but to
+    `compact`), placeholders kept."""
+    parts = sections()
+    if name == COMPACT:
+        return _strip_comments(parts[name])
     if name not in QUERIES:
         raise ValueError(f"no query named {name!r}; the queries are {', '.join(QUERIES)}")
-    parts = sections()
-    return f"WITH base AS (\n{_strip_comments(parts['base'])}\n)\n{_strip_comments(parts[name])}"
+    return (
+        f"WITH records AS (\n{_strip_comments(parts['records'])}\n),\n"
+        f"base AS (\n{_strip_comments(parts['base'])}\n)\n{_strip_comments(parts[name])}"
+    )
 
 
-def render(name: str, dialect: Dialect, params: Params | None = None, *, table: str = "records") -> str:
-    """The query `name` for `dialect`, reading `table` (e.g. `"db"."tbl"` on Athena), with the
-    placeholders replaced by literals when `params` are given."""
-    from sqlglot import exp, parse_one  # noqa: PLC0415 - sqlglot only when a report is made
+def render(
+    name: str,
+    dialect: Dialect,
+    params: Params | None = None,
+    *,
+    tables: Mapping[str, str] | None = None,
+    compacted: Collection[date] = (),
+    day: date | None = None,
+) -> str:
+    """The query `name` for `dialect`, with the placeholders replaced by literals when `params` are given.
 
-    tree = parse_one(source(name), read=SOURCE_DIALECT)
-    if table != "records":
-        replacement = exp.to_table(table, dialect=dialect)
+    `tables` names what `compacted` and `daily` are (e.g. `{"daily": '"db"."records"'}` on Athena);
+    `compacted`, the days that have a compacted copy: the period's days among them are read from
+    `compacted`, every other day from `daily`, so that a record never counts twice. `day`: the day the
+    `compact` query merges.
+    """
+    from sqlglot import exp  # noqa: PLC0415 - sqlglot only when a report is made
+
+    tree = _parsed(name).copy()
+    renamed = {k: v for k, v in (tables or {}).items() if k in TABLES and v != k}
+    if renamed:
+        replacements = {k: exp.to_table(v, dialect=dialect) for k, v in renamed.items()}
         tree = tree.transform(
             lambda node: (
-                replacement.copy() if isinstance(node, exp.Table) and node.name == "records" else node
+                replacements[node.name].copy()
+                if isinstance(node, exp.Table) and node.name in replacements and not node.db
+                else node
             )
         )
     if params is not None:
         literals = params.literals()
+        done = set(compacted)
+        days = params.days()
+        literals["compacted_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d in done)
+        literals["open_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d not in done)
+        if day is not None:
+            literals["day"] = f"{day:%Y-%m-%d}"
 
         def literal(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.In) and len(node.expressions) == 1:
+                only = node.expressions[0]
+                if isinstance(only, exp.Placeholder) and isinstance(literals.get(only.name), tuple):
+                    values = cast("tuple[str, ...]", literals[only.name])
+                    if not values:  # `x IN ()` is no SQL: no day is read from that table
+                        return exp.false()
+                    node.set("expressions", [exp.Literal.string(v) for v in values])
+                    return node
             if isinstance(node, exp.Placeholder) and node.name:
                 if node.name not in literals:
                     raise ValueError(f"query {name} has a placeholder :{node.name} that Params does not give")
@@ -84,6 +129,13 @@ def render(name: str, dialect: Dialect, params: Params | None = None, *, table: 
 
         tree = tree.transform(literal)
     return tree.sql(dialect=dialect, pretty=True)
+
+
+@cache
+def _parsed(name: str) -> Any:
+    from sqlglot import parse_one  # noqa: PLC0415
+
+    return parse_one(source(name), read=SOURCE_DIALECT)
 
 
 def _strip_comments(text: str) -> str:
