@@ -91,17 +91,9 @@ def render(
     """
     from sqlglot import exp  # noqa: PLC0415 - sqlglot only when a report is made
 
-    tree = _parsed(name).copy()
     renamed = {k: v for k, v in (tables or {}).items() if k in TABLES and v != k}
-    if renamed:
-        replacements = {k: exp.to_table(v, dialect=dialect) for k, v in renamed.items()}
-        tree = tree.transform(
-            lambda node: (
-                replacements[node.name].copy()
-                if isinstance(node, exp.Table) and node.name in replacements and not node.db
-                else node
-            )
-        )
+    replacements = {k: exp.to_table(v, dialect=dialect) for k, v in renamed.items()}
+    literals: dict[str, object] = {}
     if params is not None:
         literals = params.literals()
         done = set(compacted)
@@ -111,24 +103,30 @@ def render(
         if day is not None:
             literals["day"] = f"{day:%Y-%m-%d}"
 
-        def literal(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.In) and len(node.expressions) == 1:
-                only = node.expressions[0]
-                if isinstance(only, exp.Placeholder) and isinstance(literals.get(only.name), tuple):
-                    values = cast("tuple[str, ...]", literals[only.name])
-                    if not values:  # `x IN ()` is no SQL: no day is read from that table
-                        return exp.false()
-                    node.set("expressions", [exp.Literal.string(v) for v in values])
-                    return node
-            if isinstance(node, exp.Placeholder) and node.name:
-                if node.name not in literals:
-                    raise ValueError(f"query {name} has a placeholder :{node.name} that Params does not give")
-                value = literals[node.name]
-                return exp.null() if value is None else cast("exp.Expression", exp.convert(value))
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name in replacements and not node.db:
+            return replacements[node.name].copy()
+        if params is None:
             return node
+        if isinstance(node, exp.In) and len(node.expressions) == 1:
+            only = node.expressions[0]
+            if isinstance(only, exp.Placeholder) and isinstance(literals.get(only.name), tuple):
+                values = cast("tuple[str, ...]", literals[only.name])
+                if not values:  # `x IN ()` is no SQL: no day is read from that table
+                    return exp.false()
+                node.set("expressions", [exp.Literal.string(v) for v in values])
+                return node
+        if isinstance(node, exp.Placeholder) and node.name:
+            if node.name not in literals:
+                raise ValueError(f"query {name} has a placeholder :{node.name} that Params does not give")
+            value = literals[node.name]
+            return exp.null() if value is None else cast("exp.Expression", exp.convert(value))
+        return node
 
-        tree = tree.transform(literal)
-    return tree.sql(dialect=dialect, pretty=True)
+    # One pass over a copy of the parsed source (transform copies it); Trino's text is printed for people
+    # reading Athena's history, DuckDB's is not.
+    tree = _parsed(name).transform(replace)
+    return str(tree.sql(dialect=dialect, pretty=dialect == "trino"))
 
 
 @cache
