@@ -9,6 +9,7 @@ records; (3) the DuckDB and Glue column types are the same types. What is not: A
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def test_each_query_parses_in_both_dialects(name):
         assert isinstance(sqlglot.parse_one(text, read=dialect), exp.Select)
 
 
+def flat(sql: str) -> str:
+    """The SQL on one line, as written by hand: Trino's text is pretty-printed."""
+    return re.sub(r"\s+", " ", sql).replace("( ", "(").replace(" )", ")")
+
+
 def glue_schema() -> dict[str, object]:
     return {
         "daily": {**dict(GLUE_COLUMNS), "dt": "string"},
@@ -133,14 +139,14 @@ def test_the_trino_text_over_compacted_days_means_what_the_source_means(mixed, n
 def test_a_period_without_compacted_days_reads_nothing_from_the_compacted_table():
     trino = render("verdicts", "trino", PARAMS)
 
-    assert "FROM compacted\n  WHERE\n    FALSE" in trino
+    assert "FROM compacted WHERE FALSE" in flat(trino)
 
 
 def test_trino_reads_list_lengths_with_cardinality_and_builds_index_lists_with_sequence():
     trino = render("reasons", "trino", PARAMS)
 
     assert "CARDINALITY(" in trino
-    assert "SEQUENCE(1" in " ".join(trino.split()).replace("( ", "(")
+    assert "SEQUENCE(1" in flat(trino)
     assert "ARRAY_LENGTH" not in trino
 
 
@@ -152,8 +158,9 @@ def test_athena_queries_name_the_glue_table_and_prune_by_day():
     assert '"inspector_prod"."records_compact"' in trino
     assert "dt BETWEEN '2026-11-20' AND '2026-11-26'" in trino
     # Each table is asked for its own days by name: partition projection reads only those folders.
-    assert "dt IN ('2026-11-21')" in trino
-    assert "dt IN ('2026-11-20', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26')" in trino
+    assert "dt IN ('2026-11-21')" in flat(trino)
+    days = "'2026-11-20', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26'"
+    assert f"dt IN ({days})" in flat(trino)
 
 
 def test_placeholders_become_quoted_literals():
