@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.reports.fetch import day_folders, fetch_records
+from inspector.settings import compacted_marker_key
 
 MARKER = "_SUCCESS"
 PARQUET = "records.parquet"
@@ -35,7 +36,7 @@ class Compacted:
 
 
 def marker_key(compact_prefix: str, day: date) -> str:
-    return f"{compact_prefix}dt={day:%Y-%m-%d}/{MARKER}"
+    return compacted_marker_key(compact_prefix, f"{day:%Y-%m-%d}")
 
 
 def parquet_key(compact_prefix: str, day: date) -> str:

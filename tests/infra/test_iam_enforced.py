@@ -428,8 +428,11 @@ def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: St
 # condition keys such as s3:prefix (the statement applies as if unconditioned), so each is checked here
 # with AWS's semantics, and a new one fails until it is reviewed and listed.
 CONDITIONS = {
-    # People list the review queue and the records (their history), never the uploads.
-    ("inspector-reviewer", "ListQueueAndHistory"): {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}},
+    # People list the review queue and the records (their history), and the daily copies (to tell a
+    # decided record's missing copy from a forbidden one), never the uploads.
+    ("inspector-reviewer", "ListQueueAndHistory"): {
+        "StringLike": {"s3:prefix": ["analyzed/*", "results/*", "daily/*"]}
+    },
     # Criteria publishers list the criteria store and the records they backtest against, nothing else.
     ("inspector-criteria-publisher", "ListCriteriaAndResults"): {
         "StringLike": {"s3:prefix": ["criteria/*", "results/*"]}
