@@ -149,9 +149,47 @@ def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     assert out.read_text().count("<svg") >= 4
 
 
+def test_compact_merges_closed_days_and_the_report_from_s3_reads_them_once(cli, folder, local_aws):
+    s3 = local_aws.client("s3")
+    bucket = f"widgets-{uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    for _, document in week_of_records():
+        day = document["inspected_at"][:10]
+        key = f"daily/dt={day}/{document['image']['key'].removeprefix('images/')}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode() + b"\n")
+    endpoint = ("--endpoint-url", local_aws.endpoint_url, "--region", REGION)
+    period = ("--since", "2026-11-20", "--until", "2026-11-27")
+    before = cli("report", f"s3://{bucket}/daily/", *period, "--json", *endpoint)
+
+    dry = cli("compact", f"s3://{bucket}/daily/", "--dry-run", *endpoint)
+    done = cli("compact", f"s3://{bucket}/daily/", *endpoint)
+    again = cli("compact", f"s3://{bucket}/daily/", *endpoint)
+    after = cli("report", f"s3://{bucket}/daily/", *period, "--out", "/dev/null", *endpoint)
+    numbers = cli("report", f"s3://{bucket}/daily/", *period, "--json", *endpoint)
+
+    assert 0 == dry.status == done.status == again.status, done.err
+    assert 7 == dry.out.count("would compact 2026-11-")
+    assert 7 == done.out.count("40 records -> s3://")
+    assert "nothing to compact" in again.out
+    assert "0 records fetched" in after.out and "7 compacted day(s), 280 read" in after.out
+    drop = {"engine", "generated_at"}
+    assert {k: v for k, v in json.loads(before.out).items() if k not in drop} == {
+        k: v for k, v in json.loads(numbers.out).items() if k not in drop
+    }
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        pytest.param(["compact", "./daily"], "DAILY must be s3://", id="compact-local"),
+        pytest.param(
+            ["compact", "s3://b/daily/", "--compact-prefix", "daily/x/"],
+            "must lie apart",
+            id="compact-inside",
+        ),
+        pytest.param(
+            ["compact", "s3://b/daily/", "--day", "2999-01-01"], "is not closed yet", id="compact-open"
+        ),
         pytest.param(["report"], "say where the records are", id="no-source"),
         pytest.param(["report", "/no/such/folder"], "is not a folder", id="missing-folder"),
         pytest.param(

@@ -259,7 +259,9 @@ def test_athena_runs_the_trino_text_in_its_workgroup_and_types_the_rows(world: W
     client = athena_client(world)
     params = Params(since=TODAY, until=TODAY + timedelta(days=1))
     # No compacted table: no day is read from it, and it names the daily one.
-    sql = render("verdicts", "trino", params, tables={"daily": '"db"."records"', "compacted": '"db"."records"'})
+    sql = render(
+        "verdicts", "trino", params, tables={"daily": '"db"."records"', "compacted": '"db"."records"'}
+    )
     columns = [
         {"Name": "line", "Type": "varchar"},
         {"Name": "verdict", "Type": "varchar"},

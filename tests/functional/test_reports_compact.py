@@ -90,7 +90,9 @@ def test_a_decision_reaches_duckdb_and_the_athena_dialect_alike(world: World, tm
     expected = [{"line": "default", "verdict": "REVIEW", "decided": "FAIL", "images": 1}]
     assert expected == source == athena == over_results
     assert set() == compacted  # the decision sent its day back to the copies
-    assert json.loads(world.body(f"daily/dt={DAY}/line-1/review-1.jpg.json"))["decisions"][0]["after"] == "FAIL"
+    assert (
+        json.loads(world.body(f"daily/dt={DAY}/line-1/review-1.jpg.json"))["decisions"][0]["after"] == "FAIL"
+    )
 
 
 def test_compacting_the_day_again_keeps_the_decision_and_counts_nothing_twice(world: World, tmp_path):
@@ -109,6 +111,7 @@ def test_compacting_the_day_again_keeps_the_decision_and_counts_nothing_twice(wo
 
 def test_closed_days_without_a_marker_or_with_later_copies_are_the_ones_to_compact(world: World):
     now = datetime(2026, 11, 29, 6, tzinfo=UTC)
+
     def copy(day: str, name: str) -> None:
         document = record_document(f"images/{name}", "PASS", f"{day}T12:00:00+00:00")
         body = json.dumps(document).encode() + b"\n"
@@ -126,7 +129,9 @@ def test_closed_days_without_a_marker_or_with_later_copies_are_the_ones_to_compa
     assert [date(2026, 11, 27), date(2026, 11, 28)] == days
 
 
-def test_the_digest_asks_athena_for_compacted_days_from_their_table_and_the_rest_from_the_copies(world: World):
+def test_the_digest_asks_athena_for_compacted_days_from_their_table_and_the_rest_from_the_copies(
+    world: World,
+):
     run_day(world)
     compact_day(world.s3, world.bucket, "daily/", "compact/", DAY)
     settings = DigestSettings(
@@ -157,12 +162,10 @@ def test_the_digest_asks_athena_for_compacted_days_from_their_table_and_the_rest
         stub.assert_no_pending_responses()
 
     assert f"dt IN ('{DAY}')" in expected
-    assert "FROM \"db\".\"records_compact\"" in expected
+    assert 'FROM "db"."records_compact"' in expected
 
 
 def _engine(world: World, folder: Path) -> DuckDbEngine:
     compacted = fetch_compacted(world.s3, world.bucket, "compact/", folder, days=(DAY, DAY))
     fetch_records(world.s3, world.bucket, "daily/", folder, days=(DAY, DAY), skip=compacted)
     return DuckDbEngine(folder)
-
-

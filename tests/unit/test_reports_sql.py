@@ -192,7 +192,10 @@ def test_duckdb_and_glue_declare_the_same_columns_with_the_same_types():
             node.set("quoted", False)
         return node
 
-    for duck_columns, glue_columns in ((RECORD_COLUMNS, GLUE_COLUMNS), (COMPACT_COLUMNS, COMPACT_GLUE_COLUMNS)):
+    for duck_columns, glue_columns in (
+        (RECORD_COLUMNS, GLUE_COLUMNS),
+        (COMPACT_COLUMNS, COMPACT_GLUE_COLUMNS),
+    ):
         glue = dict(glue_columns)
         assert list(duck_columns) == list(glue)
         for name, duck_type in duck_columns.items():
