@@ -49,8 +49,8 @@ def queue_name(url: str) -> str:
 
 
 class QcReports(pulumi.ComponentResource):
-    """Glue database and tables (daily copies, compacted days), Athena workgroup (own encrypted results), digest function and schedule,
-    dashboard; each role with least privilege."""
+    """Glue database and tables (daily copies, compacted days), Athena workgroup (own encrypted results),
+    digest function and schedule, dashboard; each role with least privilege."""
 
     workgroup: pulumi.Output[str]
     database: pulumi.Output[str]

@@ -43,6 +43,7 @@ from inspector.settings import Layout, compacted_marker_key
 from inspector.storage import ObjectInfo, RecordVersion, StoredRecord
 
 READ_WORKERS = 8  # concurrent record GETs when listing the queue
+log = logging.getLogger("inspector.review")
 
 
 class Store(Protocol):

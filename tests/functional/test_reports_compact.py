@@ -117,8 +117,8 @@ def test_closed_days_without_a_marker_or_with_later_copies_are_the_ones_to_compa
         body = json.dumps(document).encode() + b"\n"
         world.s3.put_object(Bucket=world.bucket, Key=f"daily/dt={day}/{name}.json", Body=body)
 
-    for day in ("2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"):
-        copy(day, "a.jpg")
+    for text in ("2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"):
+        copy(text, "a.jpg")
     for day in (date(2026, 11, 26), date(2026, 11, 27)):
         compact_day(world.s3, world.bucket, "daily/", "compact/", day)
     copy("2026-11-27", "late.jpg")
