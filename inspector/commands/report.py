@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -193,9 +194,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.digest:
         from inspector.reports.digest import compose_digest  # noqa: PLC0415
 
+        source = "--athena" if args.athena else shlex.quote(args.source)
         for line in rows.lines if args.line is None else (args.line,):
+            day = f"{params.since:%Y-%m-%d}"
             email = compose_digest(
-                summarize(rows, engine=engine.name, line=line), link=None, link_expiry_seconds=0
+                summarize(rows, engine=engine.name, line=line),
+                link=None,
+                link_expiry_seconds=0,
+                no_link=f"on demand, none is kept; `inspector report {source} --since {day} --line {line}` "
+                "writes it",
             )
             out.write(
                 f"Subject: {email.subject}\nAttributes: {json.dumps(email.attributes)}\n\n{email.body}\n"

@@ -121,6 +121,21 @@ def test_the_digest_on_demand_prints_one_email_per_line(cli, folder):
     assert "Top failure reasons:" in run.out
 
 
+def test_times_and_single_subgroups_read_as_a_person_would_write_them(cli, folder, tmp_path):
+    out = tmp_path / "day.html"
+
+    cli("report", str(folder), "--since", "2026-11-24", "--until", "2026-11-25", "--out", str(out))
+    digest = cli("report", str(folder), "--since", "2026-11-24", "--digest", "--line", "line-1")
+
+    page = out.read_text()
+    assert "Queried with DuckDB" in page
+    # One hour of images per line: said in words, not drawn as a lone point on its own limits.
+    assert "line-1: one hour with images judged (2026-11-24 08h: 6 FAIL of 20, p = 0.300)" in page
+    assert "the oldest was inspected 2026-11-20 08:39 UTC and has waited 4.6 days" in page
+    assert "the oldest inspected 2026-11-20 08:39 UTC, waiting 4.6 days at the period's end" in digest.out
+    assert f"`inspector report {folder} --since 2026-11-24 --line line-1` writes it" in digest.out
+
+
 def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     s3 = local_aws.client("s3")
     bucket = f"widgets-{uuid4().hex[:12]}"
