@@ -4,7 +4,7 @@ recognition."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from inspector.constants import REKOGNITION_MIN_IMAGE_SIDE_PX
@@ -81,54 +81,101 @@ def sniff(head: bytes) -> Sniffed:
     return Sniffed(None)
 
 
-def jpeg_frame_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's frame header (SOF), when it lies within `head`; else None.
+def _jpeg_segments(head: bytes) -> Iterator[tuple[int, int]]:
+    """(offset, marker) of each marker segment from the start of image, as far as `head` shows them.
 
-    Walks the marker segments from the start of image (each `FF xx` + a 2-byte length), stopping at the
-    first scan (SOS) or at a segment that runs past `head`."""
+    Each segment is `FF xx` and, but for the markers without one, a 2-byte length; a segment may run past
+    `head` (its length is read, not its body). Stops at a byte that is not a marker where one belongs, at
+    the first scan (SOS, yielded), or where `head` ends: then yields (offset, -1) with the offset reached."""
     i = 2
     while i + 4 <= len(head):
         if head[i] != 0xFF:
-            return None  # not a marker where one belongs: leave the judgment to the detector
+            return  # not a marker where one belongs
         marker = head[i + 1]
         if marker == 0xFF:  # fill byte before a marker
             i += 1
             continue
+        yield i, marker
+        if marker == 0xDA:  # start of scan
+            return
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
             i += 2
             continue
+        (length,) = struct.unpack(">H", head[i + 2 : i + 4])
+        i += 2 + length
+    yield i, -1
+
+
+def jpeg_frame_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header (SOF), when it lies within `head`; else None (also when
+    the first scan (SOS) comes first or the walk meets a byte that is not a marker: then the detector
+    judges the size)."""
+    for i, marker in _jpeg_segments(head):
         if marker in _SOF_MARKERS:
             if i + 9 > len(head):
                 return None
             height, width = struct.unpack(">HH", head[i + 5 : i + 9])
             return (width, height) if height else None  # height 0: given later by a DNL marker
-        if marker == 0xDA:  # start of scan before any frame header
-            return None
-        (length,) = struct.unpack(">H", head[i + 2 : i + 4])
-        i += 2 + length
     return None
 
 
-def require_end(fmt: str | None, tail: bytes, *, wider: Callable[[], bytes] | None = None) -> None:
+def jpeg_header_end(head: bytes) -> int:
+    """The file offset up to which a JPEG is known, from `head`, to hold only header segments.
+
+    The segments are walked as far as their lengths can be read in `head` (a segment may end beyond it: an
+    EXIF block with its thumbnail usually does), up to the first scan (SOS). No end-of-image marker before
+    this offset can end the image: an EXIF thumbnail's own EOI lies there. Returns 2 (just past SOI) when
+    nothing more can be read."""
+    end = 2
+    for end, _ in _jpeg_segments(head):  # noqa: B007 - the last offset reached is the answer
+        pass
+    return end
+
+
+def require_end(
+    fmt: str | None,
+    tail: bytes,
+    *,
+    wider: Callable[[], bytes] | None = None,
+    size: int | None = None,
+    header_end: int = 0,
+) -> None:
     """Refuse a JPEG or PNG cut short: its last bytes (`tail`) must end the image.
 
     A PNG must hold its IEND chunk, a JPEG its end-of-image marker; bytes after them (a camera's trailer,
     padding) are fine. When `tail` is inconclusive, `wider()` gives more of the file's end to look in.
+    For a JPEG, `size` (the file's length in bytes) and `header_end` (from `jpeg_header_end` on its first
+    bytes) place those bytes in the file: a marker or trailer inside the header segments (an EXIF
+    thumbnail's EOI) does not count, and a file no longer than its header segments is cut short.
     Raises `ImageRejected`."""
     if fmt == "PNG":
         if PNG_IEND in tail or (wider is not None and PNG_IEND in wider()):
             return
         raise ImageRejected("truncated PNG: the file does not end with its IEND chunk (cut short?)")
     if fmt == "JPEG":
-        if JPEG_EOI in tail or not tail.strip(b"\x00") or not tail.strip(b"\xff"):
-            return  # the end-of-image marker, maybe with a few bytes after it; or padding
-        if wider is not None:
-            more = wider()
-            if JPEG_EOI in more or any(trailer in more for trailer in JPEG_TRAILERS):
-                return  # a trailer after the end of the image, as phones and cameras write
-        raise ImageRejected(
+        cut = ImageRejected(
             "truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut short?)"
         )
+        if size is not None and size <= header_end:
+            raise ImageRejected(
+                f"truncated JPEG: the file ends at byte {size:,}, inside its header segments, which run "
+                f"to byte {header_end:,} (cut short?)"
+            )
+
+        def past_header(found: bytes) -> bytes:
+            """`found`, the file's last bytes, without what lies inside the header segments."""
+            if size is None:
+                return found
+            return found[max(0, header_end - (size - len(found))) :]
+
+        tail = past_header(tail)
+        if JPEG_EOI in tail or (tail and (not tail.strip(b"\x00") or not tail.strip(b"\xff"))):
+            return  # the end-of-image marker, maybe with a few bytes after it; or padding
+        if wider is not None:
+            more = past_header(wider())
+            if JPEG_EOI in more or any(trailer in more for trailer in JPEG_TRAILERS):
+                return  # a trailer after the end of the image, as phones and cameras write
+        raise cut
 
 
 def require_image(head: bytes) -> Sniffed:

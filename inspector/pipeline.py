@@ -69,7 +69,14 @@ from inspector.detectors import LabelDetector
 from inspector.engine import Verdict, evaluate
 from inspector.errors import ImageRejected
 from inspector.events import ObjectRef
-from inspector.formats import HEAD_BYTES, TAIL_BYTES, TAIL_WIDE_BYTES, require_end, require_image
+from inspector.formats import (
+    HEAD_BYTES,
+    TAIL_BYTES,
+    TAIL_WIDE_BYTES,
+    jpeg_header_end,
+    require_end,
+    require_image,
+)
 from inspector.lines import Line
 from inspector.notification import Notification, compose
 from inspector.observability import Metrics
@@ -479,14 +486,17 @@ class Inspector:
             )
         head = self.store.read_start(key, etag=info.etag, length=HEAD_BYTES)
         sniffed = require_image(head)
+        header_end = jpeg_header_end(head) if sniffed.format == "JPEG" else 0
         if info.size <= len(head):  # the whole file was read
-            require_end(sniffed.format, head)
+            require_end(sniffed.format, head, size=info.size, header_end=header_end)
             return
         tail = self.store.read_end(key, etag=info.etag, length=TAIL_BYTES)
         require_end(
             sniffed.format,
             tail,
             wider=lambda: self.store.read_end(key, etag=info.etag, length=min(TAIL_WIDE_BYTES, info.size)),
+            size=info.size,
+            header_end=header_end,
         )
 
     @staticmethod

@@ -13,7 +13,7 @@ from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Finding, Verdict, evaluate
 from inspector.errors import ImageRejected
-from inspector.formats import HEAD_BYTES, TAIL_WIDE_BYTES, require_end, require_image
+from inspector.formats import HEAD_BYTES, TAIL_WIDE_BYTES, jpeg_header_end, require_end, require_image
 
 if TYPE_CHECKING:
     from inspector.detectors import LabelDetector
@@ -151,7 +151,8 @@ def read_image(path: Path, *, limit: int) -> bytes:
     except OSError as exc:
         raise UserError(f"cannot read image {path}: {exc.strerror or exc}") from None
     sniffed = require_image(data[:HEAD_BYTES])  # the checks the pipeline makes, on the same bytes
-    require_end(sniffed.format, data[-TAIL_WIDE_BYTES:])
+    header_end = jpeg_header_end(data[:HEAD_BYTES]) if sniffed.format == "JPEG" else 0
+    require_end(sniffed.format, data[-TAIL_WIDE_BYTES:], size=len(data), header_end=header_end)
     return data
 
 

@@ -15,6 +15,15 @@ MIB = 2**20
 TEXT = b"Widget 42 passed, said the operator. This is not a picture.\n"
 
 
+def cut_in_scan_after_exif_thumbnail() -> bytes:
+    """A camera JPEG (an EXIF block holding a whole thumbnail JPEG, FF D9 included) cut short in its scan."""
+    image, thumbnail = jpeg(), jpeg((16, 12))
+    payload = b"Exif\x00\x00II*\x00\x08\x00\x00\x00" + thumbnail
+    whole = image[:2] + b"\xff\xe1" + (2 + len(payload)).to_bytes(2, "big") + payload + image[2:]
+    scan = whole.index(b"\xff\xda", 4 + len(payload))
+    return whole[: (scan + len(whole)) // 2]
+
+
 def assert_rejected(world: World, key: str, rest: str, reason: str) -> None:
     """The image is at rejected/<rest>, its record names `reason`, and one REJECTED email went out."""
     assert [f"rejected/{rest}", f"results/{rest}.json"] == world.keys()
@@ -63,6 +72,12 @@ def assert_rejected(world: World, key: str, rest: str, reason: str) -> None:
             jpeg()[: len(jpeg()) * 40 // 100],
             "truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut short?)",
             id="truncated-jpeg",
+        ),
+        pytest.param(
+            "cut-exif.jpg",
+            cut_in_scan_after_exif_thumbnail(),
+            "truncated JPEG: the file does not end with its end-of-image marker (FF D9) (cut short?)",
+            id="truncated-jpeg-whose-exif-thumbnail-ends-in-ff-d9",
         ),
         pytest.param(
             "cut.png",

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from inspector.commands.analyze import read_image
 from inspector.errors import ImageRejected
 from inspector.formats import (
     HEAD_BYTES,
     SNIFF_BYTES,
     SUPPORTED,
+    TAIL_WIDE_BYTES,
     Sniffed,
     jpeg_frame_size,
+    jpeg_header_end,
     require_end,
     require_image,
     sniff,
@@ -230,3 +234,50 @@ def test_the_tail_check(fmt: str, tail: bytes, wider: bytes | None, passes: bool
     else:
         with pytest.raises(ImageRejected, match=f"truncated {fmt}"):
             check()
+
+
+def _with_exif_thumbnail(image: bytes, thumbnail: bytes) -> bytes:
+    """`image` with an APP1 (EXIF) segment after its SOI holding `thumbnail`, a whole JPEG, as cameras do."""
+    payload = b"Exif\x00\x00" + b"II*\x00\x08\x00\x00\x00" + thumbnail
+    return image[:2] + b"\xff\xe1" + (2 + len(payload)).to_bytes(2, "big") + payload + image[2:]
+
+
+def _noisy_jpeg(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.frombytes("L", size, hashlib.shake_256(b"scan").digest(size[0] * size[1])).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_an_exif_thumbnails_end_marker_does_not_pass_a_file_cut_short_in_its_scan() -> None:
+    # The thumbnail's own FF D9 lies inside the header segments: only an EOI after them ends the image.
+    whole = _with_exif_thumbnail(_noisy_jpeg((200, 150)), _noisy_jpeg((16, 12)))
+    assert len(whole) < TAIL_WIDE_BYTES  # the wider look reads the whole file, thumbnail included
+    header_end = jpeg_header_end(whole[:HEAD_BYTES])
+    assert whole.index(b"\xff\xd9") < header_end < len(whole)  # the thumbnail's EOI is before it
+    require_end("JPEG", whole[-16:], wider=lambda: whole, size=len(whole), header_end=header_end)
+    cut = whole[: (header_end + len(whole)) // 2]
+    with pytest.raises(ImageRejected, match="truncated JPEG"):
+        require_end("JPEG", cut[-16:], wider=lambda: cut, size=len(cut), header_end=header_end)
+    inside = whole[: header_end - 5]  # cut inside the EXIF block, just after the thumbnail
+    with pytest.raises(ImageRejected, match="inside its header segments"):
+        require_end("JPEG", inside[-16:], wider=lambda: inside, size=len(inside), header_end=header_end)
+
+
+def test_the_header_walk_stops_at_the_first_scan_and_reads_lengths_past_the_head() -> None:
+    plain = _noisy_jpeg((100, 100))
+    assert plain[jpeg_header_end(plain) : jpeg_header_end(plain) + 2] == b"\xff\xda"  # SOS
+    exif = _with_exif_thumbnail(plain, _noisy_jpeg((16, 12)))
+    app1_end = 4 + int.from_bytes(exif[4:6], "big")
+    assert jpeg_header_end(exif[:HEAD_BYTES]) >= app1_end > HEAD_BYTES
+    assert 2 == jpeg_header_end(b"\xff\xd8")
+
+
+def test_the_analyze_command_refuses_a_cut_file_whose_thumbnail_ends_in_ff_d9(tmp_path: Path) -> None:
+    whole = _with_exif_thumbnail(_noisy_jpeg((200, 150)), _noisy_jpeg((16, 12)))
+    header_end = jpeg_header_end(whole[:HEAD_BYTES])
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(whole[: (header_end + len(whole)) // 2])
+    with pytest.raises(ImageRejected, match="truncated JPEG"):
+        read_image(path, limit=10_000_000)
+    path.write_bytes(whole)
+    assert whole == read_image(path, limit=10_000_000)
