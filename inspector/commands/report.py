@@ -19,10 +19,12 @@ from inspector.commands import (
     output_file,
     parse_s3_uri,
 )
+from inspector.constants import DEFAULT_COMPACT_PREFIX
 
 LINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # `pulumi stack output --json` keys that --stack-outputs reads.
 OUTPUT_WORKGROUP, OUTPUT_DATABASE, OUTPUT_TABLE = "reportsWorkgroup", "reportsDatabase", "reportsTable"
+OUTPUT_COMPACT_TABLE, OUTPUT_BUCKET = "reportsCompactTable", "bucketName"
 
 
 def register(commands: Any) -> None:
@@ -68,6 +70,17 @@ def register(commands: Any) -> None:
     )
     athena.add_argument("--database", metavar="NAME", help=f"Glue database (stack output {OUTPUT_DATABASE})")
     athena.add_argument("--table", metavar="NAME", help=f"Glue table (stack output {OUTPUT_TABLE})")
+    athena.add_argument(
+        "--compact-table",
+        metavar="NAME",
+        help=f"the compacted days' Glue table (stack output {OUTPUT_COMPACT_TABLE}); with --bucket, "
+        "compacted days are read from it",
+    )
+    athena.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help=f"the bucket whose compaction markers say which days (output {OUTPUT_BUCKET})",
+    )
     athena.add_argument(
         "--stack-outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file"
     )
@@ -237,9 +250,26 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
             raise UserError("give either RECORDS or --athena, not both")
         from inspector.reports.engines import AthenaEngine  # noqa: PLC0415
 
-        workgroup, database, table = _athena_names(args)
-        athena = AthenaEngine(aws_client(args, "athena"), workgroup=workgroup, database=database, table=table)
-        return athena, f"Athena {workgroup}: {database}.{table}"
+        workgroup, database, table, outputs = _athena_names(args)
+        compact_table = args.compact_table or outputs.get(OUTPUT_COMPACT_TABLE)
+        bucket = args.bucket or outputs.get(OUTPUT_BUCKET)
+        markers = None
+        if compact_table and bucket:
+            from inspector.reports.compact import compacted_days  # noqa: PLC0415
+
+            s3 = aws_client(args, "s3")
+            prefix = args.compact_prefix or DEFAULT_COMPACT_PREFIX
+            markers = lambda: set(compacted_days(s3, str(bucket), prefix))  # noqa: E731
+        athena = AthenaEngine(
+            aws_client(args, "athena"),
+            workgroup=workgroup,
+            database=database,
+            table=table,
+            compact_table=str(compact_table) if markers else None,
+            compacted=markers,
+        )
+        tables = f"{database}.{table}" + (f" and {database}.{compact_table}" if markers else "")
+        return athena, f"Athena {workgroup}: {tables}"
     if not args.source:
         raise UserError("say where the records are: a folder, s3://bucket/prefix, or --athena")
     from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415
@@ -272,7 +302,7 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
     )
 
 
-def _athena_names(args: argparse.Namespace) -> tuple[str, str, str]:
+def _athena_names(args: argparse.Namespace) -> tuple[str, str, str, dict[str, Any]]:
     outputs: dict[str, Any] = {}
     if args.stack_outputs is not None:
         try:
@@ -293,4 +323,4 @@ def _athena_names(args: argparse.Namespace) -> tuple[str, str, str]:
     ]
     if missing:
         raise UserError(f"--athena needs {', '.join(missing)} (or --stack-outputs with the stack's outputs)")
-    return str(names[0]), str(names[1]), str(names[2])
+    return str(names[0]), str(names[1]), str(names[2]), outputs

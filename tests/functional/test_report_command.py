@@ -194,6 +194,35 @@ def test_compact_merges_closed_days_and_the_report_from_s3_reads_them_once(cli, 
     }
 
 
+def test_athena_reports_read_compacted_days_from_their_table(cli, local_aws, tmp_path):
+    from moto.athena.models import athena_backends  # noqa: PLC0415 - moto's record of the queries run
+
+    bucket = f"widgets-{uuid4().hex[:12]}"
+    local_aws.client("s3").create_bucket(Bucket=bucket)
+    marker = "compact/dt=2026-11-24/_SUCCESS"
+    local_aws.client("s3").put_object(Bucket=bucket, Key=marker, Body=b'{"records": 1}')
+    outputs = tmp_path / "outputs.json"
+    names = {"reportsWorkgroup": "primary", "reportsDatabase": "db", "reportsTable": "records"}
+    outputs.write_text(json.dumps({**names, "reportsCompactTable": "records_compact", "bucketName": bucket}))
+
+    run = cli(
+        "report", "--athena", "--stack-outputs", str(outputs), "--since", "2026-11-23",
+        "--until", "2026-11-25", "--out", str(tmp_path / "r.html"),
+        "--endpoint-url", local_aws.endpoint_url, "--region", REGION,
+    )  # fmt: skip
+
+    assert 0 == run.status, run.err
+    assert "db.records and db.records_compact" in run.out
+    backends = [b for regions in athena_backends.values() for b in regions.values()]
+    queries = [e.query for b in backends for e in b.executions.values()]
+    mine = [q for q in queries if "records_compact" in q and "2026-11-23" in q]
+    assert 5 == len(mine)  # every query of the report
+    flat = [" ".join(q.split()).replace("( ", "(").replace(" )", ")") for q in mine]
+    assert all('FROM "db"."records_compact" WHERE dt IN (\'2026-11-24\')' in q for q in flat)
+    # The period's other day from the copies (the backlog's query: its 30 days but the compacted one).
+    assert 4 == sum('FROM "db"."records" WHERE dt IN (\'2026-11-23\')' in q for q in flat)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
