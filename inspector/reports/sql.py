@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 Dialect = Literal["duckdb", "trino"]
 SOURCE_DIALECT: Dialect = "duckdb"
@@ -89,44 +89,66 @@ def render(
     `compacted`, every other day from `daily`, so that a record never counts twice. `day`: the day the
     `compact` query merges.
     """
+    renamed = tuple(sorted((k, v) for k, v in (tables or {}).items() if k in TABLES and v != k))
+    text = _template(name, dialect, renamed)
+    if params is None:
+        return text
+    literals = params.literals()
+    done = set(compacted)
+    days = params.days()
+    literals["compacted_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d in done)
+    literals["open_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d not in done)
+    if day is not None:
+        literals["day"] = f"{day:%Y-%m-%d}"
+
+    def given(key: str) -> object:
+        if key not in literals:
+            raise ValueError(f"query {name} has a placeholder :{key} that Params does not give")
+        return literals[key]
+
+    def in_list(match: re.Match[str]) -> str:
+        values = given(match.group(2))
+        if not isinstance(values, tuple):
+            return f"{match.group(1)} IN ({_literal(values)})"
+        # `x IN ()` is no SQL: no day is read from that table.
+        return f"{match.group(1)} IN ({', '.join(map(_literal, values))})" if values else "FALSE"
+
+    text = _IN_PLACEHOLDER.sub(in_list, text)
+    return _PLACEHOLDER.sub(lambda match: _literal(given(match.group(1))), text)
+
+
+# A placeholder as sqlglot prints it: `$since` in DuckDB's dialect, `:since` in Trino's. The source's string
+# literals hold neither character, so every match is a placeholder.
+_PLACEHOLDER = re.compile(r"(?<![\w:$'])[:$]([a-z_]+)\b")
+_IN_PLACEHOLDER = re.compile(r"(\w+) IN \(\s*[:$]([a-z_]+)\s*\)")
+
+
+def _literal(value: object) -> str:
+    """A SQL literal, the same in DuckDB and Trino: NULL, a number, or a string quoted with '' escapes."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        raise TypeError("no boolean placeholder")
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@cache
+def _template(name: str, dialect: Dialect, tables: tuple[tuple[str, str], ...]) -> str:
+    """The query printed for `dialect` with its tables renamed, placeholders kept: made once per process
+    (printing a tree takes longer than DuckDB takes to run most of the queries)."""
     from sqlglot import exp  # noqa: PLC0415 - sqlglot only when a report is made
 
-    renamed = {k: v for k, v in (tables or {}).items() if k in TABLES and v != k}
-    replacements = {k: exp.to_table(v, dialect=dialect) for k, v in renamed.items()}
-    literals: dict[str, object] = {}
-    if params is not None:
-        literals = params.literals()
-        done = set(compacted)
-        days = params.days()
-        literals["compacted_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d in done)
-        literals["open_days"] = tuple(f"{d:%Y-%m-%d}" for d in days if d not in done)
-        if day is not None:
-            literals["day"] = f"{day:%Y-%m-%d}"
+    replacements = {k: exp.to_table(v, dialect=dialect) for k, v in tables}
 
-    def replace(node: exp.Expression) -> exp.Expression:
+    def rename(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.name in replacements and not node.db:
             return replacements[node.name].copy()
-        if params is None:
-            return node
-        if isinstance(node, exp.In) and len(node.expressions) == 1:
-            only = node.expressions[0]
-            if isinstance(only, exp.Placeholder) and isinstance(literals.get(only.name), tuple):
-                values = cast("tuple[str, ...]", literals[only.name])
-                if not values:  # `x IN ()` is no SQL: no day is read from that table
-                    return exp.false()
-                node.set("expressions", [exp.Literal.string(v) for v in values])
-                return node
-        if isinstance(node, exp.Placeholder) and node.name:
-            if node.name not in literals:
-                raise ValueError(f"query {name} has a placeholder :{node.name} that Params does not give")
-            value = literals[node.name]
-            return exp.null() if value is None else cast("exp.Expression", exp.convert(value))
         return node
 
-    # One pass over a copy of the parsed source (transform copies it); Trino's text is printed for people
-    # reading Athena's history, DuckDB's is not.
-    tree = _parsed(name).transform(replace)
-    return str(tree.sql(dialect=dialect, pretty=dialect == "trino"))
+    # Trino's text is printed for people reading Athena's history; DuckDB's is not.
+    return str(_parsed(name).transform(rename).sql(dialect=dialect, pretty=dialect == "trino"))
 
 
 @cache
