@@ -28,6 +28,60 @@ class DetectorName(StrEnum):
     REFERENCE = "reference"  # the variation model trained on the line's good images
 
 
+# What `detectors_problem` tells a user to add when the reference detector's label is judged by no rule.
+ANOMALY_RULE_HINT = f"forbid: [{{label: {REFERENCE_LABEL}, minConfidence: 50}}]"
+
+
+def detectors_problem(
+    detectors: Sequence[DetectorName],
+    criteria: Criteria,
+    *,
+    labels_elsewhere: str = "add a detector that reports labels",
+) -> str | None:
+    """Why `detectors` (one line's, merged) cannot judge `criteria`, or None when they can.
+
+    The one place where detectors and criteria meet: lines (stack, function settings, local mode, the demo),
+    published live criteria and `inspector analyze` all ask it. Refused: labels no detector reports, image
+    properties none measures, and the reference detector with no rule that can fail on its one label
+    (`Anomaly`): it would run, and every defect it found would PASS.
+    """
+    request = criteria.detection_request()
+    names = set(detectors)
+    reports_any_label = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS}
+    reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
+    which = f"{' and '.join(detectors)} {'reports' if len(detectors) == 1 else 'report'}"
+    if request.labels and not reports_any_label:
+        # The reference detector reports one label, its anomaly; the local one none.
+        known = {REFERENCE_LABEL.casefold()} if DetectorName.REFERENCE in names else set()
+        others = [name for name in request.labels if name.casefold() not in known]
+        if others:
+            only = f"only the label {REFERENCE_LABEL}" if known else "no labels"
+            return (
+                f"{which} {only}, but the criteria name labels "
+                f"({', '.join(others[:5])}): use quality and colour rules"
+                + (f" and {REFERENCE_LABEL}" if known else "")
+                + f" only, or {labels_elsewhere}"
+            )
+    if request.image_properties and not reports_properties:
+        kinds = [
+            k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on
+        ]
+        return (
+            f"{which} no image properties, "
+            f"but the criteria have {' and '.join(kinds)} rules: remove them, or add the rekognition, "
+            "reference or local detector"
+        )
+    if DetectorName.REFERENCE in names and not any(
+        rule.label.casefold() == REFERENCE_LABEL.casefold() for rule in criteria.forbid
+    ):
+        return (
+            f"the reference detector reports one label, {REFERENCE_LABEL}, but no rule forbids it, so "
+            f"every defect it finds would PASS: add `{ANOMALY_RULE_HINT}` to the criteria "
+            "(50 is the model's calibrated threshold)"
+        )
+    return None
+
+
 def _email(value: str) -> str:
     if len(value) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
         raise ValueError(f"{value!r} is not an email address")
@@ -140,33 +194,8 @@ class Line(Spec):
 
         The live criteria store refuses a published document for the same reasons the stack refuses a seed.
         """
-        request = criteria.detection_request()
-        names = set(self.detectors)
-        reports_any_label = names & {DetectorName.REKOGNITION, DetectorName.CUSTOM_LABELS}
-        reports_properties = names & {DetectorName.REKOGNITION, DetectorName.REFERENCE, DetectorName.LOCAL}
-        which = f"{' and '.join(self.detectors)} {'reports' if len(self.detectors) == 1 else 'report'}"
-        if request.labels and not reports_any_label:
-            # The reference detector reports one label, its anomaly; the local one none.
-            known = {REFERENCE_LABEL.casefold()} if DetectorName.REFERENCE in names else set()
-            others = [name for name in request.labels if name.casefold() not in known]
-            if others:
-                only = f"only the label {REFERENCE_LABEL}" if known else "no labels"
-                return (
-                    f"line {self.name!r}: {which} {only}, but the criteria name labels "
-                    f"({', '.join(others[:5])}): use quality and colour rules"
-                    + (f" and {REFERENCE_LABEL}" if known else "")
-                    + " only, or add a detector that reports labels"
-                )
-        if request.image_properties and not reports_properties:
-            kinds = [
-                k for k, on in (("quality", criteria.quality is not None), ("colors", criteria.colors)) if on
-            ]
-            return (
-                f"line {self.name!r}: {which} no image properties, "
-                f"but the criteria have {' and '.join(kinds)} rules: remove them, or add the rekognition, "
-                "reference or local detector"
-            )
-        return None
+        problem = detectors_problem(self.detectors, criteria)
+        return None if problem is None else f"line {self.name!r}: {problem}"
 
     def owns(self, relative_key: str) -> bool:
         """Whether a key below the images prefix is under this line's prefix (never true of the default)."""

@@ -25,7 +25,7 @@ from inspector import constants as c
 from inspector._validation import describe
 from inspector.criteria import Criteria
 from inspector.errors import CriteriaError, SettingsError
-from inspector.lines import DEFAULT_LINE, DetectorName, Line, Lines
+from inspector.lines import DEFAULT_LINE, DetectorName, Line, Lines, detectors_problem
 
 DetectorKind = DetectorName  # the name this module gave detectors before lines had several
 
@@ -180,38 +180,14 @@ class Settings(BaseModel):
             raise ValueError(f"{c.ENV_LINES}: {_first_message(exc)}") from None
 
     def _coherent_criteria(self, criteria: Criteria) -> None:
-        request = criteria.detection_request()
-        if self.detector is DetectorKind.REFERENCE:
-            if not self.reference_model:
-                raise ValueError(
-                    f"{c.ENV_REFERENCE_MODEL} is required when {c.ENV_DETECTOR}=reference: the model's key "
-                    "in the bucket (e.g. models/widget.npz) or an s3://bucket/key address"
-                )
-            others = [name for name in request.labels if name.casefold() != c.REFERENCE_LABEL.casefold()]
-            if others:
-                raise ValueError(
-                    f"{c.ENV_DETECTOR}=reference reports only the label {c.REFERENCE_LABEL}, but the "
-                    f"criteria name {', '.join(others[:5])}: use {c.REFERENCE_LABEL}, quality and colour "
-                    "rules"
-                )
-        if self.detector is DetectorKind.LOCAL and request.labels:
+        if self.detector is DetectorKind.REFERENCE and not self.reference_model:
             raise ValueError(
-                f"{c.ENV_DETECTOR}=local reports no labels, but the criteria name labels "
-                f"({', '.join(request.labels[:5])}): use quality rules only, or another detector"
+                f"{c.ENV_REFERENCE_MODEL} is required when {c.ENV_DETECTOR}=reference: the model's key "
+                "in the bucket (e.g. models/widget.npz) or an s3://bucket/key address"
             )
-        if self.detector is DetectorKind.CUSTOM_LABELS and request.image_properties:
-            kinds = [
-                kind
-                for kind, present in (
-                    ("quality", criteria.quality is not None),
-                    ("colors", criteria.colors),
-                )
-                if present
-            ]
-            raise ValueError(
-                f"{c.ENV_DETECTOR}=custom-labels reports no image properties, but the criteria have "
-                f"{' and '.join(kinds)} rules: remove them, or use the rekognition or local detector"
-            )
+        problem = detectors_problem((self.detector,), criteria)
+        if problem is not None:
+            raise ValueError(f"{c.ENV_CRITERIA} with {c.ENV_DETECTOR}={self.detector.value}: {problem}")
 
     @property
     def line_table(self) -> Lines:

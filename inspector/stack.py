@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ class StackConfigError(InspectorError, ValueError):
 def load(values: Mapping[str, Any]) -> Deployment:
     """Validate the `inspector:*` config (keys without the namespace; values as Pulumi gives them: strings,
     JSON for objects and lists). Raises `StackConfigError` naming each bad key."""
+    unknown = unknown_keys(values)
+    if unknown:
+        # First, and alone: a misspelt key is why a required one seems missing (`inspector:critera`).
+        raise StackConfigError(unknown, heading="invalid stack config: ")
     try:
         document = {key: _decode(key, value) for key, value in values.items()}
     except documents.DocumentError as exc:
@@ -62,6 +66,7 @@ def read_stack_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise StackConfigError(f"stack file {path} has no `config:` mapping")
     values: dict[str, Any] = {}
+    secrets: list[str] = []
     for key, value in config.items():
         namespace, sep, name = str(key).partition(":")
         if not sep:
@@ -69,9 +74,35 @@ def read_stack_file(path: str | Path) -> dict[str, Any]:
         if namespace != NAMESPACE:
             continue
         if isinstance(value, dict) and set(value) == {"secure"}:
-            raise StackConfigError(f"{NAMESPACE}:{name}: a secret cannot be checked offline")
+            secrets.append(name)
         values[name] = value
+    # An unknown key is named as such (with the key it was probably meant to be) whatever it holds, a
+    # secret included: only a known setting's secret is one that cannot be checked offline.
+    problems = unknown_keys(values) or [
+        f"{NAMESPACE}:{name}: a secret cannot be checked offline (`pulumi config get {NAMESPACE}:{name}` "
+        "shows it; check the stack with its value in place)"
+        for name in secrets
+    ]
+    if problems:
+        raise StackConfigError(problems)
     return values
+
+
+def unknown_keys(names: Iterable[str]) -> list[str]:
+    """One line per key that is no setting of a deployment, naming the closest one (`inspector:critera:
+    unknown key (did you mean `inspector:criteria`?)`), in the order given."""
+    spellings: dict[str, str] = {}
+    for name, info in Deployment.model_fields.items():
+        spellings[name] = name
+        spellings[info.alias or name] = name
+    problems = []
+    for name in names:
+        if name in spellings:
+            continue
+        shown = name if name.isprintable() else repr(name)
+        hint = Deployment._suggest(name, spellings).replace("`", f"`{NAMESPACE}:", 1)
+        problems.append(f"{NAMESPACE}:{shown}: unknown key{hint}")
+    return problems
 
 
 def load_stack_file(path: str | Path) -> Deployment:

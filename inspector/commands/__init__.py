@@ -103,6 +103,17 @@ def output_file(text: str) -> Path:
     return path
 
 
+def output_folder(text: str) -> Path:
+    """An argparse `type` for a folder the command writes into, made when missing: not a file, and its
+    parent must exist (checked before any work, not when the results are ready)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder: give a folder to write into")
+    if not path.exists() and not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{path.parent} does not exist: cannot make {path.name} there")
+    return path
+
+
 def count_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse `type` for a whole number of `minimum` or more ("expected 1 or more, got 0")."""
 
@@ -157,3 +168,56 @@ def progress(
     from tqdm import tqdm  # noqa: PLC0415 - the cli extra's progress bar
 
     yield from tqdm(items, total=total, desc=description, file=out, unit="img")
+
+
+# What the SDK raises when it finds no credentials, or cannot use the ones it found.
+_NO_CREDENTIALS = frozenset(
+    {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError", "NoAuthTokenError"}
+)
+_UNREACHABLE = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+_BAD_CREDENTIALS = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+    }
+)
+NO_CREDENTIALS = (
+    "no AWS credentials found: configure some (`aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY), or, against `inspector local`, export the fake ones it prints"
+)
+
+
+def aws_failure(exc: BaseException) -> str:  # noqa: PLR0911 - one sentence per kind of failure
+    """One line a person can act on for an AWS SDK failure (botocore, boto3, s3transfer), whatever the
+    command: no credentials, no region, an endpoint that does not answer, a refusal with its code."""
+    from inspector.aws import error_code  # noqa: PLC0415
+
+    kind = type(exc).__name__
+    text = " ".join(str(exc).split())
+    if kind in _NO_CREDENTIALS:
+        return NO_CREDENTIALS
+    if kind == "NoRegionError":
+        return "no AWS region: pass --region, or set AWS_REGION (or a region in your AWS profile)"
+    if kind in _UNREACHABLE:
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "the endpoint")
+        return f"cannot reach {endpoint}: is it up, and is --endpoint-url right? ({kind})"
+    code = error_code(exc)
+    if code is None:
+        return f"{kind}: {text}"
+    operation = getattr(exc, "operation_name", None) or "the request"
+    response = getattr(exc, "response", {}) or {}
+    message = " ".join(str(response.get("Error", {}).get("Message", "")).split())
+    detail = f": {message}" if message else ""
+    if code in _BAD_CREDENTIALS:
+        return f"AWS did not accept the credentials in use ({code}{detail}): check or renew them"
+    if code in {"AccessDenied", "AccessDeniedException", "403", "Forbidden"}:
+        return f"AWS refused {operation}: access denied{detail} (the credentials in use lack the permission)"
+    if code in {"NoSuchBucket", "404", "NotFound", "NoSuchKey"}:
+        return f"{operation}: not found ({code}{detail}): check the bucket and key"
+    return f"AWS refused {operation}: {code}{detail}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
+from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, output_folder, progress
 from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.criteria import Criteria
 from inspector.engine import Evaluation, Finding, Verdict, evaluate
@@ -16,6 +16,7 @@ from inspector.errors import ImageRejected
 from inspector.formats import HEAD_BYTES, TAIL_WIDE_BYTES, jpeg_header_end, require_end, require_image
 
 if TYPE_CHECKING:
+    from inspector.analysis import Analysis
     from inspector.detectors import LabelDetector
 
 # Rekognition's limits for an image sent as Bytes (not read from S3): DetectLabels 5 MB, DetectCustomLabels
@@ -55,6 +56,13 @@ def register(commands: Any) -> None:
         "--reference-model", metavar="MODEL", help="the reference model: a path or s3://bucket/key"
     )
     parser.add_argument("--model-arn", metavar="ARN", help="the Custom Labels project version ARN")
+    parser.add_argument(
+        "--evidence",
+        type=output_folder,
+        metavar="DIR",
+        help="write an evidence image for every FAIL and REVIEW into DIR (made if missing): the photo with "
+        "the regions that decided outlined, as the pipeline stores beside its records",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
@@ -69,6 +77,8 @@ class Judged:
     findings: tuple[Finding, ...] = ()
     rejection: str | None = None
     reasons: tuple[Finding, ...] = ()
+    analysis: Analysis | None = None
+    evidence: Path | None = None  # the evidence image written with --evidence
 
     def reason(self) -> str:
         """The main reason, in one line."""
@@ -87,7 +97,26 @@ class Judged:
         }
         if self.rejection is not None:
             document["rejection"] = self.rejection
+        if self.analysis is not None:
+            # Each label with its confidence and located instances (boxes in ratios of the upright photo),
+            # as the pipeline's result record holds them.
+            document["labels"] = [
+                label.model_dump(mode="json", exclude_defaults=True) for label in self.analysis.labels
+            ]
+            document["model_version"] = self.analysis.model_version
+        if self.evidence is not None:
+            document["evidence"] = str(self.evidence)
         return document
+
+    def where(self) -> list[str]:
+        """Where the labels behind the failing or uncertain rules were seen, one line per located instance."""
+        from inspector.evidence import boxes_of  # noqa: PLC0415
+
+        return [
+            f"{box.caption} at left {box.left:.2f}, top {box.top:.2f}, {box.width:.2f} x {box.height:.2f} "
+            "of the photo"
+            for box in boxes_of(self.analysis, self.findings)
+        ]
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -97,6 +126,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     limit = MAX_BYTES[args.detector]
     request = criteria.detection_request()
     results: list[Judged] = []
+    names = evidence_names(files) if args.evidence is not None else {}
     for path in progress(files, total=len(files), description="analyze"):
         try:
             data = read_image(path, limit=limit)
@@ -105,13 +135,71 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             results.append(Judged(path, Verdict.REJECTED, rejection=exc.reason))
             continue
         evaluation: Evaluation = evaluate(analysis, criteria)
-        results.append(Judged(path, evaluation.verdict, evaluation.findings, reasons=evaluation.reasons))
+        evidence = None
+        if args.evidence is not None and evaluation.verdict in (Verdict.FAIL, Verdict.REVIEW):
+            evidence = write_evidence(args.evidence / names[path], data, analysis, evaluation, detector)
+        results.append(
+            Judged(
+                path,
+                evaluation.verdict,
+                evaluation.findings,
+                reasons=evaluation.reasons,
+                analysis=analysis,
+                evidence=evidence,
+            )
+        )
     if args.json:
         document = {"images": [r.to_json() for r in results], "criteria": criteria.fingerprint}
         out.write(json.dumps(document, indent=2) + "\n")
     else:
         out.write(table(results, criteria=criteria.fingerprint, detector=args.detector))
     return EXIT_OK
+
+
+def evidence_names(files: list[Path]) -> dict[Path, str]:
+    """Each file's evidence image name, `<name>.evidence.jpg` as beside a record; files of one name in
+    different folders get their folder path in theirs, so none overwrites another's."""
+    counts: dict[str, int] = {}
+    for path in files:
+        counts[path.name] = counts.get(path.name, 0) + 1
+    return {
+        path: (
+            path.name if counts[path.name] == 1 else "_".join(p for p in path.parts if p not in ("/", ".."))
+        )
+        + ".evidence.jpg"
+        for path in files
+    }
+
+
+def write_evidence(
+    target: Path, data: bytes, analysis: Analysis, evaluation: Evaluation, detector: LabelDetector
+) -> Path | None:
+    """The evidence image the pipeline would store for this FAIL or REVIEW, written to `target`; None (with
+    a warning on stderr) when the photo cannot be drawn."""
+    import sys  # noqa: PLC0415
+
+    from inspector.evidence import boxes_of, main_caption, reference_heat, render  # noqa: PLC0415
+
+    try:
+        heat = reference_heat(detector)(data) if hasattr(detector, "examine") else None
+        image = render(
+            data,
+            boxes_of(analysis, evaluation.findings),
+            verdict=evaluation.verdict,
+            heat=heat,
+            caption=main_caption(evaluation.verdict, evaluation.findings),
+        )
+    except ImportError:
+        raise UserError("evidence images need Pillow: pip install 'widget-inspector[local]'") from None
+    except Exception as exc:  # noqa: BLE001 - as in the pipeline, evidence never costs the verdict
+        print(f"inspector: warning: no evidence image for {target.name}: {exc}", file=sys.stderr)
+        return None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(image)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
 
 
 def image_files(arguments: list[Path]) -> list[Path]:
@@ -158,20 +246,24 @@ def read_image(path: Path, *, limit: int) -> bytes:
 
 def build_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetector:
     """The chosen detector, once the criteria are known to be judgeable by it."""
-    request = criteria.detection_request()
+    from inspector.lines import DetectorName, detectors_problem  # noqa: PLC0415
+
     if args.model_arn and args.detector != "custom-labels":
         raise UserError("--model-arn is only used with --detector custom-labels")
     if args.reference_model and args.detector != "reference":
         raise UserError("--reference-model is only used with --detector reference")
+    # The same check as a line's in a stack: labels no detector reports, properties none measures, and the
+    # reference detector's Anomaly judged by no rule are refused before anything is read or paid for.
+    problem = detectors_problem(
+        (DetectorName(args.detector),),
+        criteria,
+        labels_elsewhere="use --detector rekognition (or custom-labels)",
+    )
+    if problem is not None:
+        raise UserError(f"{args.criteria} with --detector {args.detector}: {problem}")
     if args.detector == "reference":
-        return reference_detector(args, criteria)
+        return reference_detector(args)
     if args.detector == "local":
-        if request.labels:
-            names = ", ".join(request.labels[:5]) + (", ..." if len(request.labels) > 5 else "")
-            raise UserError(
-                f"the local detector reports no labels, but the criteria name labels ({names}): "
-                "use quality or colour rules only, or --detector rekognition"
-            )
         try:
             from inspector.detectors.local import LocalDetector  # noqa: PLC0415 - needs Pillow
         except ImportError:
@@ -187,28 +279,15 @@ def build_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetecto
     if args.detector == "custom-labels":
         if not args.model_arn:
             raise UserError("--detector custom-labels needs --model-arn (the project version ARN)")
-        if request.image_properties:
-            raise UserError(
-                "Custom Labels reports no image properties, but the criteria have quality or colour rules: "
-                "use --detector rekognition or local for them"
-            )
         return CustomLabelsDetector(args.model_arn, aws_client(args, "rekognition"))
     return RekognitionDetector(aws_client(args, "rekognition"))
 
 
-def reference_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDetector:
+def reference_detector(args: argparse.Namespace) -> LabelDetector:
     """The reference detector with the model named by --reference-model (a path or s3://bucket/key)."""
-    from inspector.constants import REFERENCE_LABEL  # noqa: PLC0415
-
     if not args.reference_model:
         raise UserError(
             "--detector reference needs --reference-model (a model made by `inspector reference train`)"
-        )
-    others = [n for n in criteria.detection_request().labels if n.casefold() != REFERENCE_LABEL.casefold()]
-    if others:
-        raise UserError(
-            f"the reference detector reports only the label {REFERENCE_LABEL}, but the criteria name "
-            f"{', '.join(others[:5])}: use {REFERENCE_LABEL}, quality and colour rules"
         )
     try:
         from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415 - numpy and Pillow
@@ -223,11 +302,18 @@ def reference_detector(args: argparse.Namespace, criteria: Criteria) -> LabelDet
 
 
 def table(results: list[Judged], *, criteria: str, detector: str) -> str:
-    """FILE, VERDICT, REASON columns, then a summary line."""
+    """FILE, VERDICT, REASON columns, where each deciding label was seen and the evidence image under its
+    row, then a summary line."""
     rows = [("FILE", "VERDICT", "REASON")] + [(str(r.file), r.verdict.value, r.reason()) for r in results]
     file_width = max(len(row[0]) for row in rows)
     verdict_width = max(len(row[1]) for row in rows)
-    lines = [f"{f:<{file_width}}  {v:<{verdict_width}}  {reason}".rstrip() for f, v, reason in rows]
+    indent = " " * (file_width + verdict_width + 4)
+    lines = [f"{rows[0][0]:<{file_width}}  {rows[0][1]:<{verdict_width}}  {rows[0][2]}"]
+    for (f, v, reason), result in zip(rows[1:], results, strict=True):
+        lines.append(f"{f:<{file_width}}  {v:<{verdict_width}}  {reason}".rstrip())
+        lines += [f"{indent}where: {where}" for where in result.where()]
+        if result.evidence is not None:
+            lines.append(f"{indent}evidence: {result.evidence}")
     counts = {v: sum(1 for r in results if r.verdict is v) for v in Verdict}
     summary = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
     noun = "image" if len(results) == 1 else "images"

@@ -6,17 +6,18 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from inspector.commands import EXIT_OK, UserError, output_file
+from inspector.commands import EXIT_OK, UserError, output_file, output_folder
 
 if TYPE_CHECKING:
     from inspector.analysis import Analysis
@@ -32,17 +33,21 @@ EXIT_INCOMPLETE = 1
 DETECTORS = ("local", "rekognition")
 VERDICT_ORDER = ("PASS", "FAIL", "REVIEW", "REJECTED")
 RECIPIENT = "qc-group@example.com"
-# The demo's product lines: two with a prefix (their own criteria, their own recipient), and the default
-# line for the rest of the samples (line-3/).
-DEMO_LINES = ("line-1", "line-2")
+# The demo's product lines, one per samples folder, each with its own lead: line-1 and line-2 judged by the
+# local detector (quality and colours), line-3 a camera that sends broken files (every one REJECTED before
+# any detector), line-4 a fixed camera judged by the reference detector. The default line takes any other
+# key (none of the samples).
+DEMO_LINES = ("line-1", "line-2", "line-3")
+# Where the demo leaves what a person wants to look at after the embedded AWS is gone: the evidence
+# images, every email in full, the bucket's listing (gitignored in the repository).
+OUTPUT_DIR = Path("demo-output")
 # The samples take a few seconds; a failed message would only come back after the visibility timeout
 # (6 x the 10 s function timeout), so waiting longer than this would show nothing more.
 DRAIN_TIMEOUT_SECONDS = 45.0
 # Line 4's camera is judged by the reference detector, with a model the demo trains from the good photos
 # in samples/reference/ and stores in the embedded bucket, where the function reads it as in Lambda.
-REFERENCE_LINE = "line-4/"
+REFERENCE_LINE = "line-4"
 REFERENCE_MODEL_KEY = "models/line-4-widget.npz"
-ANOMALY_RULE = {"label": "Anomaly", "minConfidence": 50}
 
 
 def register(commands: Any) -> None:
@@ -72,6 +77,14 @@ def register(commands: Any) -> None:
         help="criteria, YAML or JSON (default: the samples' own, inspector/samples/demo-criteria.yaml)",
     )
     parser.add_argument(
+        "--out",
+        type=output_folder,
+        default=OUTPUT_DIR,
+        metavar="DIR",
+        help=f"where to leave the evidence images, every email in full and the bucket's listing "
+        f"(default: ./{OUTPUT_DIR}; its files are overwritten on each run)",
+    )
+    parser.add_argument(
         "--report",
         type=output_file,
         metavar="FILE",
@@ -94,6 +107,8 @@ class ImageResult:
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # its regions: left, top, width, height
     evidence: str | None = None  # the evidence image's key (FAIL and REVIEW)
     line: str | None = None
+    detector: str | None = None  # the record's: which detector judged
+    evidence_file: str | None = None  # the evidence image's copy on this machine (--out)
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -115,6 +130,10 @@ class ImageResult:
             }
         if self.evidence is not None:
             document["evidence"] = self.evidence
+        if self.evidence_file is not None:
+            document["evidence_file"] = self.evidence_file
+        if self.detector is not None:
+            document["detector"] = self.detector
         return document
 
     def anomaly_text(self) -> str:
@@ -147,6 +166,7 @@ class DemoRun:
     lines: list[str] = field(default_factory=list)  # each line: name, prefix, recipients
     elapsed_seconds: float = 0.0
     report: str | None = None  # the QC report's HTML file, with --report
+    output: Path | None = None  # where the evidence images, the emails and the listing were kept
 
     @property
     def counts(self) -> Counter[str]:
@@ -170,6 +190,11 @@ class DemoRun:
             "endpoint": self.endpoint,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
             **({"report": self.report} if self.report else {}),
+            **(
+                {"output": str(self.output), "emails_file": str(self.output / "emails.txt")}
+                if self.output
+                else {}
+            ),
         }
 
 
@@ -181,7 +206,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     # Made before the embedded AWS's variables replace the user's: the real Rekognition is the only
     # thing that may use the user's credentials, and only it.
     rekognition = _real_rekognition() if args.detector == "rekognition" else None
-    result = _run(deployment, samples, rekognition, detector=args.detector, source=source, report=args.report)
+    result = _run(
+        deployment,
+        samples,
+        rekognition,
+        detector=args.detector,
+        source=source,
+        report=args.report,
+        output=args.out,
+    )
     result.elapsed_seconds = time.monotonic() - started
     if args.json:
         out.write(json.dumps(result.to_json()) + "\n")
@@ -202,24 +235,36 @@ def _criteria(path: Path | None) -> tuple[Criteria, str]:
         return Criteria.load(path), str(path)
     packaged = resources.files("inspector") / "samples" / "demo-criteria.yaml"
     with resources.as_file(packaged) as file:
-        criteria = Criteria.load(file)
-    # The shipped file holds what the local detector can judge (`inspector local` uses it as it is); line 4's
-    # reference detector adds its label, at its calibrated threshold (35-50 goes to REVIEW by the file's
-    # review margin).
-    document = criteria.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    document["forbid"] = [*document.get("forbid", []), ANOMALY_RULE]
-    return Criteria.from_document(document), "the samples' demo-criteria.yaml, and forbid Anomaly >= 50"
+        # What the local detector can judge (`inspector local` uses it as it is); line 4 adds the reference
+        # detector's rule (`_deployment`).
+        return Criteria.load(file), "the samples' demo-criteria.yaml"
+
+
+def _reference_criteria(criteria: Criteria) -> Criteria:
+    """Line 4's criteria: the others', and the reference detector's rule at its calibrated threshold (35-50
+    goes to REVIEW by the file's review margin), unless they forbid Anomaly already."""
+    from inspector.commands.local import with_anomaly_rule  # noqa: PLC0415
+    from inspector.constants import REFERENCE_LABEL  # noqa: PLC0415
+
+    if any(rule.label.casefold() == REFERENCE_LABEL.casefold() for rule in criteria.forbid):
+        return criteria
+    return with_anomaly_rule(criteria)
 
 
 def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
-    """The settings a stack would deploy, shortened so that a failed message would not hold up the demo."""
+    """The settings a stack would deploy, shortened so that a failed message would not hold up the demo.
+
+    Every samples folder is a line with its own detectors: the function builds each line's as it does in
+    Lambda, so the records and emails say truthfully which detector judged and by which rules.
+    """
     from pydantic import ValidationError  # noqa: PLC0415
 
     from inspector._validation import describe  # noqa: PLC0415
     from inspector.deployment import Deployment, Recipient  # noqa: PLC0415
     from inspector.lines import DetectorName, Line  # noqa: PLC0415
 
-    kind = DetectorName.REFERENCE if detector == "local" else DetectorName.REKOGNITION
+    local = detector == "local"
+    kind = DetectorName.LOCAL if local else DetectorName.REKOGNITION
     try:
         lines = [
             Line(
@@ -227,18 +272,24 @@ def _deployment(criteria: Criteria, detector: str, source: str) -> Deployment:
                 prefix=f"{name}/",
                 criteria=criteria,
                 detectors=(kind,),
-                reference_model=REFERENCE_MODEL_KEY if kind is DetectorName.REFERENCE else None,
                 notify=[Recipient(email=f"{name}-lead@example.com")],
             )
             for name in DEMO_LINES
         ]
+        lines.append(
+            Line(
+                name=REFERENCE_LINE,
+                prefix=f"{REFERENCE_LINE}/",
+                criteria=_reference_criteria(criteria) if local else criteria,
+                detectors=(DetectorName.REFERENCE,) if local else (kind,),
+                reference_model=REFERENCE_MODEL_KEY if local else None,
+                notify=[Recipient(email=f"{REFERENCE_LINE}-lead@example.com")],
+            )
+        )
         return Deployment(
             criteria=criteria,
             lines=lines,
-            # local: the function is given `DemoDetectors` (line 4 by the reference model, the rest by the
-            # local detector); the settings name the reference model so that they validate its label.
-            detector="reference" if detector == "local" else "rekognition",
-            reference_model=REFERENCE_MODEL_KEY if detector == "local" else None,
+            detector=kind.value,
             timeout_seconds=10,
             batch_size=10,
             max_receive_count=3,
@@ -296,32 +347,6 @@ def _real_rekognition() -> Any:
     )
 
 
-class DemoDetectors:
-    """The demo's stand-in for product lines: the reference detector for line 4, the local one elsewhere.
-
-    The model is read from the embedded bucket on first use, as the function reads it in Lambda.
-    """
-
-    name = "local+reference"
-
-    def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
-        from inspector.detectors.local import LocalDetector  # noqa: PLC0415
-        from inspector.reference.detector import ReferenceDetector  # noqa: PLC0415
-        from inspector.reference.files import read_model  # noqa: PLC0415
-
-        self._prefix = prefix
-        self._local = LocalDetector(s3)
-        self._reference = ReferenceDetector(
-            lambda: read_model(REFERENCE_MODEL_KEY, s3=s3, bucket=bucket), s3_client=s3
-        )
-
-    def detect(self, image: ImageSource, request: DetectionRequest) -> Analysis:
-        key = image if isinstance(image, bytes) else image.key
-        if isinstance(key, str) and key.startswith(self._prefix):
-            return self._reference.detect(image, request)
-        return self._local.detect(image, request)
-
-
 def _train_reference_model() -> bytes:
     """Line 4's model, trained from the good photos the package ships (about a second)."""
     from inspector.reference import train  # noqa: PLC0415
@@ -370,6 +395,7 @@ def _run(
     detector: str,
     source: str,
     report: Path | None = None,
+    output: Path | None = None,
 ) -> DemoRun:
     from inspector import function  # noqa: PLC0415
     from inspector.app import Clients, build  # noqa: PLC0415
@@ -397,6 +423,7 @@ def _run(
             detector=f"local, and reference for {REFERENCE_LINE} (model {REFERENCE_MODEL_KEY})"
             if detector == "local"
             else detector,
+            output=output,
             criteria=source,
             fingerprint=deployment.criteria.fingerprint,
             endpoint=aws.endpoint_url,
@@ -406,35 +433,26 @@ def _run(
         )
         keys = [f"{deployment.images_prefix}{name}" for name in samples]
         env = {**aws.environment(), **settings.to_env()}
-        if settings.reference_model is not None:
-            s3.put_object(
-                Bucket=provisioned.bucket, Key=settings.reference_model, Body=_train_reference_model()
-            )
+        models = {line.reference_model for line in deployment.line_table.all if line.reference_model}
+        if models:
+            model = _train_reference_model()
+            for key in sorted(models):
+                s3.put_object(Bucket=provisioned.bucket, Key=key, Body=model)
         with function_process(env), contextlib.redirect_stdout(captured):
             configure_logging(settings.log_level, stream=captured)
             function.reset()
             try:
-                if rekognition is None:
-                    local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
-                    local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
-                    prefix = f"{deployment.images_prefix}{REFERENCE_LINE}"
-                    function.use(
-                        build(
-                            settings,
-                            clients=Clients(s3=local_s3, sns=local_sns),
-                            detector=DemoDetectors(local_s3, provisioned.bucket, prefix),
-                        )
+                local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
+                local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
+                # Locally, each line's own detectors, built by the function as in Lambda (the reference
+                # model read from the embedded bucket); with real Rekognition, it for every line.
+                function.use(
+                    build(
+                        settings,
+                        clients=Clients(s3=local_s3, sns=local_sns),
+                        detector=None if rekognition is None else BytesRekognition(local_s3, rekognition),
                     )
-                else:
-                    local_s3 = make_client("s3", endpoint_url=aws.endpoint_url)
-                    local_sns = make_client("sns", endpoint_url=aws.endpoint_url)
-                    function.use(
-                        build(
-                            settings,
-                            clients=Clients(s3=local_s3, sns=local_sns),
-                            detector=BytesRekognition(local_s3, rekognition),
-                        )
-                    )
+                )
                 for key, data in zip(keys, samples.values(), strict=True):
                     s3.put_object(Bucket=provisioned.bucket, Key=key, Body=data)
                 poller = Poller(
@@ -455,6 +473,8 @@ def _run(
         result.images = [_result(s3, provisioned.bucket, key, settings.record_key(key)) for key in keys]
         result.emails = read_mailbox(sqs, provisioned.mailbox_url)
         result.layout = _keys(s3, provisioned.bucket)
+        if output is not None:
+            _keep(s3, provisioned.bucket, result, output, results_prefix=deployment.results_prefix)
         if report is not None:
             _write_report(s3, provisioned.bucket, deployment, report)
             result.report = str(report)
@@ -463,9 +483,36 @@ def _run(
 
 
 def _describe_line(deployment: Deployment, line: Line) -> str:
+    from inspector.commands.local import judged_by  # noqa: PLC0415
+
     where = f"{deployment.images_prefix}{line.prefix}" if line.prefix else "every other key"
     people = [r.email for r in deployment.subscriptions() if r.lines is None or line.name in r.lines]
-    return f"{line.name} ({where}): emails to {', '.join(people)}"
+    anomaly = line.criteria is not None and line.criteria.fingerprint != deployment.criteria.fingerprint
+    rules = f"criteria {line.criteria.fingerprint}" if line.criteria is not None else ""
+    if anomaly:
+        rules += " (the others' and forbid Anomaly >= 50)"
+    return f"{line.name} ({where}): {judged_by(line)}; {rules}; emails to {', '.join(people)}"
+
+
+def _keep(s3: Any, bucket: str, result: DemoRun, output: Path, *, results_prefix: str) -> None:
+    """Copy out of the embedded bucket, before it goes, what a person looks at afterwards: each evidence image
+    (`output/evidence/<path>.evidence.jpg`), every email in full (`emails.txt`), the bucket's listing."""
+    try:
+        # Files are overwritten, never a folder removed: --out may name a folder holding other things.
+        (output / "evidence").mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(result.images):
+            if image.evidence is None:
+                continue
+            name = image.evidence.removeprefix(results_prefix)
+            target = output / "evidence" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=image.evidence)["Body"].read())
+            result.images[i] = replace(image, evidence_file=str(target))
+        emails = [f"Subject: {email.subject}\n\n{email.body.rstrip()}\n" for email in result.emails]
+        (output / "emails.txt").write_text(f"\n{'-' * 78}\n".join(emails), encoding="utf-8")
+        (output / "bucket.txt").write_text("".join(f"{key}\n" for key in result.layout), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out {output}: cannot write there: {exc.strerror or exc}") from None
 
 
 def _write_report(s3: Any, bucket: str, deployment: Deployment, target: Path) -> None:
@@ -508,7 +555,12 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
         for finding in record.evaluation().reasons:
             unit = "%" if finding.kind == "color" else ""
             observed = "not measured" if finding.observed is None else f"{round(finding.observed, 1):g}{unit}"
-            described.append(f"{finding.rule} {observed}, expected {finding.expected}")
+            rule = (
+                f"{finding.rule} {finding.subject}"
+                if finding.kind in ("require", "any_of", "forbid")
+                else finding.rule
+            )
+            described.append(f"{rule} {observed}, expected {finding.expected}")
     reason, *more = described or ["every rule met"]
     findings = tuple(f.model_dump(mode="json") for f in record.findings)
     anomaly = next(
@@ -531,6 +583,7 @@ def _result(s3: Any, bucket: str, key: str, record_key: str) -> ImageResult:
         boxes=boxes,
         evidence=record.evidence,
         line=record.line,
+        detector=record.detector,
     )
 
 
@@ -554,43 +607,75 @@ def _is_log(line: str) -> bool:
 
 
 def render(result: DemoRun) -> str:
-    """The report for a person: verdicts, emails, the bucket at the end, the DLQ, a summary line."""
+    """The report for a person: the lines, the emails and the bucket in brief (in full in the output folder),
+    the DLQ, the evidence images, and last the verdict table and a summary line, which stay on screen."""
     lines = [
         f"inspector demo: {len(result.images)} sample images through the whole pipeline on an embedded AWS "
         f"({result.endpoint})",
-        f"criteria: {result.criteria} (fingerprint {result.fingerprint}); detector: {result.detector}",
-        "lines:",
+        f"criteria: {result.criteria} (fingerprint {result.fingerprint})",
+        "lines (each samples folder is one):",
         *(f"  {line}" for line in result.lines),
         "",
-        *_table(result),
+        *_emails(result),
         "",
-        f"Emails to {RECIPIENT} ({len(result.emails)}), with the body of the first of each verdict "
-        "(and of each judged by the reference detector):",
+        *_bucket(result),
+        f"DLQ: {result.dlq} message{'s' if result.dlq != 1 else ''}",
     ]
-    shown: set[tuple[str | None, bool]] = set()
-    for email in sorted(result.emails, key=_email_order):
-        lines.append(f"  Subject: {email.subject}")
-        kind = (email.verdict, "\n  Anomaly: " in email.body)  # the reference detector's emails apart
-        if kind not in shown:
-            # Twenty bodies would bury the rest of the report; the others differ only in their values.
-            shown.add(kind)
-            lines += [f"  | {line}".rstrip() for line in email.body.rstrip("\n").splitlines()]
-    lines += ["", f"Bucket s3://{result.bucket} at the end:", *_tree(result.layout, result.images_prefix)]
-    lines += ["", f"DLQ: {result.dlq} message{'s' if result.dlq != 1 else ''}"]
     if result.queue:
         lines.append(f"Queue: {result.queue} messages still waiting (retried after the visibility timeout)")
+    lines += ["", *_table(result)]
     counts = result.counts
     summary = ", ".join(f"{counts[v]} {v}" for v in (*VERDICT_ORDER, "NOT INSPECTED") if counts[v])
+    if result.report:
+        lines.append(f"QC report of the run (open it in a browser): {result.report}")
+    if not result.complete:
+        lines.append("Not every image reached a verdict: see the function's log on stderr.")
     lines += [
         "",
         f"{len(result.images)} images: {summary}; {len(result.emails)} emails; "
         f"{result.batches} batches; {result.elapsed_seconds:.1f} s. The embedded AWS is stopped.",
     ]
-    if result.report:
-        lines.append(f"QC report of the run (open it in a browser): {result.report}")
-    if not result.complete:
-        lines.append("Not every image reached a verdict: see the function's log on stderr.")
     return "\n".join(lines) + "\n"
+
+
+# A presigned link is some 400 characters of signature: the demo's screen shows where it points.
+_LINK = re.compile(r"(https?://[^\s?]+)\?\S{40,}")
+
+
+def _emails(result: DemoRun) -> list[str]:
+    """How many emails went out, one of them in full (a line-4 FAIL, else the first FAIL), links shortened."""
+    counts = Counter(email.verdict or "?" for email in result.emails)
+    by_verdict = ", ".join(f"{counts[v]} {v}" for v in VERDICT_ORDER if counts[v])
+    where = f" (each in full: {result.output / 'emails.txt'})" if result.output else ""
+    lines = [
+        f"Emails: {len(result.emails)} to {RECIPIENT} and each line's lead, one per image: {by_verdict}"
+        + where
+    ]
+    fails = sorted(
+        (e for e in result.emails if e.verdict == "FAIL"), key=lambda e: ("Anomaly" not in e.body, e.subject)
+    )
+    if fails:
+        lines.append("One of them (signed links shortened):")
+        lines.append(f"  Subject: {fails[0].subject}")
+        body = _LINK.sub(r"\1?... (signed)", fails[0].body.rstrip("\n"))
+        lines += [f"  | {line}".rstrip() for line in body.splitlines()]
+    return lines
+
+
+def _bucket(result: DemoRun) -> list[str]:
+    """The bucket at the end in a few lines: the number of objects under each top folder."""
+    tops = Counter(key.split("/", 1)[0] + "/" for key in result.layout)
+    if result.images_prefix not in tops:
+        tops[result.images_prefix] = 0
+    listing = f"; every key: {result.output / 'bucket.txt'}" if result.output else ""
+    return [
+        f"Bucket s3://{result.bucket} at the end{listing}:",
+        *(
+            f"  {top:<12}{count} object{'s' if count != 1 else ''}"
+            + ("  (empty: every upload was filed)" if top == result.images_prefix and not count else "")
+            for top, count in sorted(tops.items())
+        ),
+    ]
 
 
 def _table(result: DemoRun) -> list[str]:
@@ -621,39 +706,17 @@ def _table(result: DemoRun) -> list[str]:
         )
         # Every other failing or uncertain finding, on its own line under the main reason.
         lines += [" " * (sum(widths) + 8) + f"also: {reason}" for reason in more]
-    evidence = [image.evidence for image in result.images if image.evidence]
+    evidence = [image for image in result.images if image.evidence]
     if evidence:
-        lines += ["", "Evidence images (the photo, its deciding regions outlined), beside the records:"]
-        lines += [f"  s3://{result.bucket}/{key}" for key in evidence]
+        where = (
+            f", copied out of the bucket before it stopped, into {result.output / 'evidence'}/:"
+            if result.output is not None
+            else ", beside the records:"
+        )
+        lines[:0] = [
+            "Evidence images of every FAIL and REVIEW (the photo; the regions that decided outlined, where "
+            "a detector located them)" + where,
+            *(f"  {image.evidence_file or f's3://{result.bucket}/{image.evidence}'}" for image in evidence),
+            "",
+        ]  # fmt: skip
     return [line.rstrip() for line in lines]
-
-
-def _email_order(email: Email) -> tuple[int, str]:
-    verdict = email.verdict or ""
-    rank = VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
-    return rank, email.subject
-
-
-def _tree(keys: list[str], images_prefix: str) -> list[str]:
-    """The keys as an indented tree of folders; the images prefix is shown even when it is empty."""
-    root: dict[str, Any] = {}
-    for key in keys:
-        node = root
-        *folders, name = key.split("/")
-        for folder in folders:
-            node = node.setdefault(folder + "/", {})
-        node[name] = None
-    lines: list[str] = []
-    if images_prefix not in root:
-        root[images_prefix] = "(empty: every upload was filed)"
-
-    def walk(node: dict[str, Any], depth: int) -> None:
-        for name in sorted(node):
-            child = node[name]
-            note = f"  {child}" if isinstance(child, str) else ""
-            lines.append(f"{'  ' * depth}{name}{note}")
-            if isinstance(child, dict):
-                walk(child, depth + 1)
-
-    walk(root, 1)
-    return lines

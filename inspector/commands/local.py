@@ -27,6 +27,7 @@ from inspector.notification import printable
 
 if TYPE_CHECKING:
     from inspector.events import ObjectRef
+    from inspector.lines import Line
     from inspector.local import LocalAws, Poller, Provisioned
     from inspector.records import ResultRecord
     from inspector.settings import Settings
@@ -39,6 +40,10 @@ WATCH_INTERVAL_SECONDS = 0.5
 # open for writing: a writer that pauses between parts (a camera's upload, a slow copy) is not cut short.
 SETTLE_SECONDS = 5.0
 PARTIAL_SUFFIXES = (".part", ".tmp")  # files still being written by a browser, rsync, an editor, ...
+# The detectors that run on this machine (Rekognition cannot read the embedded S3), and where the reference
+# models given on the command line or in --lines are put in the embedded bucket.
+LOCAL_DETECTORS = ("local", "reference")
+MODELS_PREFIX = "models/"
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
@@ -78,9 +83,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--detector",
-        choices=["local"],
+        choices=LOCAL_DETECTORS,
         default="local",
-        help="local: brightness, sharpness, contrast and colours measured with Pillow; no labels (default)",
+        help="the default line's detector (and that of --lines lines naming none): local: brightness, "
+        "sharpness, contrast and colours measured with Pillow, no labels (default); reference: a model made "
+        "by `inspector reference train`, given with --reference-model",
+    )
+    parser.add_argument(
+        "--reference-model",
+        type=Path,
+        metavar="MODEL",
+        help="with --detector reference: the model file, uploaded to the embedded bucket under "
+        f"{MODELS_PREFIX} for the function to read as it would in Lambda",
     )
     parser.add_argument(
         "--lines",
@@ -97,11 +111,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     # Everything that can be wrong with the arguments is found before anything starts.
-    criteria, source = load_criteria(args.criteria)
-    lines = load_lines(args.lines) if args.lines is not None else []
+    deployment, models, source = session_inputs(args)
     watch = _watch_directory(args.watch)
     session = LocalSession(
-        local_deployment(criteria, detector=args.detector, lines=lines),
+        deployment,
+        models=models,
         port=args.port,
         watch=watch,
         out=out,
@@ -118,6 +132,31 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             stop.set()
     session.say("stopped")
     return EXIT_OK
+
+
+def session_inputs(args: argparse.Namespace) -> tuple[Deployment, dict[str, bytes], str]:
+    """The deployment `inspector local ARGS` runs, the reference models to put in its embedded bucket
+    (key -> bytes, each checked to be a model) and where the criteria came from; `UserError` when the
+    arguments cannot make one."""
+    criteria, source = load_criteria(args.criteria, anomaly_rule=args.detector == "reference")
+    models: dict[str, bytes] = {}
+    default_model = None
+    if args.reference_model is not None:
+        default_model = f"{MODELS_PREFIX}default.npz"
+        models[default_model] = read_model_file(args.reference_model, what="--reference-model")
+        if args.detector != "reference":
+            raise UserError("--reference-model is only used with --detector reference")
+    elif args.detector == "reference":
+        raise UserError(
+            "--detector reference needs --reference-model (a model made by `inspector reference train`)"
+        )
+    lines = load_lines(args.lines) if args.lines is not None else []
+    if args.lines is not None:
+        lines = [_line_with_uploaded_model(line, models, base=args.lines.parent) for line in lines]
+    deployment = local_deployment(
+        criteria, detector=args.detector, lines=lines, reference_model=default_model
+    )
+    return deployment, models, source
 
 
 @contextlib.contextmanager
@@ -154,15 +193,63 @@ def _port(text: str) -> int:
     return port
 
 
-def load_criteria(path: Path | None) -> tuple[Criteria, str]:
-    """The criteria from `path`, else the packaged demo criteria; and whence."""
+def load_criteria(path: Path | None, *, anomaly_rule: bool = False) -> tuple[Criteria, str]:
+    """The criteria from `path`, else the packaged demo criteria (with `anomaly_rule`, and the reference
+    detector's `forbid: Anomaly >= 50`, which the local detector could not judge); and whence."""
     if path is not None:
         return Criteria.load(path), str(path)
     resource = files("inspector").joinpath(*DEMO_CRITERIA)
     if not resource.is_file():
         raise UserError("this installation lacks the demo criteria (inspector/samples/): pass --criteria")
     with as_file(resource) as demo:
-        return Criteria.load(demo), "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
+        criteria = Criteria.load(demo)
+    source = "the demo criteria (inspector/" + "/".join(DEMO_CRITERIA) + ")"
+    if not anomaly_rule:
+        return criteria, source
+    return with_anomaly_rule(criteria), f"{source} and forbid Anomaly >= 50"
+
+
+def with_anomaly_rule(criteria: Criteria) -> Criteria:
+    """`criteria` with `forbid: [{label: Anomaly, minConfidence: 50}]` added: the reference detector's rule
+    at its model's calibrated threshold."""
+    from inspector.constants import REFERENCE_LABEL  # noqa: PLC0415
+
+    document = criteria.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    document["forbid"] = [*document.get("forbid", []), {"label": REFERENCE_LABEL, "minConfidence": 50}]
+    return Criteria.from_document(document)
+
+
+def read_model_file(path: Path, *, what: str) -> bytes:
+    """A reference model file's bytes, checked to be one (never unpickled), for the embedded bucket."""
+    from inspector.reference.files import read_model  # noqa: PLC0415 - numpy
+
+    if path.is_dir():
+        raise UserError(f"{what} {path}: a folder, not a model file (made by `inspector reference train`)")
+    read_model(str(path))  # ModelError / LocationError: one line naming the file
+    return path.read_bytes()
+
+
+def _line_with_uploaded_model(line: Any, models: dict[str, bytes], *, base: Path) -> Any:
+    """A `--lines` line whose `referenceModel` names a model file on this machine (relative to the lines
+    file's folder, or as given), with it replaced by the key the file is uploaded to in the embedded bucket.
+    """
+    if not isinstance(line, dict):
+        return line
+    field = next((k for k in ("referenceModel", "reference_model") if k in line), None)
+    if field is None or not isinstance(line[field], str) or not isinstance(line.get("name"), str):
+        return line  # the line's own validation names what is wrong
+    location: str = line[field]
+    candidates = [Path(location), base / location]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise UserError(
+            f"line {line['name']!r}: referenceModel {location}: no such model file on this machine; in the "
+            "local mode name the file `inspector reference train` wrote (a path, relative to the lines "
+            f"file's folder or the current one): it is uploaded to the embedded bucket under {MODELS_PREFIX}"
+        )
+    key = f"{MODELS_PREFIX}{line['name']}.npz"
+    models[key] = read_model_file(found, what=f"line {line['name']!r}: referenceModel")
+    return {**line, field: key}
 
 
 def load_lines(path: Path) -> list[Any]:
@@ -181,27 +268,41 @@ def load_lines(path: Path) -> list[Any]:
 
 
 def local_deployment(
-    criteria: Criteria, *, detector: Literal["local"] = "local", lines: list[Any] | None = None
+    criteria: Criteria,
+    *,
+    detector: Literal["local", "reference"] = "local",
+    lines: list[Any] | None = None,
+    reference_model: str | None = None,
 ) -> Deployment:
     """The deployment the local mode provisions: short timeouts, so that a retry shows within a minute,
     and the shortest criteria refresh, so that a publication shows within seconds."""
     from pydantic import ValidationError  # noqa: PLC0415
 
     from inspector._validation import describe  # noqa: PLC0415
+    from inspector.lines import DetectorName, detectors_problem  # noqa: PLC0415
     from inspector.settings import MIN_CRITERIA_REFRESH_SECONDS  # noqa: PLC0415
 
     labels = criteria.detection_request().labels
-    if labels:
-        # `local` has one detector, so "use another detector" would point nowhere: say what can be done.
+    if labels and detector == "local":
+        # Rekognition cannot read the embedded S3, so "add a detector that reports labels" would point
+        # nowhere: say what can be done.
         raise UserError(
             "inspector local judges with the local detector (image properties measured from the pixels), "
             f"which reports no labels, but the criteria name labels ({', '.join(labels[:5])}): give "
-            "quality and colour rules only, or judge labels with `inspector analyze --detector rekognition "
-            "--criteria FILE IMAGE...` (needs AWS credentials)"
+            "quality and colour rules only (or --detector reference with its Anomaly label), or judge "
+            "labels with `inspector analyze --detector rekognition --criteria FILE IMAGE...` (needs AWS "
+            "credentials)"
         )
-    # Lines without their own detectors run the local one, like the default line.
+    problem = detectors_problem((DetectorName(detector),), criteria)
+    if problem is not None:
+        raise UserError(f"inspector local --detector {detector}: {problem}")
+    # Lines without their own detectors run the default line's (and its model).
+    inherited: dict[str, Any] = {"detectors": [detector]}
+    if reference_model is not None:
+        inherited["referenceModel"] = reference_model
     documents = [
-        {"detectors": [detector], **line} if isinstance(line, dict) else line for line in lines or []
+        {**inherited, **line} if isinstance(line, dict) and "detectors" not in line else line
+        for line in lines or []
     ]
     try:
         return Deployment.model_validate(
@@ -209,6 +310,7 @@ def local_deployment(
                 "criteria": criteria,
                 "lines": documents,
                 "detector": detector,
+                "reference_model": reference_model,
                 "criteria_refresh_seconds": MIN_CRITERIA_REFRESH_SECONDS,
                 "timeout_seconds": 10,
                 "batch_size": 10,
@@ -289,6 +391,7 @@ class LocalSession:
         self,
         deployment: Deployment,
         *,
+        models: Mapping[str, bytes] | None = None,
         port: int = 0,
         watch: Path | None = None,
         out: TextIO | None = None,
@@ -299,6 +402,7 @@ class LocalSession:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.deployment = deployment
+        self.models = dict(models or {})  # key in the embedded bucket -> a reference model file's bytes
         self.port = port
         self.watch = watch
         self.json_lines = json_lines
@@ -329,6 +433,8 @@ class LocalSession:
 
             self.aws: LocalAws = stack.enter_context(LocalAws(port=self.port))
             self.provisioned: Provisioned = provision(self.aws, self.deployment)
+            for key, model in self.models.items():  # where the function reads them, as in Lambda
+                self.aws.client("s3").put_object(Bucket=self.provisioned.bucket, Key=key, Body=model)
             self.settings: Settings = self.deployment.settings(
                 topic_arn=self.provisioned.topic_arn,
                 bucket=self.provisioned.bucket,
@@ -453,7 +559,7 @@ class LocalSession:
                 "criteria": self.criteria_source,
                 "fingerprint": self.deployment.criteria.fingerprint,
                 "lines": self._lines_documents(),
-                "detector": self.deployment.detector,
+                "detector": self.deployment.detector,  # the default line's; each line's are in `lines`
                 "watch": str(self.watch) if self.watch else None,
                 "environment": environment,
             }
@@ -477,8 +583,10 @@ class LocalSession:
             f"  criteria  {self.criteria_source}, fingerprint {self.deployment.criteria.fingerprint}; live: "
             f"published under s3://{p.bucket}/{self.deployment.criteria_prefix}<line>/, taken up within "
             f"{self.deployment.criteria_refresh_seconds} s",
-            f"  detector  {self.deployment.detector} (image properties from the pixels; no labels)",
-            *(f"  line      {line['name']}: {line['uploads']}" for line in self._lines_documents()),
+            *(
+                f"  line      {line['name']}: {line['uploads']}, judged by {line['judged_by']}"
+                for line in self._lines_documents()
+            ),
             "",
             "Upload with the AWS CLI (fake credentials moto accepts; without them the CLI would sign with",
             "your own):",
@@ -508,7 +616,7 @@ class LocalSession:
         lines.append("Waiting for images; Ctrl-C stops (and everything above is gone).")
         self._write("\n".join(lines))
 
-    def _lines_documents(self) -> list[dict[str, str]]:
+    def _lines_documents(self) -> list[dict[str, Any]]:
         upload_to = f"s3://{self.provisioned.bucket}/{self.settings.images_prefix}"
         return [
             {
@@ -516,6 +624,9 @@ class LocalSession:
                 "uploads": f"{upload_to}{line.prefix}"
                 if line.prefix
                 else f"{upload_to} (under no line's prefix)",
+                "detectors": list(line.detectors),
+                "judged_by": judged_by(line),
+                **({"reference_model": line.reference_model} if line.reference_model else {}),
             }
             for line in self.deployment.line_table.all
         ]
@@ -635,6 +746,20 @@ class LocalSession:
         with self._write_lock:
             self._errors.write(f"inspector local: {printable(message)}\n")
             self._errors.flush()
+
+
+def judged_by(line: Line) -> str:
+    """What judges a line's images, in words: its detectors, each with what it reports."""
+    from inspector.lines import DetectorName  # noqa: PLC0415
+
+    said = {
+        DetectorName.LOCAL: "the local detector (image properties from the pixels; no labels)",
+        DetectorName.REFERENCE: f"the reference detector (model {line.reference_model}; label Anomaly, "
+        "and image properties)",
+        DetectorName.REKOGNITION: "Rekognition DetectLabels",
+        DetectorName.CUSTOM_LABELS: "Rekognition Custom Labels",
+    }
+    return " and ".join(said[name] for name in line.detectors)
 
 
 def main_reason(record: ResultRecord) -> str:

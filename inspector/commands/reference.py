@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from inspector.commands import EXIT_OK, UserError, add_aws_arguments, aws_client, progress
@@ -33,6 +35,48 @@ def register(commands: Any) -> None:
     train.set_defaults(run=run_train)
 
 
+def _writable_destination(args: argparse.Namespace) -> Any:
+    """An S3 client for --out s3://bucket/key, once credentials are found and the bucket is there.
+
+    `HeadBucket` needs `s3:ListBucket`, which a role that may only write the model can lack: a refusal
+    (403) is let through, and the write itself says whether it is allowed.
+    """
+    from inspector.aws import error_code  # noqa: PLC0415
+    from inspector.commands import NO_CREDENTIALS, parse_s3_uri  # noqa: PLC0415
+
+    bucket, key = parse_s3_uri(args.out)
+    if not key:
+        raise UserError(f"--out {args.out!r} names no object key: e.g. s3://{bucket}/models/widget.npz")
+    import boto3  # noqa: PLC0415
+
+    # The chain boto3.client() resolves (environment, profile, instance role), asked without a request.
+    if (boto3.DEFAULT_SESSION or boto3.Session()).get_credentials() is None:
+        raise UserError(f"--out {args.out}: {NO_CREDENTIALS}")
+    s3 = aws_client(args, "s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception as exc:
+        if error_code(exc) in {"403", "AccessDenied", "Forbidden"}:
+            return s3
+        if error_code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+            raise UserError(
+                f"--out {args.out}: no bucket named {bucket!r} (or not in this account)"
+            ) from None
+        raise
+    return s3
+
+
+def _writable_path(path: Path) -> None:
+    """Refuse, before training, a model path that cannot be written: a folder, or under a file."""
+    if path.is_dir():
+        raise UserError(f"--out {path} is a folder; name the model file, e.g. {path / 'widget.npz'}")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UserError(f"--out {path}: {parent} is a file, not a folder")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {path}: cannot write in {parent} (permission denied)")
+
+
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     try:
         from inspector.reference import TrainingError, train  # noqa: PLC0415 - numpy only when used
@@ -44,6 +88,15 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.out.endswith("/"):
         raise UserError(f"--out {args.out!r} is a folder; name the model file, e.g. {args.out}widget.npz")
+    # Where the model goes is checked before the (long) training, not after it.
+    out_s3 = _writable_destination(args) if args.out.startswith("s3://") else None
+    if not args.out.startswith("s3://"):
+        _writable_path(Path(args.out))
+    if not args.images.startswith("s3://") and Path(args.images).is_file():
+        raise UserError(
+            f"{args.images} is a file, not a folder: give the folder holding the good images "
+            "(every .jpg, .jpeg and .png under it is used) or s3://bucket/prefix"
+        )
     images = training_images(args.images, s3_factory=lambda: aws_client(args, "s3"))
     if not images:
         raise UserError(f"{args.images}: no .jpg, .jpeg or .png images there")
@@ -53,7 +106,7 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     except TrainingError as exc:
         raise UserError(str(exc)) from None
     elapsed = time.perf_counter() - started
-    size = write_model(model, args.out, s3=aws_client(args, "s3") if args.out.startswith("s3://") else None)
+    size = write_model(model, args.out, s3=out_s3)
     calibration = model.calibration
     snippet = "forbid:\n  - label: Anomaly\n    minConfidence: 50\n"
     if args.json:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from inspector.analysis import Analysis
-from inspector.engine import FAILING, Outcome, Verdict
+from inspector.engine import FAILING, Finding, Outcome, Verdict
 from inspector.errors import ImageRejected, TransientError
 from inspector.records import ResultRecord
 
@@ -41,12 +41,16 @@ class Box:
 
 def deciding_boxes(record: ResultRecord) -> list[Box]:
     """The located instances of the labels behind the record's failing or uncertain label rules."""
-    analysis: Analysis | None = record.analysis
+    return boxes_of(record.analysis, record.findings)
+
+
+def boxes_of(analysis: Analysis | None, findings: Sequence[Finding]) -> list[Box]:
+    """The located instances of the labels behind the failing or uncertain label rules among `findings`."""
     if analysis is None:
         return []
     names = {
         (f.matched or f.subject).casefold()
-        for f in record.findings
+        for f in findings
         if f.outcome in _DECIDING and f.kind in LABEL_RULES
     }
     boxes = []
@@ -62,6 +66,128 @@ def deciding_boxes(record: ResultRecord) -> list[Box]:
     return boxes
 
 
+@dataclass(frozen=True)
+class Text:
+    """A piece of text drawn on an evidence image: where (its box, in px), what, and in which colours."""
+
+    xy: tuple[int, int]  # where the text's own box starts
+    box: tuple[int, int, int, int]  # left, top, right, bottom of its background, inside the image
+    text: str
+    fill: tuple[int, int, int]
+    background: tuple[int, int, int]
+    size: int  # the font's, in px
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont  # noqa: PLC0415
+
+    try:
+        return ImageFont.load_default(size=size)  # Pillow's own scalable font (needs FreeType)
+    except (ImportError, OSError):  # a Pillow without FreeType: its bitmap font, one size
+        return ImageFont.load_default()
+
+
+def _wrap(text: str, font: Any, width: int, *, max_lines: int) -> list[str]:
+    """`text` in lines no wider than `width` px (words split only when one alone is wider), at most
+    `max_lines`, the last one ending in "..." when text was left out."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if font.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        rest = word
+        while font.getlength(rest) > width:  # a word wider than the image: cut it
+            cut = max(1, int(len(rest) * width / font.getlength(rest)))
+            lines.append(rest[:cut])
+            rest = rest[cut:]
+        line = rest
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and font.getlength(last + "...") > width:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last + "..."]
+    return lines
+
+
+def _readable_on(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on `colour` (WCAG relative luminance)."""
+
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(colour[0]) + 0.7152 * channel(colour[1]) + 0.0722 * channel(colour[2])
+    return (0, 0, 0) if luminance > 0.179 else (255, 255, 255)
+
+
+CAPTION_MAX_LINES: Final = 4
+WHOLE_PHOTO: Final = "Nothing outlined: the rule measures the whole photo (no region was located)."
+
+
+def whole_photo_note(boxes: Sequence[Box], heat: object | None) -> str | None:
+    """What an evidence image says when it shows no region: a colour share or a quality bound is the whole
+    photo's, and the image must not look as if it showed where a defect is."""
+    return WHOLE_PHOTO if not boxes and heat is None else None
+
+
+def layout(
+    size: tuple[int, int],
+    boxes: Sequence[Box],
+    *,
+    verdict: Verdict = Verdict.FAIL,
+    caption: str = "",
+    outlined: str | None = None,
+) -> tuple[int, list[Text]]:
+    """Where an evidence image's texts go: (the height of the caption band above the photo, every text).
+
+    Every text's box lies inside the image (the band plus the photo, `size` wide): the caption is wrapped to
+    the width in a font scaled to it (at most `CAPTION_MAX_LINES` lines, then cut with "..."), and each
+    region's caption sits on a band of its outline's colour, above the region when there is room, else
+    inside it, moved left as far as needed to end inside the image. `outlined`, when given, is a second
+    caption line saying what the picture does (or does not) show.
+    """
+    width, height = size
+    colour = _COLOURS.get(verdict, (230, 30, 30))
+    size_px = max(9, min(22, width // 32))
+    font = _font(size_px)
+    pad = max(2, size_px // 4)
+    texts: list[Text] = []
+    band = 0
+    if caption or outlined:
+        wrapped = _wrap(caption, font, width - 2 * pad, max_lines=CAPTION_MAX_LINES) if caption else []
+        if outlined:
+            wrapped += _wrap(outlined, font, width - 2 * pad, max_lines=2)
+        step = sum(font.getmetrics()) + pad  # ascent and descent: a line's full height
+        band = pad + step * len(wrapped) + pad
+        for i, line in enumerate(wrapped):
+            y = pad // 2 + i * step
+            box = (0, y, width, y + step if i < len(wrapped) - 1 else band)
+            texts.append(Text((pad, y + pad // 2), box, line, (255, 255, 255), (0, 0, 0), size_px))
+    label_font_px = max(9, min(16, width // 40))
+    label_font = _font(label_font_px)
+    stroke = max(3, round(min(width, height) / 150))
+    for region in boxes:
+        text = _wrap(region.caption, label_font, width - 4, max_lines=1)[0] if region.caption else ""
+        if not text:
+            continue
+        text_w = int(label_font.getlength(text)) + 4
+        text_h = sum(label_font.getmetrics()) + 2
+        x0 = region.left * width - stroke - 1
+        y0 = band + region.top * height - stroke - 1
+        left = int(min(max(0, x0), width - text_w))
+        top = int(y0 - text_h) if y0 - text_h >= band else int(max(band, y0))  # above, else just inside
+        top = min(top, band + height - text_h)
+        texts.append(Text((left + 2, top + 1), (left, top, left + text_w, top + text_h), text,
+                          _readable_on(colour), colour, label_font_px))  # fmt: skip
+    return band, texts
+
+
 def render(
     data: bytes,
     boxes: Sequence[Box],
@@ -70,7 +196,8 @@ def render(
     heat: npt.NDArray[np.float32] | None = None,
     caption: str = "",
 ) -> bytes:
-    """A JPEG of the photo, upright, at most `MAX_SIDE` px a side, with `boxes` outlined and `heat` laid over.
+    """A JPEG of the photo, upright, at most `MAX_SIDE` px a side, with `boxes` outlined and `heat` laid over,
+    under a band holding `caption`.
 
     Parameters
     ----------
@@ -83,7 +210,8 @@ def render(
         A defect ratio image in the upright photo's frame, any resolution (stretched to the photo):
         1 is the pixel threshold; shown in red from 0.5, opaque from 3.
     caption : str
-        Printed in a band at the top (the verdict's main reason).
+        Printed in a band above the photo (the verdict's main reason), wrapped to its width. With a caption
+        and nothing to outline or shade, the band also says so: the rule judged the whole photo.
 
     Raises
     ------
@@ -105,22 +233,41 @@ def render(
         )
         red = Image.new("RGB", photo.size, (255, 0, 0))
         photo = Image.composite(red, photo, alpha)
+    width, height = photo.size
+    outlined = whole_photo_note(boxes, heat) if caption else None
+    band, texts = layout(photo.size, boxes, verdict=verdict, caption=caption, outlined=outlined)
+    if band:
+        canvas = Image.new("RGB", (width, band + height), (0, 0, 0))
+        canvas.paste(photo, (0, band))
+        photo = canvas
     draw = ImageDraw.Draw(photo)
     colour = _COLOURS.get(verdict, (230, 30, 30))
-    width, height = photo.size
     line = max(3, round(min(width, height) / 150))
     for box in boxes:
-        x0, y0 = box.left * width, box.top * height
-        x1, y1 = (box.left + box.width) * width, (box.top + box.height) * height
+        x0, y0 = box.left * width, band + box.top * height
+        x1, y1 = (box.left + box.width) * width, band + (box.top + box.height) * height
         pad = line + 1  # a tiny region still gets a visible outline around it
         draw.rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad), outline=colour, width=line)
-        draw.text((x0 - pad, max(0, y0 - pad - 12)), box.caption, fill=colour)
-    if caption:
-        draw.rectangle((0, 0, width, 16), fill=(0, 0, 0))
-        draw.text((4, 2), caption[:160], fill=(255, 255, 255))
+    caption_px = max(9, min(22, width // 32))
+    label_px = max(9, min(16, width // 40))
+    for text in texts:
+        draw.rectangle(text.box, fill=text.background)
+        font = _font(
+            caption_px if text.box[0] == 0 and text.box[2] == width and text.box[1] < band else label_px
+        )
+        draw.text(text.xy, text.text, fill=text.fill, font=font)
     out = io.BytesIO()
     photo.save(out, format="JPEG", quality=QUALITY, subsampling=0)  # 4:4:4: a thin red line stays red
     return out.getvalue()
+
+
+def main_caption(verdict: Verdict, findings: Sequence[Finding]) -> str:
+    """The caption of an evidence image: the verdict and its main reason (the first failing finding, else
+    the first uncertain one)."""
+    reasons = [f for f in findings if f.outcome in FAILING] or [
+        f for f in findings if f.outcome is Outcome.UNCERTAIN
+    ]
+    return f"{verdict}: " + (reasons[0].describe() if reasons else "")
 
 
 class EvidenceStore(Protocol):
@@ -145,10 +292,7 @@ class Evidence:
         if record.verdict not in (Verdict.FAIL, Verdict.REVIEW):
             return None
         data = self.store.read_whole(key, etag=etag)
-        reasons = [f for f in record.findings if f.outcome in FAILING] or [
-            f for f in record.findings if f.outcome is Outcome.UNCERTAIN
-        ]
-        caption = f"{record.verdict}: " + (reasons[0].describe() if reasons else "")
+        caption = main_caption(record.verdict, record.findings)
         try:
             heat = self.heat(data) if self.heat is not None else None
             image = render(data, deciding_boxes(record), verdict=record.verdict, heat=heat, caption=caption)

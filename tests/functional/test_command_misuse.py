@@ -79,11 +79,21 @@ class Valid:
 VALID: dict[tuple[str, ...], Valid] = {
     ("evaluate",): Valid({"--criteria": str(CRITERIA)}, (str(ANALYSIS),)),
     ("criteria", "check"): Valid({}, (str(CRITERIA),)),
-    ("analyze",): Valid({"--criteria": str(DEMO_CRITERIA)}, (str(SAMPLE_IMAGE),), frozenset({"images"})),
+    ("analyze",): Valid(
+        {"--criteria": str(DEMO_CRITERIA)},
+        (str(SAMPLE_IMAGE),),
+        frozenset({"images", "evidence"}),
+        made_if_missing=frozenset({"evidence"}),
+    ),
     ("backtest",): Valid(
         {"--criteria": str(CRITERIA)}, (str(EXAMPLES / "analyses"),), frozenset({"results"})
     ),
-    ("demo",): Valid({"--criteria": str(DEMO_CRITERIA)}, writes_output=False),
+    ("demo",): Valid(
+        {"--criteria": str(DEMO_CRITERIA)},
+        folders_allowed=frozenset({"out"}),
+        made_if_missing=frozenset({"out"}),
+        writes_output=False,
+    ),
     ("local",): Valid(
         {"--criteria": str(DEMO_CRITERIA)},
         folders_allowed=frozenset({"watch"}),

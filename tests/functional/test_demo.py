@@ -87,8 +87,18 @@ def fake_aws_environment() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def json_run(fake_aws_environment: None) -> Run:
-    return run_demo("--json")
+def json_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-json") / "out"
+
+
+@pytest.fixture(scope="module")
+def text_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-text") / "out"
+
+
+@pytest.fixture(scope="module")
+def json_run(fake_aws_environment: None, json_output: Path) -> Run:
+    return run_demo("--json", "--out", str(json_output))
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +107,8 @@ def document(json_run: Run) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def text_run(fake_aws_environment: None) -> Run:
-    return run_demo()
+def text_run(fake_aws_environment: None, text_output: Path) -> Run:
+    return run_demo("--out", str(text_output))
 
 
 def test_the_samples_cover_every_verdict() -> None:
@@ -155,10 +165,47 @@ def test_line_4_shows_the_anomaly_confidence_its_boxes_and_its_evidence(document
         assert 0 <= box["top"] < box["top"] + box["height"] <= 1, kind
         assert f"results/line-4/fail-{kind}.jpg.evidence.jpg" == image["evidence"]
         assert image["evidence"] in layout
+        assert "reference" == image["detector"]
     for good in ("images/line-4/pass-widget-1.jpg", "images/line-4/pass-widget-2.jpg"):
         assert images[good]["anomaly"]["confidence"] < 50
         assert "evidence" not in images[good]
     assert "anomaly" not in images["images/line-1/pass-blue-widget-1.jpg"]  # the local detector's
+    assert "local" == images["images/line-1/pass-blue-widget-1.jpg"]["detector"]
+
+
+def test_every_samples_folder_is_a_line_judged_by_its_own_detectors(document: dict[str, Any]) -> None:
+    lines = {
+        image["key"].split("/")[1]: (image["line"], image.get("detector")) for image in document["images"]
+    }
+    assert {
+        "line-1": ("line-1", "local"),
+        "line-2": ("line-2", "local"),
+        "line-3": ("line-3", "local"),  # every one rejected by the checks before it
+        "line-4": ("line-4", "reference"),
+    } == lines
+
+
+def test_a_rule_the_local_detector_cannot_judge_is_never_shown_as_met(document: dict[str, Any]) -> None:
+    for image in document["images"]:
+        if image["line"] != "line-4":
+            assert [] == [f for f in image["findings"] if f["subject"] == "Anomaly"], image["key"]
+
+
+def test_the_evidence_images_outlive_the_embedded_aws_in_the_output_folder(
+    document: dict[str, Any], json_output: Path
+) -> None:
+    kept = {image["key"]: image.get("evidence_file") for image in document["images"]}
+    for key, verdict in expected_verdicts().items():
+        if verdict in ("FAIL", "REVIEW"):
+            path = Path(kept[key])
+            assert json_output / "evidence" / f"{key.removeprefix('images/')}.evidence.jpg" == path
+            assert b"\xff\xd8" == path.read_bytes()[:2]
+        else:
+            assert kept[key] is None
+    emails = (json_output / "emails.txt").read_text()
+    assert len(expected_verdicts()) == emails.count("Subject: QC ")
+    assert "X-Amz-Signature=" in emails  # the links in full, there
+    assert str(json_output / "emails.txt") == document["emails_file"]
 
 
 def test_one_email_per_image_and_nothing_in_the_queues(document: dict[str, object]) -> None:
@@ -192,29 +239,44 @@ def test_the_demo_leaves_the_process_as_it_found_it(json_run: Run) -> None:
     assert json_run.session_restored
 
 
-def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run) -> None:
+def test_human_report_shows_verdicts_emails_bucket_and_dlq(text_run: Run, text_output: Path) -> None:
     assert 0 == text_run.status
     out = text_run.stdout
     assert "IMAGE (under images/)  " in out
     assert "line-2/fail-blurry.jpg " in out
     assert "quality.minSharpness" in out
-    # Two lines and the default one, each with its own recipients; the subject names a line's.
-    assert "  line-1 (images/line-1/): emails to qc-group@example.com, line-1-lead@example.com" in out
-    assert "  default (every other key): emails to qc-group@example.com" in out
-    assert "line-1/pass-blue-widget-1.jpg     line-1   PASS" in out
-    assert "line-3/rejected-animation.gif     default  REJECTED" in out
-    assert "Subject: QC PASS [line-1]: pass-blue-widget-1.jpg" in out
-    assert "Subject: QC REJECTED: rejected-animation.gif (line-3)" in out
-    assert "  | Verdict: REVIEW" in out
-    assert "Bucket s3://inspector-local-images at the end:" in out
-    assert "  images/  (empty: every upload was filed)" in out
+    # Every samples folder is a line, with its detectors and its recipients; the subject names the line.
+    local = "the local detector (image properties from the pixels; no labels)"
+    assert f"  line-1 (images/line-1/): {local}; criteria " in out
+    assert "emails to qc-group@example.com, line-1-lead@example.com" in out
+    assert "  line-4 (images/line-4/): the reference detector (model models/line-4-widget.npz" in out
+    assert "(the others' and forbid Anomaly >= 50)" in out
+    assert f"  default (every other key): {local}" in out
+    assert "line-1/pass-blue-widget-1.jpg     line-1  PASS" in out
+    assert "line-3/rejected-animation.gif     line-3  REJECTED" in out
+    assert "Subject: QC FAIL [line-4]: " in out
+    emails = "Emails: 21 to qc-group@example.com and each line's lead, one per image: 5 PASS, 9 FAIL"
+    assert f"{emails}, 2 REVIEW, 5 REJECTED (each in full: {text_output / 'emails.txt'})" in out
+    assert f"Bucket s3://inspector-local-images at the end; every key: {text_output / 'bucket.txt'}:" in out
+    assert "  images/     0 objects  (empty: every upload was filed)" in out
     assert "\nDLQ: 0 messages\n" in out
     assert "ANOMALY (BEST BOX)" in out
     assert "line-4/fail-scratch.jpg " in out
-    assert "  s3://inspector-local-images/results/line-4/fail-stain.jpg.evidence.jpg\n" in out
+    assert f"  {text_output / 'evidence' / 'line-4' / 'fail-stain.jpg.evidence.jpg'}\n" in out
     assert "  | Evidence link (valid 1 day): http" in out
     summary = out.rstrip("\n").splitlines()[-1]
     assert summary.startswith("21 images: 5 PASS, 9 FAIL, 2 REVIEW, 5 REJECTED; 21 emails;")
+
+
+def test_human_report_is_short_and_ends_with_the_verdict_table(text_run: Run) -> None:
+    lines = text_run.stdout.rstrip("\n").splitlines()
+    assert len(lines) < 100
+    assert max(len(line) for line in lines) < 300  # no presigned link of 400 characters
+    header = next(i for i, line in enumerate(lines) if line.startswith("IMAGE (under images/)"))
+    rows = [line for line in lines[header + 1 :] if line.startswith("line-")]
+    assert len(expected_verdicts()) == len(rows)
+    assert lines[-2:] == ["", lines[-1]]  # only the summary after the table
+    assert lines[-3].startswith("line-4/pass-widget-2.jpg")
 
 
 def test_every_failing_finding_is_shown_and_json_carries_every_finding(
@@ -243,10 +305,7 @@ def test_human_report_holds_no_log_or_metric_lines(text_run: Run) -> None:
     [
         ("quality: {minSharpness: 150}\n", "minSharpness"),
         ("colors: [{color: blu, minPercent: 40}]\n", "unknown colour 'blu'"),
-        (
-            "require: [{label: Widget}]\n",
-            "reports only the label Anomaly",
-        ),  # local and reference see no other
+        ("require: [{label: Widget}]\n", "local reports no labels"),  # the local lines see none
         ("quality: [unclosed\n", "bad.yaml"),
     ],
     ids=["out-of-range", "unknown-colour", "labels-other-than-anomaly", "not-yaml"],
@@ -307,7 +366,7 @@ def test_rekognition_without_credentials_exits_2_with_one_line(
 
 def test_console_script_runs_outside_the_checkout(tmp_path: Path) -> None:
     # Where `handler` is not importable from the working directory, as for `make demo` and any user:
-    # the demo must still find the Lambda handler it drives.
+    # the demo must still find the Lambda handler it drives. It leaves its output in ./demo-output.
     script = Path(sys.executable).parent / "inspector"
     done = subprocess.run(
         [str(script), "demo", "--json"],
@@ -319,4 +378,16 @@ def test_console_script_runs_outside_the_checkout(tmp_path: Path) -> None:
     )
     assert (0, "") == (done.returncode, done.stderr)
     document = json.loads(done.stdout)
+    assert (tmp_path / "demo-output" / "evidence" / "line-4" / "fail-stain.jpg.evidence.jpg").is_file()
     assert expected_verdicts() == {image["key"]: image["verdict"] for image in document["images"]}
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--out", str(tmp_path / "out")])
+    assert 2 == exited.value.code
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "is a file, not a folder" in line

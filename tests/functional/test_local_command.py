@@ -462,7 +462,10 @@ def test_criteria_naming_labels_get_advice_that_fits_the_local_command(
 
     (line,) = capsys.readouterr().err.splitlines()
     assert "another detector" not in line
-    assert "give quality and colour rules only, or judge labels with `inspector analyze" in line
+    assert (
+        "give quality and colour rules only (or --detector reference with its Anomaly label), or judge "
+        "labels with `inspector analyze"
+    ) in line
 
 
 def test_the_same_bytes_uploaded_again_are_streamed_as_already_inspected() -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import boto3
 import pytest
 
+import inspector.reference
 from inspector.cli import main
 from inspector.local import LocalAws
 from inspector.reference import ReferenceModel
@@ -163,6 +165,94 @@ def test_analyze_refuses_labels_the_reference_detector_never_reports(
     assert "reports only the label Anomaly" in err
 
 
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        "quality: {minSharpness: 10}\n",
+        "colors: [{color: grey, maxPercent: 99}]\n",
+        "require: [{anyOf: [Anomaly]}]\n",
+    ],
+    ids=["quality-only", "colours-only", "anomaly-required"],
+)
+def test_analyze_refuses_criteria_with_no_rule_that_fails_on_anomaly(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path, criteria: str
+) -> None:
+    # Quality-only criteria under the reference detector would PASS every defect, silently.
+    err = one_line_error(analyze_one(cli, trained[0], criteria, tmp_path))
+    assert "no rule forbids it, so every defect it finds would PASS" in err
+    assert "add `forbid: [{label: Anomaly, minConfidence: 50}]`" in err
+
+
+def test_analyze_json_carries_labels_boxes_and_the_evidence_it_wrote(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    model, _ = trained
+    images = tmp_path / "inspect"
+    (images / "a").mkdir(parents=True)
+    (images / "b").mkdir()
+    (images / "good.jpg").write_bytes(syn.widget(600, SIZE))
+    (images / "a" / "w.jpg").write_bytes(syn.widget(601, SIZE, defect="stain"))
+    (images / "b" / "w.jpg").write_bytes(syn.widget(602, SIZE, defect="scratch"))
+    criteria = tmp_path / "criteria.yaml"
+    criteria.write_text("forbid:\n  - label: Anomaly\n    minConfidence: 50\n")
+    evidence = tmp_path / "evidence"
+    run = cli(
+        "analyze", "--detector", "reference", "--reference-model", str(model), "--criteria", str(criteria),
+        "--evidence", str(evidence), "--json", str(images),
+    )  # fmt: skip
+    assert 0 == run.status, run.err
+    found = {
+        Path(image["file"]).relative_to(images).as_posix(): image for image in json.loads(run.out)["images"]
+    }
+    assert {"good.jpg": "PASS", "a/w.jpg": "FAIL", "b/w.jpg": "FAIL"} == {
+        k: v["verdict"] for k, v in found.items()
+    }
+    assert "evidence" not in found["good.jpg"]
+    for name in ("a/w.jpg", "b/w.jpg"):
+        (anomaly,) = found[name]["labels"]
+        assert "Anomaly" == anomaly["name"]
+        assert anomaly["confidence"] > 50
+        box = anomaly["instances"][0]["bounding_box"]
+        assert 0 <= box["left"] < box["left"] + box["width"] <= 1
+        assert 0 <= box["top"] < box["top"] + box["height"] <= 1
+        written = Path(found[name]["evidence"])
+        assert evidence == written.parent
+        assert written.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    # Two files named w.jpg in two folders: two evidence images, neither overwriting the other.
+    assert found["a/w.jpg"]["evidence"] != found["b/w.jpg"]["evidence"]
+    assert 2 == len(list(evidence.iterdir()))
+
+
+def test_analyze_text_says_where_each_defect_is_and_names_its_evidence(
+    cli: Any, trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    (tmp_path / "stain.jpg").write_bytes(syn.widget(601, SIZE, defect="stain"))
+    (tmp_path / "criteria.yaml").write_text("forbid: [{label: Anomaly, minConfidence: 50}]\n")
+    run = cli(
+        "analyze", "--detector", "reference", "--reference-model", str(trained[0]),
+        "--criteria", str(tmp_path / "criteria.yaml"), "--evidence", str(tmp_path / "ev"),
+        str(tmp_path / "stain.jpg"),
+    )  # fmt: skip
+    assert 0 == run.status, run.err
+    assert "where: Anomaly " in run.out
+    assert " of the photo" in run.out
+    assert f"evidence: {tmp_path / 'ev' / 'stain.jpg.evidence.jpg'}" in run.out
+
+
+def test_analyze_evidence_must_be_a_folder(
+    trained: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exited:
+        main(
+            ["analyze", "--detector", "reference", "--reference-model", str(trained[0]),
+             "--criteria", "c.yaml", "--evidence", str(tmp_path / "file"), str(tmp_path)]
+        )  # fmt: skip
+    assert 2 == exited.value.code
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "is a file, not a folder: give a folder to write into" in line
+
+
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[LocalAws]:
     with LocalAws(region=REGION) as aws:
@@ -185,3 +275,67 @@ def test_training_reads_an_s3_prefix_and_writes_the_model_to_s3(
     body = s3.get_object(Bucket=bucket, Key="models/line-1.npz")["Body"].read()
     model = ReferenceModel.from_bytes(body)
     assert "good/line-1/good-00.jpg" == model.images[0].name
+
+
+NO_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for variable in NO_CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+def test_training_to_s3_without_credentials_is_refused_before_training(
+    cli: Any, good_folder: Path, no_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("trained before the destination was checked")
+
+    monkeypatch.setattr(inspector.reference, "train", never)
+    err = one_line_error(cli("reference", "train", str(good_folder), "--out", "s3://widgets/models/w.npz"))
+    assert "--out s3://widgets/models/w.npz: no AWS credentials found: configure some" in err
+    assert "NoCredentialsError" not in err
+
+
+def test_training_to_a_bucket_that_is_not_there_is_refused_before_training(
+    cli: Any, local_aws: LocalAws, good_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inspector.reference, "train", lambda *_, **__: pytest.fail("trained first"))
+    aws = ["--endpoint-url", local_aws.endpoint_url, "--region", REGION]
+    err = one_line_error(
+        cli("reference", "train", str(good_folder), "--out", "s3://no-such-bucket-x/m.npz", *aws)
+    )
+    assert "no bucket named 'no-such-bucket-x'" in err
+
+
+def test_training_given_a_file_for_images_says_it_is_a_file(
+    cli: Any, good_folder: Path, tmp_path: Path
+) -> None:
+    image = good_folder / "good-00.jpg"
+    err = one_line_error(cli("reference", "train", str(image), "--out", str(tmp_path / "m.npz")))
+    assert f"{image} is a file, not a folder: give the folder holding the good images" in err
+
+
+def test_training_from_s3_without_credentials_is_one_clear_line(
+    cli: Any, tmp_path: Path, no_credentials: None
+) -> None:
+    err = one_line_error(cli("reference", "train", "s3://widgets/good/", "--out", str(tmp_path / "m.npz")))
+    assert "no AWS credentials found" in err
+    assert "NoCredentialsError" not in err

@@ -62,7 +62,9 @@ def test_good_and_defective_widgets_are_judged_and_the_fail_has_evidence(
         assert anomaly.instances
         assert anomaly.instances[0].bounding_box
         evidence = Image.open(io.BytesIO(world.body(found.evidence)))
-        assert ("JPEG", SIZE) == (evidence.format, evidence.size)
+        # The photo's width, and its height under the caption band.
+        assert ("JPEG", SIZE[0]) == (evidence.format, evidence.size[0])
+        assert SIZE[1] < evidence.size[1] < SIZE[1] + 80
     emails = {email.subject: email.body for email in world.emails()}
     fail_body = next(body for subject, body in emails.items() if "scratch" in subject)
     assert "Evidence: s3://widget-factory-images/results/line-1/scratch.jpg.evidence.jpg" in fail_body

@@ -90,9 +90,12 @@ def test_in_the_local_mode_review_images_are_listed_decided_by_command_and_in_ch
             page.goto(f"http://127.0.0.1:{server.server_port}/")
             assert [IN_BROWSER] == page.locator("#queue a.item").all_inner_texts()
             page.click("#queue a.item")
-            # The photo loads after the page's own load under a busy machine: wait for it (30 s at most).
-            page.wait_for_function("() => document.querySelector('#photo')?.complete")
-            assert page.eval_on_selector("#photo", "img => img.complete && img.naturalWidth") > 0
+            # The photo loads after the page does: wait for it (a bounded wait, not a sleep), then check it.
+            page.wait_for_function(
+                "() => { const img = document.querySelector('#photo'); return img && img.complete; }",
+                timeout=15_000,
+            )
+            assert page.eval_on_selector("#photo", "img => img.naturalWidth") > 0
             page.click("#pass")
             page.wait_for_url(lambda url: url.endswith("/"))
             assert "Nothing awaits review." == page.inner_text("#empty")

@@ -10,6 +10,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    NoRegionError,
     ReadTimeoutError,
 )
 
@@ -21,6 +22,7 @@ from inspector.aws import (
     make_client,
     translate,
 )
+from inspector.commands import aws_failure
 from inspector.detectors.rekognition import REJECTIONS
 from inspector.errors import ImageRejected, TransientError
 
@@ -275,3 +277,42 @@ def test_the_s3_signing_settings_are_not_applied_to_other_services() -> None:
     client = make_client("rekognition", endpoint_url="http://127.0.0.1:1", region="us-east-1")
 
     assert None is client.meta.config.s3
+
+
+# --- what a command says about an SDK failure ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (NoCredentialsError(), "no AWS credentials found: configure some (`aws configure`, AWS_PROFILE"),
+        (NoRegionError(), "no AWS region: pass --region"),
+        (
+            EndpointConnectionError(endpoint_url="http://x"),
+            "cannot reach http://x: is it up, and is --endpoint-url right? (EndpointConnectionError)",
+        ),
+        (
+            client_error("AccessDenied", "no s3:PutObject", "PutObject"),
+            "AWS refused PutObject: access denied: no s3:PutObject (the credentials in use lack the "
+            "permission)",
+        ),
+        (
+            client_error("InvalidAccessKeyId", "The key does not exist", "ListObjectsV2"),
+            "AWS did not accept the credentials in use (InvalidAccessKeyId: The key does not exist)",
+        ),
+        (
+            client_error("NoSuchBucket", "The specified bucket does not exist", "ListObjectsV2"),
+            "ListObjectsV2: not found (NoSuchBucket: The specified bucket does not exist)",
+        ),
+        (
+            client_error("ThrottlingException", "Rate exceeded"),
+            "AWS refused DetectLabels: ThrottlingException",
+        ),
+    ],
+    ids=["no-credentials", "no-region", "unreachable", "denied", "bad-key", "no-bucket", "other-code"],
+)
+def test_a_command_says_an_sdk_failure_in_words_a_person_can_act_on(exc: Exception, expected: str) -> None:
+    said = aws_failure(exc)
+
+    assert expected in said
+    assert "\n" not in said

@@ -170,3 +170,57 @@ def test_the_installed_console_script_reports_errors_without_a_traceback(tmp_pat
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_criteria_check_of_reference_criteria_sends_no_detect_labels_request(tmp_path, capsys):
+    path = _write(tmp_path / "c.yaml", "forbid: [{label: Anomaly, minConfidence: 50}]\n")
+
+    status = main(["criteria", "check", str(path)])
+
+    out = capsys.readouterr().out
+    assert 0 == status
+    assert "detector: reference (assumed; --detector to choose another)" in out
+    assert "reference: no request leaves the function" in out
+    assert "DetectLabels" not in out
+    assert "LabelInclusionFilters" not in out
+
+
+def test_criteria_check_refuses_criteria_the_chosen_detector_cannot_judge(tmp_path, capsys):
+    path = _write(tmp_path / "c.yaml", "quality: {minSharpness: 40}\n")
+
+    status = main(["criteria", "check", str(path), "--detector", "reference"])
+
+    err = capsys.readouterr().err.splitlines()
+    assert 2 == status
+    assert 1 == len(err)
+    assert "forbid: [{label: Anomaly, minConfidence: 50}]" in err[0]
+
+
+def test_criteria_check_of_a_stack_file_shows_every_lines_criteria_and_requests(capsys):
+    status = main(["criteria", "check", str(Path(__file__).resolve().parents[2] / "Pulumi.prod.yaml")])
+
+    out = capsys.readouterr().out
+    assert 0 == status
+    assert "valid criteria on each of its 3 lines" in out
+    for line in ("line default (every key", "line brackets (images/line-1/)", "line gears (images/line-2/)"):
+        assert line in out
+    assert 3 == out.count("DetectLabels request")
+    assert 1 == out.count("DetectCustomLabels request")
+    assert '"LabelInclusionFilters": [\n          "Bracket",' in out  # the brackets line's own labels
+
+
+def test_criteria_check_of_a_stack_file_with_a_reference_line(tmp_path, capsys):
+    stack = _write(
+        tmp_path / "Pulumi.t.yaml",
+        "config:\n  inspector:criteria: {require: [{label: Widget}]}\n  inspector:lines:\n"
+        "    - {name: cams, prefix: cams/, detectors: [reference], referenceModel: models/c.npz,\n"
+        "       criteria: {forbid: [{label: Anomaly, minConfidence: 50}]}}\n",
+    )
+
+    assert 0 == main(["criteria", "check", str(stack)])
+
+    out = capsys.readouterr().out
+    cams = out[out.index("line cams") :]
+    assert "detectors reference" in cams
+    assert "DetectLabels" not in cams
+    assert 1 == out.count("DetectLabels request")  # the default line's only

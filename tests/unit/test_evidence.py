@@ -8,13 +8,22 @@ from typing import cast
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from inspector.analysis import Analysis
 from inspector.criteria import Criteria
 from inspector.engine import Verdict, evaluate
 from inspector.events import ObjectRef
-from inspector.evidence import Box, Evidence, deciding_boxes, render
+from inspector.evidence import (
+    WHOLE_PHOTO,
+    Box,
+    Evidence,
+    _font,
+    deciding_boxes,
+    layout,
+    render,
+    whole_photo_note,
+)
 from inspector.records import ResultRecord
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -148,3 +157,78 @@ def test_a_photo_that_cannot_be_drawn_gets_no_evidence_but_keeps_its_verdict(
     assert Evidence(store).write(REF.key, "results/e.jpg", "abc", record(95.0)) is None
     assert "results/e.jpg" not in store.objects
     assert "no evidence image" in caplog.text
+
+
+LONG_REASON = (
+    "FAIL: forbid[0] Anomaly: expected confidence < 50 (review from 35), observed 99.8 -> violated; and a "
+    "second reason long enough to need a third line on a small photo"
+)
+SIZES = [(80, 80), (320, 240), (640, 480), (1280, 960), (2000, 300), (120, 900)]
+EDGE_BOXES = [
+    Box(0.0, 0.0, 0.1, 0.1, "Anomaly 99"),  # top-left corner: no room above
+    Box(0.95, 0.5, 0.05, 0.1, "Anomaly 98"),  # against the right edge: its caption would run off
+    Box(0.4, 0.97, 0.2, 0.03, "Scratch 97"),  # at the bottom
+]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("verdict", [Verdict.FAIL, Verdict.REVIEW])
+def test_every_caption_lies_inside_the_image_whatever_its_size(
+    size: tuple[int, int], verdict: Verdict
+) -> None:
+    image = Image.open(io.BytesIO(render(photo(size), EDGE_BOXES, verdict=verdict, caption=LONG_REASON)))
+    band, texts = layout(_photo_size(size), EDGE_BOXES, verdict=verdict, caption=LONG_REASON)
+    width, height = image.size
+    assert width == _photo_size(size)[0]
+    assert height == band + _photo_size(size)[1]  # the caption is above the photo, hiding none of it
+    draw = ImageDraw.Draw(Image.new("RGB", image.size))
+    for text in texts:
+        left, top, right, bottom = text.box
+        assert 0 <= left < right <= width, text
+        assert 0 <= top < bottom <= height, text
+        glyph_left, glyph_top, glyph_right, glyph_bottom = draw.textbbox(
+            text.xy, text.text, font=_font(text.size)
+        )
+        assert left <= glyph_left, text
+        assert top <= glyph_top, text
+        assert glyph_right <= right, text
+        assert glyph_bottom <= bottom, text
+    assert "".join(t.text for t in texts if t.box[1] < band).replace(" ", "").startswith("FAIL:forbid[0]")
+    labels = [t for t in texts if t.box[1] >= band]
+    assert 3 == len(labels)
+
+
+def _photo_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size the photo is drawn at: at most MAX_SIDE a side, its proportions kept."""
+    width, height = size
+    scale = min(1.0, 1280 / max(width, height))
+    return round(width * scale), round(height * scale)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "expected"),
+    [(Verdict.FAIL, (255, 255, 255)), (Verdict.REVIEW, (0, 0, 0))],
+    ids=["white-on-red", "black-on-orange"],
+)
+def test_a_region_caption_is_written_in_the_colour_that_reads_on_its_band(
+    verdict: Verdict, expected: tuple[int, int, int]
+) -> None:
+    _, texts = layout((320, 240), [Box(0.3, 0.3, 0.2, 0.2, "Anomaly 99")], verdict=verdict)
+    (label,) = texts
+    assert expected == label.fill
+    assert label.background != label.fill
+
+
+def test_a_whole_photo_reason_says_that_nothing_is_outlined() -> None:
+    # A colour REVIEW has no region: the evidence must not pretend to show where a defect is.
+    assert WHOLE_PHOTO == whole_photo_note([], None)
+    assert whole_photo_note([Box(0.1, 0.1, 0.1, 0.1, "x")], None) is None
+    assert whole_photo_note([], np.zeros((2, 2), dtype=np.float32)) is None
+    caption = "REVIEW: colors[0].minPercent blue"
+    whole = Image.open(io.BytesIO(render(photo((320, 240)), [], verdict=Verdict.REVIEW, caption=caption)))
+    region = render(
+        photo((320, 240)), [Box(0.1, 0.1, 0.1, 0.1, "x")], verdict=Verdict.REVIEW, caption=caption
+    )
+    band, _ = layout((320, 240), [], verdict=Verdict.REVIEW, caption=caption, outlined=WHOLE_PHOTO)
+    assert 240 + band == whole.size[1]  # the note's lines are in the band
+    assert whole.size[1] > Image.open(io.BytesIO(region)).size[1]

@@ -49,10 +49,18 @@ def test_evidence_is_on_by_default_and_sits_beside_the_record() -> None:
                 "INSPECTOR_REFERENCE_MODEL": "models/w.npz",
                 "INSPECTOR_CRITERIA": json.dumps({"require": [{"label": "Widget"}]}),
             },
-            "reports only the label Anomaly, but the criteria name Widget",
+            "reports only the label Anomaly, but the criteria name labels \\(Widget\\)",
+        ),
+        (
+            {
+                "INSPECTOR_REFERENCE_MODEL": "models/w.npz",
+                "INSPECTOR_CRITERIA": json.dumps({"quality": {"minSharpness": 40}}),
+            },
+            "INSPECTOR_DETECTOR=reference: the reference detector reports one label, Anomaly, but no rule "
+            "forbids it, so every defect it finds would PASS: add `forbid: \\[\\{label: Anomaly",
         ),
     ],
-    ids=["no-model", "a-folder", "no-key", "another-label"],
+    ids=["no-model", "a-folder", "no-key", "another-label", "anomaly-judged-by-no-rule"],
 )
 def test_bad_reference_settings_are_refused_naming_the_variable(extra: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -76,3 +84,16 @@ def test_a_deployment_names_its_reference_model_in_the_function_settings() -> No
 def test_a_deployment_without_its_reference_model_is_refused_in_its_own_words() -> None:
     with pytest.raises(ValueError, match="referenceModel is required when"):
         Deployment(criteria=Criteria.from_document({"forbid": [{"label": "Anomaly"}]}), detector="reference")
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [{"quality": {"minSharpness": 40}}, {"colors": [{"color": "blue", "minPercent": 40}]}],
+    ids=["quality-only", "colours-only"],
+)
+def test_a_deployment_whose_reference_detector_no_rule_judges_is_refused(criteria: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="line 'default': the reference detector reports one label") as info:
+        Deployment(
+            criteria=Criteria.from_document(criteria), detector="reference", reference_model="models/w.npz"
+        )
+    assert "forbid: [{label: Anomaly, minConfidence: 50}]" in str(info.value)

@@ -299,7 +299,7 @@ def test_custom_labels_with_a_model_arn_and_label_rules_is_accepted() -> None:
 def test_local_detector_with_label_rules_is_refused_naming_the_labels() -> None:
     message = refusal(env(ENV_DETECTOR="local"))
 
-    assert f"{c.ENV_DETECTOR}=local reports no labels" in message
+    assert f"{c.ENV_DETECTOR}=local: local reports no labels" in message
     assert "Widget" in message
     assert "Scratch" in message
 

@@ -141,3 +141,66 @@ def test_stack_check_needs_neither_pulumi_nor_boto3():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert "[] 0" == result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "config:\n  inspector:critera:\n    forbid: [{label: Rust}]\n",
+            ["inspector:critera: unknown key (did you mean `inspector:criteria`?)"],
+            id="misspelt required key",
+        ),
+        pytest.param(
+            "config:\n  inspector:criteria: {forbid: [{label: Rust}]}\n  inspector:opsNotfy:\n"
+            "    secure: AAABA==\n",
+            ["inspector:opsNotfy: unknown key (did you mean `inspector:opsNotify`?)"],
+            id="unknown key holding a secret",
+        ),
+        pytest.param(
+            "config:\n  inspector:critera: {}\n  inspector:memroyMb: 512\n",
+            [
+                "inspector:critera: unknown key (did you mean `inspector:criteria`?)",
+                "inspector:memroyMb: unknown key (did you mean `inspector:memoryMb`?)",
+            ],
+            id="two unknown keys",
+        ),
+    ],
+)
+def test_an_unknown_key_is_named_first_with_did_you_mean_one_line_each(
+    tmp_path: Path, capsys, text, expected
+):
+    path = write(tmp_path, text)
+
+    status = main(["stack", "check", str(path)])
+
+    assert 2 == status
+    assert [f"inspector: error: {path}: {line}" for line in expected] == capsys.readouterr().err.splitlines()
+
+
+def test_the_pulumi_program_names_an_unknown_key_before_a_missing_one():
+    with pytest.raises(StackConfigError) as refused:
+        load({"critera": '{"forbid": [{"label": "Rust"}]}'})
+
+    assert ["inspector:critera: unknown key (did you mean `inspector:criteria`?)"] == refused.value.problems
+
+
+def test_a_reference_stack_whose_criteria_cannot_fail_on_anomaly_is_refused(tmp_path: Path, capsys):
+    path = write(
+        tmp_path,
+        """
+        config:
+          inspector:detector: reference
+          inspector:referenceModel: models/widget.npz
+          inspector:criteria:
+            quality: {minSharpness: 40}
+        """,
+    )
+
+    status = main(["stack", "check", str(path)])
+
+    err = capsys.readouterr().err.splitlines()
+    assert 2 == status
+    assert 1 == len(err)
+    assert "no rule forbids it, so every defect it finds would PASS" in err[0]
+    assert "forbid: [{label: Anomaly, minConfidence: 50}]" in err[0]
