@@ -11,7 +11,7 @@ from inspector.aws import make_client
 from inspector.batch import BatchProcessor
 from inspector.detectors import LabelDetector
 from inspector.detectors.combined import CombinedDetector
-from inspector.evidence import Evidence, reference_heat
+from inspector.evidence import Evidence, HeatMap, reference_heat
 from inspector.lines import DetectorName, Line
 from inspector.notifier import SnsNotifier
 from inspector.observability import Metrics
@@ -129,12 +129,40 @@ def reference_detector(location: str, settings: Settings, clients: Clients) -> L
     return ReferenceDetector(load, s3_client=clients.s3)
 
 
-def build_evidence(settings: Settings, store: S3Store, detector: LabelDetector) -> Evidence | None:
-    """The evidence writer, with the reference detector's heat map when that is the detector."""
+def build_evidence(
+    settings: Settings, store: S3Store, detector: LabelDetector | Callable[[Line], LabelDetector]
+) -> Evidence | None:
+    """The evidence writer; each photo's heat map comes from its own line's reference detector, if any.
+
+    `detector` judges every line, or gives each line's detector (`LineDetectors`, which builds a line's
+    detectors once: the heat map reuses the model the verdict used).
+    """
     if not settings.evidence:
         return None
-    heat = reference_heat(detector) if hasattr(detector, "examine") else None
-    return Evidence(store, heat=heat)
+    lines = settings.line_table
+
+    def heat_for(line_name: str) -> HeatMap | None:
+        if isinstance(detector, LabelDetector):
+            chosen: LabelDetector = detector
+        else:
+            try:
+                line = lines.named(line_name)
+            except KeyError:  # a record of a line since removed: no heat map rather than another's
+                return None
+            chosen = detector(line)
+        reference = reference_part(chosen)
+        return reference_heat(reference) if reference is not None else None
+
+    return Evidence(store, heat_for=heat_for)
+
+
+def reference_part(detector: LabelDetector) -> Any | None:
+    """The reference detector in `detector` (itself, or one of a `CombinedDetector`'s), or None."""
+    if hasattr(detector, "examine"):
+        return detector
+    if isinstance(detector, CombinedDetector):
+        return next((part for part in detector.detectors if hasattr(part, "examine")), None)
+    return None
 
 
 def build(
@@ -159,9 +187,8 @@ def build(
         notifier=SnsNotifier(settings.topic_arn, clients.sns),
         metrics=metrics,
         criteria=criteria_source(settings, clients, metrics),
-        # The heat map comes from the default line's detector when it is the reference one (or the given
-        # detector); other lines' evidence images outline the regions without it.
-        evidence=build_evidence(settings, store, detector or line_detectors(settings.line_table.default)),
+        # Each photo's heat map comes from its own line's reference detector (or the given detector's).
+        evidence=build_evidence(settings, store, detectors),
     )
     return BatchProcessor(inspector, max_workers=settings.max_workers, metrics=metrics)
 

@@ -128,6 +128,12 @@ class Deployment(_Spec):
                 f"customLabelsArn is set but detector is {self.detector!r}, which does not use it: "
                 "remove customLabelsArn, or set detector to custom-labels"
             )
+        if self.reference_model is not None and self.detector != "reference":
+            # A model no detector reads would still be granted to the function's role (least privilege).
+            raise ValueError(
+                f"referenceModel is set but detector is {self.detector!r}, which does not use it: "
+                "remove referenceModel, or set detector to reference"
+            )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"logRetentionDays: {self.log_retention_days} is not a CloudWatch retention period "

@@ -183,6 +183,17 @@ class Line(Spec):
             raise ValueError(f"line {self.name!r}: the custom-labels detector needs customLabelsArn")
         if DetectorName.REFERENCE in self.detectors and not self.reference_model:
             raise ValueError(f"line {self.name!r}: the reference detector needs referenceModel")
+        # A setting no detector of the line reads is a mistake to say, not to ignore: the model would still
+        # be granted to the function's role, and whoever wrote it believes it is used.
+        for setting, value, detector in (
+            ("customLabelsArn", self.custom_labels_arn, DetectorName.CUSTOM_LABELS),
+            ("referenceModel", self.reference_model, DetectorName.REFERENCE),
+        ):
+            if value is not None and detector not in self.detectors:
+                raise ValueError(
+                    f"line {self.name!r}: {setting} is set but its detectors ({', '.join(self.detectors)}) "
+                    f"do not use it: remove {setting}, or add {detector.value} to detectors"
+                )
         if self.criteria is not None:
             problem = self.problem_with(self.criteria)
             if problem:

@@ -146,6 +146,16 @@ class Settings(BaseModel):
             raise ValueError(
                 f"{c.ENV_CRITERIA} and {c.ENV_CRITERIA_PREFIX}: give one (fixed criteria, or live ones)"
             )
+        self._coherent_detector()
+        if self.reference_model is not None:
+            _model_location(self.reference_model)
+        if self.criteria is not None:
+            self._coherent_criteria(self.criteria)
+        self._coherent_lines()
+        return self
+
+    def _coherent_detector(self) -> None:
+        """What the detector needs is given, and nothing it leaves unused (#11's strictness)."""
         if self.detector is DetectorKind.CUSTOM_LABELS and not self.custom_labels_arn:
             raise ValueError(f"{c.ENV_CUSTOM_LABELS_ARN} is required when {c.ENV_DETECTOR}=custom-labels")
         if self.custom_labels_arn and self.detector is not DetectorKind.CUSTOM_LABELS:
@@ -153,17 +163,16 @@ class Settings(BaseModel):
                 f"{c.ENV_CUSTOM_LABELS_ARN} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
                 f"it: remove it, or set {c.ENV_DETECTOR}=custom-labels"
             )
+        if self.reference_model and self.detector is not DetectorKind.REFERENCE:
+            raise ValueError(
+                f"{c.ENV_REFERENCE_MODEL} is set but {c.ENV_DETECTOR}={self.detector.value} does not use "
+                f"it: remove it, or set {c.ENV_DETECTOR}=reference"
+            )
         if self.detector is DetectorKind.REFERENCE and not self.reference_model:
             raise ValueError(
                 f"{c.ENV_REFERENCE_MODEL} is required when {c.ENV_DETECTOR}=reference: the model's key "
                 "in the bucket (e.g. models/widget.npz) or an s3://bucket/key address"
             )
-        if self.reference_model is not None:
-            _model_location(self.reference_model)
-        if self.criteria is not None:
-            self._coherent_criteria(self.criteria)
-        self._coherent_lines()
-        return self
 
     def _coherent_lines(self) -> None:
         for line in self.lines:

@@ -26,6 +26,7 @@ _DECIDING: Final = FAILING | {Outcome.UNCERTAIN}
 _COLOURS = {Verdict.FAIL: (230, 30, 30), Verdict.REVIEW: (250, 170, 0)}
 
 HeatMap = Callable[[bytes], "npt.NDArray[np.float32] | None"]
+HeatMaps = Callable[[str], "HeatMap | None"]  # a line's name -> its detector's heat map, if it has one
 
 
 @dataclass(frozen=True)
@@ -278,15 +279,20 @@ class EvidenceStore(Protocol):
 class Evidence:
     """Writes the evidence image of a FAIL or REVIEW record beside it, and says where.
 
-    `heat` gives the heat map of a photo (the reference detector's), or None. The write is idempotent
+    `heat` gives the heat map of a photo (the reference detector's), or None; `heat_for` gives it per line
+    (the record's `line` names it), so each photo's heat map comes from its own line's model. The write is
+    idempotent
     (the same photo and record give the same image at the same key), so a retried inspection rewrites it
     harmlessly. A photo that cannot be drawn (corrupt past what the detector read) gets no evidence and a
     warning; S3 failures are raised (`TransientError`) for the inspection to be retried.
     """
 
-    def __init__(self, store: EvidenceStore, *, heat: HeatMap | None = None) -> None:
+    def __init__(
+        self, store: EvidenceStore, *, heat: HeatMap | None = None, heat_for: HeatMaps | None = None
+    ) -> None:
         self.store = store
         self.heat = heat
+        self.heat_for = heat_for
 
     def write(self, key: str, evidence_key: str, etag: str, record: ResultRecord) -> str | None:
         if record.verdict not in (Verdict.FAIL, Verdict.REVIEW):
@@ -294,7 +300,8 @@ class Evidence:
         data = self.store.read_whole(key, etag=etag)
         caption = main_caption(record.verdict, record.findings)
         try:
-            heat = self.heat(data) if self.heat is not None else None
+            heat_map = self.heat_for(record.line) if self.heat_for is not None else self.heat
+            heat = heat_map(data) if heat_map is not None else None
             image = render(data, deciding_boxes(record), verdict=record.verdict, heat=heat, caption=caption)
         except TransientError:
             raise

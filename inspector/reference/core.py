@@ -64,7 +64,7 @@ Z_CAP: Final = 6.0  # a pixel adds at most Z_CAP - 1 to its region's score: one 
 _VIEW_SHARE: Final = 0.8  # a pixel is judged when at least this share of the training photos saw it
 _HIGH: Final = 250.0  # a pixel at or above this is taken as clipped by the camera
 _LOW: Final = 5.0
-_SAMPLE_STEP: Final = 6  # photometric fit on every 6th pixel each way
+_SAMPLES: Final = 1000  # the photometric fit uses about this many pixels (a grid), whatever the size
 
 
 class TrainingError(InspectorError, ValueError):
@@ -79,36 +79,16 @@ def planar(image: F32) -> F32:
     return np.ascontiguousarray(np.moveaxis(image, -1, 0))
 
 
+def planar_bytes(image: Image.Image) -> F32:
+    """(C, H, W) float32 of an 8-bit RGB Pillow image: each band converted from bytes once."""
+    # order="C": astype would otherwise keep the transposed strides, and every later pass (and each
+    # reshape to flat rows, then a copy) would walk memory the slow way.
+    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32, order="C")
+
+
 def interleaved(image: F32) -> F32:
     """(C, H, W) -> (H, W, C), contiguous."""
     return np.ascontiguousarray(np.moveaxis(image, 0, -1))
-
-
-def box_filter(image: F32, size: int) -> F32:
-    """Mean over a `size` x `size` window of the last two axes (odd size; cut short at the edges).
-
-    image : (H, W) or (C, H, W) float32 -> same shape, float32.
-    """
-    if size <= 1:
-        return image
-    radius = size // 2
-    out: F32 = image.astype(np.float32, copy=True)
-    for axis in (out.ndim - 2, out.ndim - 1):
-        total = out.copy()
-        count = np.ones(out.shape[axis], dtype=np.float32)
-        n = out.shape[axis]
-        for offset in range(1, radius + 1):
-            ahead = [slice(None)] * out.ndim
-            behind = [slice(None)] * out.ndim
-            ahead[axis], behind[axis] = slice(0, n - offset), slice(offset, n)
-            total[tuple(ahead)] += out[tuple(behind)]
-            total[tuple(behind)] += out[tuple(ahead)]
-            count[: n - offset] += 1
-            count[offset:] += 1
-        shape = [1] * out.ndim
-        shape[axis] = n
-        out = (total / count.reshape(shape)).astype(np.float32, copy=False)
-    return out
 
 
 def max_filter3(image: F32) -> F32:
@@ -129,6 +109,227 @@ def gradient_magnitude(image: F32) -> F32:
     return magnitude
 
 
+def _lighting_coefficients(samples: F32, design: npt.NDArray[np.float64]) -> F32 | None:
+    """Robust per-channel fit of ``x_c ~ gain_c ideal_c + offset_c + gx_c u + gy_c v`` on a sample.
+
+    samples : (C, k) float32, the photo's values at k sampled pixels; design : (C, k, 4) float64, the
+    ideal's values there, 1, and their centred coordinates u, v in [-1, 1]. Least squares, refitted once
+    without the residuals beyond 2.5 robust standard deviations (so a stain does not pull the fit);
+    clipped values (at or beyond `_HIGH` / `_LOW`) are left out. Returns (4, C) float32 rows gain,
+    offset, gx, gy, or None when too few pixels or a singular system leave nothing to fit.
+    """
+    unclipped = ((samples < _HIGH) & (samples > _LOW)).all(axis=0)  # clipped values fit no line
+    if int(unclipped.sum()) < 50:
+        return None
+    channels = samples.shape[0]
+    design = design[:, unclipped]
+    target = samples[:, unclipped].astype(np.float64)
+    weight = np.ones(target.shape)
+    coef: npt.NDArray[np.float64] = np.zeros((channels, 4))
+    transposed = design.transpose(0, 2, 1)  # (C, 4, k): batched matrix products, not einsum (slow)
+    for _ in range(2):
+        weighted = transposed * weight[:, None, :]
+        try:
+            coef = np.asarray(
+                np.linalg.solve(weighted @ design, weighted @ target[:, :, None])[:, :, 0], np.float64
+            )
+        except np.linalg.LinAlgError:
+            return None
+        residual = target - (design @ coef[:, :, None])[:, :, 0]
+        # Mean |r| of a Gaussian is 0.80 of its standard deviation: 1.2533 mean |r| estimates it.
+        spread = 1.2533 * (np.abs(residual) * weight).sum(axis=1) / weight.sum(axis=1) + 1e-6
+        weight = (np.abs(residual) < 2.5 * spread[:, None]).astype(np.float64)
+    coef[:, 0] = np.where(coef[:, 0] > 0.2, coef[:, 0], 1.0)  # a wild gain is worse than none
+    fitted: F32 = np.ascontiguousarray(coef.T, dtype=np.float32)
+    return fitted
+
+
+class Comparator:
+    """Compares photos in the reference pose with one ideal image: lighting fit, then the pixel test.
+
+    Everything that depends only on the model (sample grid, coordinates, the reciprocal of the bound)
+    is computed once here; `ratio` then works on whole contiguous planes, in place, in float32.
+
+    Parameters
+    ----------
+    ideal, bound : (H, W, 3) float32
+        The ideal image and each pixel's allowed difference, ``max(abs_threshold, k * variation)``.
+    mask : (H, W) bool
+        The pixels judged; the outermost `smoothing // 2` rows and columns are always left out.
+    smoothing : int
+        Side of the box filter applied to the difference (odd).
+    """
+
+    def __init__(self, ideal: F32, bound: F32, mask: Mask, smoothing: int, point_factor: float = 0.0) -> None:
+        h, w = mask.shape
+        self.shape = (h, w)
+        self.smoothing = smoothing
+        self.ideal = planar(ideal)
+        self.mask = mask & _inner(mask.shape, margin=max(1, smoothing // 2))
+        # The box filter's 1 / smoothing^2 is folded into the reciprocal of the bound.
+        self._scale = planar((1.0 / (bound.astype(np.float64) * smoothing * smoothing)).astype(np.float32))
+        self._point_scale = (
+            planar((1.0 / (bound.astype(np.float64) * point_factor)).astype(np.float32))
+            if point_factor and smoothing > 1
+            else None
+        )
+        step = _sample_step(h, w)
+        ys, xs = np.mgrid[0:h:step, 0:w:step]
+        self._grid = (ys * w + xs).ravel()
+        u = (xs / max(w - 1, 1) * 2 - 1).ravel().astype(np.float32)
+        v = (ys / max(h - 1, 1) * 2 - 1).ravel().astype(np.float32)
+        self._design = _design(self.ideal.reshape(3, -1)[:, self._grid], u, v)
+        self._columns = np.linspace(-1, 1, w, dtype=np.float32)
+        # Each channel's pixels in order of the ideal's value: those a given light could push to a clip
+        # level are a run at either end (see `_clip_candidates`).
+        planes = self.ideal.reshape(3, -1)
+        self._order = np.argsort(planes, axis=1, kind="stable")
+        self._sorted = np.take_along_axis(planes, self._order, axis=1)
+        self._rows = np.linspace(-1, 1, h, dtype=np.float32)
+
+    def lighting(self, image: F32, use: Mask) -> F32 | None:
+        """(4, C) gain, offset, gx, gy of `image` ((C, H, W) float32) against the ideal, or None."""
+        keep = use.reshape(-1)[self._grid]
+        index = self._grid[keep]
+        if index.size < 50:
+            return None
+        return _lighting_coefficients(image.reshape(3, -1)[:, index], self._design[:, keep])
+
+    def predicted(self, coefficients: F32 | None) -> F32:
+        """The ideal image as this photo's lighting would show it: (C, H, W) float32."""
+        if coefficients is None:
+            return self.ideal.copy()
+        gain, offset, slope_u, slope_v = (c[:, None, None] for c in coefficients)
+        out: F32 = self.ideal * gain
+        out += slope_u * self._columns[None, None, :] + offset  # (C, 1, W)
+        out += slope_v * self._rows[None, :, None]  # (C, H, 1)
+        return out
+
+    def _clip_candidates(self, image: F32, coefficients: F32 | None) -> npt.NDArray[np.intp] | None:
+        """Flat indexes where the photo, or the ideal as this light shows it, may be at a clip level."""
+        marked = image >= _HIGH
+        marked |= image <= _LOW
+        flat = marked.reshape(-1)
+        size = self.shape[0] * self.shape[1]
+        for c in range(3):
+            if coefficients is None:
+                high, low = _HIGH, _LOW
+            else:  # lit = gain ideal + offset + gx u + gy v, |u|, |v| <= 1: bounds on the ideal
+                gain, offset, slope_u, slope_v = (float(v) for v in coefficients[:, c])
+                reach = abs(slope_u) + abs(slope_v)
+                high, low = (_HIGH - offset - reach) / gain, (_LOW - offset + reach) / gain
+            # float32 bounds: a float64 one would convert the whole sorted row first
+            top = int(np.searchsorted(self._sorted[c], np.float32(high)))
+            bottom = int(np.searchsorted(self._sorted[c], np.float32(low), side="right"))
+            flat[self._order[c, top:] + c * size] = True
+            flat[self._order[c, :bottom] + c * size] = True
+        found = np.flatnonzero(flat)
+        return found if found.size else None
+
+    def _clipped_difference(self, index: npt.NDArray[np.intp], raw: F32, coefficients: F32 | None) -> F32:
+        """(clip(x) - clip(lit ideal)) / gain at flat indexes of the (C, H, W) planes."""
+        h, w = self.shape
+        channel, pixel = np.divmod(index, h * w)
+        lit = self.ideal.reshape(-1)[index].astype(np.float32)
+        if coefficients is not None:
+            gain, offset, slope_u, slope_v = coefficients
+            row, column = np.divmod(pixel, w)
+            lit = (
+                lit * gain[channel]
+                + offset[channel]
+                + slope_u[channel] * self._columns[column]
+                + slope_v[channel] * self._rows[row]
+            )
+        difference: F32 = np.clip(raw, _LOW, _HIGH) - np.clip(lit, _LOW, _HIGH)
+        if coefficients is not None:
+            difference /= coefficients[0][channel]
+        return difference
+
+    def ratio(self, image: F32, use: Mask) -> F32:
+        """z = max over channels of |box(x - ideal)| / bound after the lighting is undone; 0 outside `use`.
+
+        image : (3, H, W) float32 in the reference pose (overwritten); use : (H, W) bool -> (H, W) float32.
+        A pixel is defective where z > 1. Where the camera clipped (at or beyond `_HIGH` or `_LOW`) and
+        the ideal, so lit, would clip too, the photo cannot differ: both are compared at the clip level.
+        """
+        if not image.flags.c_contiguous:  # the flat views below must be views, not copies
+            image = np.ascontiguousarray(image)
+        coefficients = self.lighting(image, use)
+        flat = image.reshape(-1)
+        clipped = self._clip_candidates(image, coefficients)
+        raw = flat[clipped] if clipped is not None else None
+        if coefficients is None:
+            image -= self.ideal
+        else:  # (x - light) / gain - ideal, in place, in a few passes and no temporary
+            gain, offset, slope_u, slope_v = (c[:, None, None] for c in coefficients)
+            image -= slope_u * self._columns[None, None, :] + offset  # (C, 1, W)
+            image -= slope_v * self._rows[None, :, None]  # (C, H, 1)
+            image *= np.reciprocal(gain)
+            image -= self.ideal
+        if clipped is not None and raw is not None:
+            # Where the camera clipped, compare at the clip level: the photo and the ideal as this light
+            # would show it, both clipped (brighter light turning a white label to 255 is no defect).
+            flat[clipped] = self._clipped_difference(clipped, raw, coefficients)
+        difference = _box_sum_flat(image, self.smoothing, self.shape[1])
+        np.abs(difference, out=difference)
+        difference *= self._scale
+        ratio: F32 = difference[0]
+        np.maximum(ratio, difference[1], out=ratio)
+        np.maximum(ratio, difference[2], out=ratio)
+        if self._point_scale is not None:  # the unsmoothed test, for specks and hairlines
+            np.abs(image, out=image)
+            image *= self._point_scale
+            np.maximum(ratio, image[0], out=ratio)
+            np.maximum(ratio, image[1], out=ratio)
+            np.maximum(ratio, image[2], out=ratio)
+        ratio *= use & self.mask
+        return ratio
+
+
+def _box_sum_flat(image: F32, size: int, width: int) -> F32:
+    """Sum over a `size` x `size` window of each (H, W) plane of `image` ((C, H, W) float32).
+
+    Works on each plane as one flat row (contiguous slices, several times faster than 2-D slices), so
+    the outermost `size // 2` rows and columns hold wrapped or partial sums: callers leave them out.
+    """
+    if size <= 1:
+        return image
+    radius = size // 2
+    channels = image.shape[0]
+    flat = image.reshape(channels, -1)
+    n = flat.shape[1]
+
+    def window_sum(source: F32, step: int) -> F32:
+        # out[i] = sum of source[i + k step] for k in -radius..radius; the ends (no full window) are 0.
+        out = np.empty_like(source)
+        reach = radius * step
+        inner = out[:, reach : n - reach]
+        np.add(source[:, : n - 2 * reach], source[:, step : n - 2 * reach + step], out=inner)
+        for k in range(2, 2 * radius + 1):
+            inner += source[:, k * step : n - 2 * reach + k * step]
+        out[:, :reach] = 0.0
+        out[:, n - reach :] = 0.0
+        return out
+
+    total = window_sum(window_sum(flat, 1), width)
+    return total.reshape(image.shape)
+
+
+def _sample_step(height: int, width: int) -> int:
+    """The grid step that samples about `_SAMPLES` pixels of an image (8 for 288 x 216)."""
+    return max(1, round(math.sqrt(height * width / _SAMPLES)))
+
+
+def _design(ideal: F32, u: F32, v: F32) -> npt.NDArray[np.float64]:
+    """(C, k, 4) float64 columns ideal, 1, u, v of the lighting fit, from (C, k) ideal samples."""
+    design = np.empty((*ideal.shape, 4))
+    design[:, :, 0] = ideal
+    design[:, :, 1] = 1.0
+    design[:, :, 2] = u
+    design[:, :, 3] = v
+    return design
+
+
 def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     """Undo gain, offset and a linear lighting gradient per channel, fitted robustly to the ideal.
 
@@ -136,43 +337,21 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     by least squares on a sample of the pixels in `use`, refitted once without the residuals beyond
     2.5 robust standard deviations (so a stain does not pull the fit); returns
     ``(image_c - b - g_x u - g_y v) / a``. image, ideal : (C, H, W) float32 (planar); use : (H, W) bool.
+    Used in training, where photos are corrected before their statistics are taken.
     """
     h, w = use.shape
-    ys, xs = np.mgrid[0:h:_SAMPLE_STEP, 0:w:_SAMPLE_STEP]
+    step = _sample_step(h, w)
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
     keep = use[ys, xs]
     ys, xs = ys[keep], xs[keep]
-    samples = image[:, ys, xs]  # (C, k)
-    unclipped = ((samples < _HIGH) & (samples > _LOW)).all(axis=0)  # clipped values fit no line
-    ys, xs = ys[unclipped], xs[unclipped]
     if ys.size < 50:
         return image
-    u = xs / max(w - 1, 1) * 2 - 1
-    v = ys / max(h - 1, 1) * 2 - 1
-    channels = image.shape[0]
-    # One design per channel, (C, k, 4): ideal, 1, u, v; all channels solved at once (4 x 4 systems).
-    design = np.empty((channels, ys.size, 4))
-    design[:, :, 0] = ideal[:, ys, xs]
-    design[:, :, 1] = 1.0
-    design[:, :, 2] = u
-    design[:, :, 3] = v
-    target = samples[:, unclipped].astype(np.float64)
-    weight = np.ones(target.shape)
-    coef = np.zeros((channels, 4))
-    for _ in range(2):
-        weighted = design * weight[:, :, None]
-        try:
-            normal = np.einsum("cki,ckj->cij", weighted, design)
-            coef = np.linalg.solve(normal, np.einsum("cki,ck->ci", weighted, target)[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            return image
-        residual = target - np.einsum("cki,ci->ck", design, coef)
-        # Mean |r| of a Gaussian is 0.80 of its standard deviation: 1.2533 mean |r| estimates it.
-        spread = 1.2533 * (np.abs(residual) * weight).sum(axis=1) / weight.sum(axis=1) + 1e-6
-        weight = (np.abs(residual) < 2.5 * spread[:, None]).astype(np.float64)
-    coef[:, 0] = np.where(coef[:, 0] > 0.2, coef[:, 0], 1.0)  # a wild gain is worse than none
-    coefficients = coef.T.astype(np.float32).reshape(4, channels, 1, 1)
-    gain, offset, slope_u, slope_v = coefficients  # each (C, 1, 1)
-    # The light's offset and gradient, (C, h, w) by broadcasting along contiguous rows.
+    u = (xs / max(w - 1, 1) * 2 - 1).astype(np.float32)
+    v = (ys / max(h - 1, 1) * 2 - 1).astype(np.float32)
+    coefficients = _lighting_coefficients(image[:, ys, xs], _design(ideal[:, ys, xs], u, v))
+    if coefficients is None:
+        return image
+    gain, offset, slope_u, slope_v = (c[:, None, None] for c in coefficients)
     light = (
         np.linspace(-1, 1, w, dtype=np.float32)[None, None, :] * slope_u
         + np.linspace(-1, 1, h, dtype=np.float32)[None, :, None] * slope_v
@@ -191,23 +370,18 @@ def fit_lighting(image: F32, ideal: F32, use: Mask) -> F32:
     return out
 
 
-def pixel_ratio(image: F32, ideal: F32, bound: F32, use: Mask, smoothing: int) -> F32:
-    """z = max over channels of |box(image - ideal)| / bound; 0 outside `use`.
-
-    image, ideal, bound : (3, H, W) float32 (planar); use : (H, W) bool -> (H, W) float32.
-    A pixel is defective where z > 1.
-    """
-    difference = box_filter(image - ideal, smoothing)
-    np.abs(difference, out=difference)
-    difference /= bound
-    ratio: F32 = np.maximum(np.maximum(difference[0], difference[1]), difference[2])
-    ratio[~use] = 0.0
-    return ratio
-
-
 def scored_regions(ratio: F32) -> list[Region]:
-    """The defective regions (ratio > 1) of a ratio image, with their scores, best first."""
-    return regions(ratio > 1.0, np.minimum(ratio, Z_CAP) - 1.0)
+    """The defective regions (ratio > 1) of a ratio image, with their scores, best first.
+
+    Only the band of rows that holds defective pixels is labelled (a good photo has none or few).
+    """
+    defective = ratio > 1.0
+    rows = np.flatnonzero(defective.any(axis=1))
+    if rows.size == 0:
+        return []
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    band = regions(defective[top:bottom], np.minimum(ratio[top:bottom], Z_CAP) - 1.0)
+    return [Region(r.area, r.weight, r.left, r.top + top, r.right, r.bottom + top) for r in band]
 
 
 # -- scoring -------------------------------------------------------------------------------------
@@ -270,8 +444,8 @@ class Scorer:
         self.model = model
         self._aligner = Aligner(grey(model.ideal))
         p = model.parameters
-        self._ideal = planar(model.ideal)
-        self._bound = planar(np.maximum(p.abs_threshold, p.k * model.variation).astype(np.float32))
+        bound = np.maximum(p.abs_threshold, p.k * model.variation).astype(np.float32)
+        self._comparator = Comparator(model.ideal, bound, model.mask, p.smoothing, p.point_factor)
         self.fingerprint = model.fingerprint
 
     def check_size(self, photo: Photo) -> None:
@@ -288,12 +462,9 @@ class Scorer:
         """Score one decoded photo (same size and working resolution as the model's)."""
         self.check_size(photo)
         model = self.model
-        rgb = to_array(photo.image)
-        motion = self._aligner.align(grey(rgb))
-        aligned = planar(to_array(warp(photo.image, motion)))
-        use = model.mask & warp_valid(photo.image.size, motion)
-        corrected = fit_lighting(aligned, self._ideal, use)
-        ratio = pixel_ratio(corrected, self._ideal, self._bound, use, model.parameters.smoothing)
+        motion = self._aligner.align_image(photo.image)
+        aligned = planar_bytes(warp(photo.image, motion))
+        ratio = self._comparator.ratio(aligned, warp_valid(photo.image.size, motion))
         found = scored_regions(ratio)
         score = found[0].weight if found else 0.0
         h, w = ratio.shape
@@ -344,6 +515,7 @@ def train(
     parameters: Parameters | None = None,
     progress: Callable[[Iterable[tuple[str, bytes]]], Iterable[tuple[str, bytes]]] | None = None,
     now: datetime | None = None,
+    reduce: int | None = None,
 ) -> ReferenceModel:
     """Train a variation model from good photos of one product, taken by one fixed camera.
 
@@ -356,6 +528,10 @@ def train(
         Pixel rule and calibration settings; the defaults suit most cameras.
     progress : callable, optional
         Wraps the iteration over `images` while they are decoded (e.g. a progress bar).
+    reduce : {1, 2, 4, 8}, optional
+        The working resolution, 1/reduce of the photos' size; by default the largest reduction that
+        keeps the longest side at least `inspector.reference.imaging.WORK_SIDE` px. A smaller one sees
+        smaller defects (a defect must span about two working pixels) at about 4x the time per halving.
 
     Returns
     -------
@@ -367,6 +543,8 @@ def train(
         Too few photos, photos of different sizes, or a photo that cannot be decoded (named).
     """
     parameters = parameters or Parameters()
+    if reduce is not None and reduce not in (1, 2, 4, 8):
+        raise TrainingError(f"reduce must be 1, 2, 4 or 8, got {reduce}")
     if len(images) < MIN_IMAGES:
         raise TrainingError(
             f"{len(images)} good image{'s' if len(images) != 1 else ''} given; training needs at least "
@@ -374,7 +552,6 @@ def train(
             "calibration holds some out to measure false alarms"
         )
     photos: list[tuple[str, Photo]] = []
-    reduce: int | None = None
     for name, data in progress(images) if progress else images:
         try:
             photo = decode(data, reduce=reduce)
@@ -428,7 +605,7 @@ def _align_all(photos: list[tuple[str, Photo]], template: F32) -> list[_Aligned]
     aligner = Aligner(template)
     out = []
     for name, photo in photos:
-        motion = aligner.align(grey(to_array(photo.image)))
+        motion = aligner.align_image(photo.image)
         out.append(
             _Aligned(name, to_array(warp(photo.image, motion)), warp_valid(photo.image.size, motion), motion)
         )
@@ -504,12 +681,10 @@ def _calibrate(stack: F32, valid: Mask, mask: Mask, parameters: Parameters) -> C
         held = np.arange(fold, n, folds)
         kept = np.setdiff1d(np.arange(n), held)
         ideal, variation = _statistics(stack[kept], valid[kept], parameters)
-        bound = planar(np.maximum(parameters.abs_threshold, parameters.k * variation).astype(np.float32))
-        flat = planar(ideal)
+        bound = np.maximum(parameters.abs_threshold, parameters.k * variation).astype(np.float32)
+        comparator = Comparator(ideal, bound, mask, parameters.smoothing, parameters.point_factor)
         for i in held:
-            use = mask & valid[i]
-            corrected = fit_lighting(planar(stack[i]), flat, use)
-            ratio = pixel_ratio(corrected, flat, bound, use, parameters.smoothing)
+            ratio = comparator.ratio(planar(stack[i]), valid[i])
             found = scored_regions(ratio)
             scores[i] = found[0].weight if found else 0.0
     threshold = max(parameters.min_threshold, parameters.margin_ratio * float(scores.max()))

@@ -38,6 +38,9 @@ class Parameters:
     variation_floor: float = 1.5  # grey levels: the least spread any pixel is given
     misalignment_px: float = 0.35  # residual misalignment allowed: adds this x |gradient| to the spread
     smoothing: int = 3  # side of the box filter applied to the difference image (px), odd
+    # A pixel is also defective when its own, unsmoothed difference exceeds this times its bound: a speck
+    # or hairline a pixel wide, which smoothing would dilute below the bound (0: smoothed test only).
+    point_factor: float = 1.5
     margin_ratio: float = 1.5  # the threshold is this times the worst held-out good image's score
     min_threshold: float = 2.5  # the threshold never goes below this score
     max_regions: int = 20  # regions reported as instances, at most
@@ -49,6 +52,7 @@ class Parameters:
             "variation_floor": self.variation_floor > 0,
             "misalignment_px": self.misalignment_px >= 0,
             "smoothing": self.smoothing >= 1 and self.smoothing % 2 == 1,
+            "point_factor": self.point_factor == 0 or self.point_factor >= 1,
             "margin_ratio": self.margin_ratio >= 1,
             "min_threshold": self.min_threshold > 0,
             "max_regions": self.max_regions >= 1,

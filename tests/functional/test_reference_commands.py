@@ -71,6 +71,7 @@ def test_training_prints_what_it_learnt_and_the_criteria_to_use(
     assert 0 == run.status
     assert "trained on 10 good images of 320x240 px" in run.out
     assert "alignment applied: shift up to " in run.out
+    assert "defects smaller than about 2 px of the photo may be missed (1/1 scale)\n" in run.out
     assert "calibrated threshold: score " in run.out
     assert "= Anomaly confidence 50" in run.out
     assert "held-out false alarms: 0 of 10 good images (0.0%" in run.out
@@ -339,3 +340,33 @@ def test_training_from_s3_without_credentials_is_one_clear_line(
     err = one_line_error(cli("reference", "train", "s3://widgets/good/", "--out", str(tmp_path / "m.npz")))
     assert "no AWS credentials found" in err
     assert "NoCredentialsError" not in err
+
+
+def test_training_at_a_finer_working_resolution_with_reduce(
+    cli: Any, good_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "fine.npz"
+    run = cli("reference", "train", str(good_folder), "--out", str(out), "--reduce", "1", "--json")
+    assert 0 == run.status
+    document = json.loads(run.out)
+    assert ([320, 240], [320, 240]) == (document["size"], document["working_size"])
+    assert 1 == ReferenceModel.from_bytes(out.read_bytes()).reduce
+
+
+def test_training_says_how_to_see_smaller_defects(cli: Any, good_folder: Path, tmp_path: Path) -> None:
+    run = cli("reference", "train", str(good_folder), "--out", str(tmp_path / "coarse.npz"), "--reduce", "4")
+    assert 0 == run.status
+    assert "(judged at 80x60 px)\n" in run.out
+    assert (
+        "defects smaller than about 8 px of the photo may be missed (1/4 scale); --reduce 2 sees half that "
+        "size at about 4x the time per image\n" in run.out
+    )
+
+
+def test_training_refuses_a_reduce_that_is_not_a_power_of_two(
+    capsys: pytest.CaptureFixture[str], good_folder: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["reference", "train", str(good_folder), "--out", str(tmp_path / "m.npz"), "--reduce", "3"])
+    assert 2 == exited.value.code
+    assert "argument --reduce: invalid choice: 3 (choose from 1, 2, 4, 8)" in capsys.readouterr().err

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from inspector.app import Clients, build
 from inspector.batch import BatchProcessor
 from inspector.criteria import Criteria
-from inspector.reference import ReferenceModel, train
+from inspector.evidence import deciding_boxes, render
+from inspector.lines import DetectorName, Line
+from inspector.reference import ReferenceDetector, ReferenceModel, train
 from inspector.reference import synthetic as syn
 from inspector.settings import DetectorKind
 from tests.functional.world import World, failures
@@ -91,3 +94,89 @@ def test_a_missing_model_leaves_the_image_and_its_message_for_a_retry(world: Wor
     assert 1 == len(failures(world.run(processor(world))))
     assert world.exists("images/line-1/w.jpg")
     assert not world.exists("results/line-1/w.jpg.json")
+
+
+# --- lines with their own models ------------------------------------------------------------------
+
+LINE_MODEL_KEY = "models/line-1.npz"
+
+
+def mirrored(data: bytes) -> bytes:
+    """The widget photo mirrored left to right: another product, for a model of its own."""
+    out = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(data))).save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def mirrored_model() -> ReferenceModel:
+    return train([(f"good-{i}.jpg", mirrored(syn.widget(300 + i, SIZE))) for i in range(10)])
+
+
+def lined_processor(world: World, *, default: dict[str, object]) -> BatchProcessor:
+    """The function with the default line as `default` says and line-1 judged by its own reference model."""
+    line = Line(
+        name="line-1",
+        prefix="line-1/",
+        criteria=FORBID,
+        detectors=(DetectorName.REFERENCE,),
+        reference_model=LINE_MODEL_KEY,
+    )
+    settings = world.settings(criteria=FORBID, evidence=True, lines=(line,), **default)
+    return build(settings, clients=Clients(s3=world.s3, sns=world.sns, rekognition=world.rekognition))
+
+
+def test_a_line_with_its_own_reference_model_is_judged_by_that_model_and_not_the_default_lines(
+    world: World, model: ReferenceModel, mirrored_model: ReferenceModel
+) -> None:
+    reference_world(world, model)
+    world.s3.put_object(Bucket=world.bucket, Key=LINE_MODEL_KEY, Body=mirrored_model.to_bytes())
+    photo = mirrored(syn.widget(710, SIZE))  # a good part of line-1's product
+    world.upload("images/line-1/part.jpg", photo)
+    world.upload("images/part.jpg", photo)  # the same photo on the default line, whose model is another's
+    processor = lined_processor(
+        world, default={"detector": DetectorKind.REFERENCE, "reference_model": MODEL_KEY}
+    )
+    assert [] == failures(world.run(processor))
+
+    on_line = world.record("images/line-1/part.jpg")
+    on_default = world.record("images/part.jpg")
+    assert on_line.analysis is not None
+    assert on_default.analysis is not None
+    assert ("line-1", "PASS") == (on_line.line, on_line.verdict.value)
+    assert f"reference-1:{mirrored_model.fingerprint}" == on_line.analysis.model_version
+    assert ("default", "FAIL") == (on_default.line, on_default.verdict.value)
+    assert f"reference-1:{model.fingerprint}" == on_default.analysis.model_version
+    assert model.fingerprint != mirrored_model.fingerprint
+
+
+def red_pixels(data: bytes) -> int:
+    """Pixels where red clearly dominates: the heat map's overlay and the outlines."""
+    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+    return int(((rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2])) > 60).sum())
+
+
+def test_the_evidence_heat_map_comes_from_the_detector_of_the_images_own_line(
+    world: World, model: ReferenceModel, mirrored_model: ReferenceModel
+) -> None:
+    # The default line runs Rekognition (no heat map); line-1 runs its own reference model.
+    world.s3.put_object(Bucket=world.bucket, Key=LINE_MODEL_KEY, Body=mirrored_model.to_bytes())
+    photo = mirrored(syn.widget(711, SIZE, defect="stain"))
+    world.upload("images/line-1/stained.jpg", photo)
+    assert [] == failures(world.run(lined_processor(world, default={})))
+
+    record = world.record("images/line-1/stained.jpg")
+    assert ("line-1", "FAIL") == (record.line, record.verdict.value)
+    assert record.evidence is not None
+    stored = world.body(record.evidence)
+    # The same evidence drawn without a heat map: the stored one has the line model's heat map over it.
+    without = render(photo, deciding_boxes(record), verdict=record.verdict, heat=None, caption="")
+    with_heat = render(
+        photo,
+        deciding_boxes(record),
+        verdict=record.verdict,
+        heat=ReferenceDetector(mirrored_model).examine(photo, properties=False)[1].heat_map(),
+        caption="",
+    )
+    assert red_pixels(with_heat) > red_pixels(without) + 50  # the heat map shows at this size
+    assert red_pixels(stored) > red_pixels(without) + 50

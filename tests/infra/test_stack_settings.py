@@ -64,6 +64,54 @@ README = Path(__file__).resolve().parents[2] / "README.md"
             id="custom labels model beside a detector that does not use it",
         ),
         pytest.param(
+            {"referenceModel": "models/widget.npz"},
+            "inspector:referenceModel is set but detector is 'rekognition', which does not use it: remove "
+            "inspector:referenceModel, or set detector to reference",
+            id="reference model beside a detector that does not use it",
+        ),
+        pytest.param(
+            {"referenceModel": "models/widget.npz", "detector": "custom-labels", "customLabelsArn": ARN},
+            "referenceModel is set but detector is 'custom-labels', which does not use it",
+            id="reference model beside custom labels",
+        ),
+        pytest.param(
+            {
+                "lines": json.dumps(
+                    [
+                        {
+                            "name": "line-1",
+                            "prefix": "line-1/",
+                            "criteria": {"forbid": [{"label": "Rust"}]},
+                            "detectors": ["rekognition", "custom-labels"],
+                            "customLabelsArn": ARN,
+                            "referenceModel": "models/line-1.npz",
+                        }
+                    ]
+                )
+            },
+            "line 'line-1': referenceModel is set but its detectors (rekognition, custom-labels) do not "
+            "use it",
+            id="a line's reference model beside combined detectors without reference",
+        ),
+        pytest.param(
+            {
+                "lines": json.dumps(
+                    [
+                        {
+                            "name": "line-1",
+                            "prefix": "line-1/",
+                            "criteria": {"forbid": [{"label": "Anomaly"}]},
+                            "detectors": ["reference"],
+                            "referenceModel": "models/line-1.npz",
+                            "customLabelsArn": ARN,
+                        }
+                    ]
+                )
+            },
+            "line 'line-1': customLabelsArn is set but its detectors (reference) do not use it",
+            id="a line's custom labels model beside the reference detector",
+        ),
+        pytest.param(
             {"notify": '[{"email": "qc@example.com", "email": "ops@example.com"}]'},
             "key 'email' is given twice in [0]",
             id="a repeated key in a JSON value",

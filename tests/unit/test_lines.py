@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -78,6 +79,26 @@ def test_lines_that_cannot_be_told_apart_are_refused(others: tuple[Line, ...], m
         ({"name": "a", "prefix": "a/", "detectors": ["local", "local"]}, "named twice"),
         ({"name": "a", "prefix": "a/", "detectors": ["reference"]}, "needs referenceModel"),
         ({"name": "a", "prefix": "a/", "detectors": ["custom-labels"]}, "needs customLabelsArn"),
+        (
+            {"name": "a", "prefix": "a/", "detectors": ["rekognition"], "reference_model": "models/a.npz"},
+            "line 'a': referenceModel is set but its detectors (rekognition) do not use it: remove "
+            "referenceModel, or add reference to detectors",
+        ),
+        (
+            {"name": "a", "prefix": "a/", "detectors": ["rekognition", "local"], "reference_model": "m.npz"},
+            "referenceModel is set but its detectors (rekognition, local) do not use it",
+        ),
+        (
+            {
+                "name": "a",
+                "prefix": "a/",
+                "detectors": ["reference"],
+                "reference_model": "m.npz",
+                "custom_labels_arn": "arn:aws:rekognition:x",
+            },
+            "customLabelsArn is set but its detectors (reference) do not use it: remove customLabelsArn, "
+            "or add custom-labels to detectors",
+        ),
         ({"name": "a", "prefix": "a/", "detectors": ["textract"]}, "Input should be"),
     ],
     ids=[
@@ -91,11 +112,14 @@ def test_lines_that_cannot_be_told_apart_are_refused(others: tuple[Line, ...], m
         "detector-twice",
         "reference-without-model",
         "custom-labels-without-model",
+        "reference-model-beside-rekognition",
+        "reference-model-beside-combined-detectors-without-it",
+        "custom-labels-arn-beside-reference",
         "unknown-detector",
     ],
 )
 def test_a_bad_line_is_refused(fields: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ValidationError, match=re.escape(message)):
         Line(**fields)
 
 
@@ -149,13 +173,11 @@ def test_a_bad_line_is_refused(fields: dict[str, Any], message: str) -> None:
 def test_a_line_says_whether_its_detectors_can_judge_criteria(
     detectors: list[str], criteria: Criteria, problem: str | None
 ) -> None:
-    document = {
-        "name": "a",
-        "prefix": "a/",
-        "detectors": detectors,
-        "customLabelsArn": "arn:aws:rekognition:x",
-        "referenceModel": "models/a.npz",
-    }
+    document: dict[str, Any] = {"name": "a", "prefix": "a/", "detectors": detectors}
+    if "custom-labels" in detectors:
+        document["customLabelsArn"] = "arn:aws:rekognition:x"
+    if "reference" in detectors:
+        document["referenceModel"] = "models/a.npz"
     found = Line.model_validate(document).problem_with(criteria)
 
     assert (problem is None) == (found is None)

@@ -25,6 +25,7 @@ from inspector.reference import (
 )
 from inspector.reference import synthetic as syn
 from inspector.reference.align import Aligner, Rigid, phase_correlation, warp
+from inspector.reference.core import Comparator, planar, scored_regions
 from inspector.reference.imaging import decode, grey, to_array
 from inspector.reference.regions import regions
 
@@ -326,3 +327,62 @@ def test_a_model_given_as_a_loader_is_loaded_once(model: ReferenceModel) -> None
     for seed in (1, 2):
         detector.detect(syn.widget(seed, SIZE), FORBID.detection_request())
     assert [1] == calls
+
+
+# --- specks and hairlines: the unsmoothed test ------------------------------------------------------
+
+
+def test_a_speck_of_one_working_pixel_is_found_by_the_unsmoothed_test_and_not_by_the_smoothed_one() -> None:
+    # At working resolution the box filter dilutes a one-pixel speck ninefold; the point test keeps it.
+    h, w = 40, 50
+    ideal = np.full((h, w, 3), 120.0, dtype=np.float32)
+    bound = np.full((h, w, 3), 14.0, dtype=np.float32)
+    mask = np.ones((h, w), dtype=bool)
+    photo = planar(ideal.copy())
+    photo[:, 20, 25] += 40.0  # 40 grey levels: 2.9 x the bound unsmoothed, 0.3 x it smoothed
+    smoothed_only = Comparator(ideal, bound, mask, smoothing=3, point_factor=0.0)
+    with_points = Comparator(ideal, bound, mask, smoothing=3, point_factor=1.5)
+    assert 1.0 > smoothed_only.ratio(photo.copy(), mask).max()
+    ratio = with_points.ratio(photo.copy(), mask)
+    assert 40.0 / (14.0 * 1.5) == pytest.approx(float(ratio[20, 25]), rel=1e-4)
+    assert [(25, 20)] == [(r.left, r.top) for r in scored_regions(ratio)]
+
+
+def test_training_at_a_chosen_working_resolution_and_refusing_another() -> None:
+    images = [(f"good-{i:02}.jpg", syn.widget(100 + i, SIZE)) for i in range(MIN_IMAGES)]
+    assert (SIZE[0] // 2, SIZE[1] // 2) == train(images, reduce=2).ideal.shape[1::-1]
+    with pytest.raises(TrainingError, match="reduce must be 1, 2, 4 or 8, got 3"):
+        train(images, reduce=3)
+
+
+def _lit(ideal: np.ndarray, gain: float, offset: float, slope: float) -> np.ndarray:
+    """The ideal (H, W, 3) as a photo lit with a gain, an offset and a left-to-right gradient: planar."""
+    u = np.linspace(-1, 1, ideal.shape[1], dtype=np.float32)[None, :, None]
+    return planar((ideal * gain + offset + slope * u).astype(np.float32))
+
+
+def test_light_that_saturates_what_the_ideal_would_saturate_too_is_no_defect() -> None:
+    ideal = np.random.default_rng(4).uniform(60, 180, (40, 50, 3)).astype(np.float32)
+    ideal[10:20, 10:30] = 235.0  # a white label
+    bound = np.full_like(ideal, 14.0)
+    mask = np.ones((40, 50), dtype=bool)
+    photo = np.clip(_lit(ideal, 1.2, 0.0, 0.0), 0, 255)  # the label reads 255, not 282
+    ratio = Comparator(ideal, bound, mask, smoothing=3, point_factor=1.5).ratio(photo, mask)
+    assert 1.0 > float(ratio.max())
+    assert [] == scored_regions(ratio)
+
+
+def test_the_lighting_is_undone_alike_whether_or_not_some_pixel_clipped() -> None:
+    # Nothing clipped: the difference is formed in place; one clipped pixel: through the lit ideal.
+    rng = np.random.default_rng(5)
+    ideal = rng.uniform(60, 180, (40, 50, 3)).astype(np.float32)
+    bound = np.full_like(ideal, 14.0)
+    mask = np.ones((40, 50), dtype=bool)
+    comparator = Comparator(ideal, bound, mask, smoothing=3, point_factor=1.5)
+    photo = _lit(ideal, 1.1, 6.0, 8.0)
+    photo[:, 20:23, 30:33] += 45.0  # a stain
+    clipped = photo.copy()
+    clipped[:, 2, 2] = 255.0  # far from the stain, in the unjudged border
+    fast, slow = comparator.ratio(photo.copy(), mask), comparator.ratio(clipped, mask)
+    assert float(fast[21, 31]) > 1.0
+    np.testing.assert_allclose(fast[5:, 5:], slow[5:, 5:], rtol=1e-4, atol=1e-4)

@@ -374,6 +374,23 @@ def test_settings_parse_whole_numbers_exactly(variable: str, value: str):
         Settings.from_env({**ENVIRON, variable: value})
 
 
+@pytest.mark.parametrize("detector", ["rekognition", "custom-labels", "local"])
+def test_a_reference_model_beside_another_detector_is_refused_naming_it(detector: str):
+    environ = {**ENVIRON, "INSPECTOR_DETECTOR": detector, "INSPECTOR_REFERENCE_MODEL": "models/w.npz"}
+    if detector == "custom-labels":
+        environ["INSPECTOR_CUSTOM_LABELS_ARN"] = (
+            "arn:aws:rekognition:eu-west-1:111122223333:project/w/version/v1/1"
+        )
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(environ)
+
+    assert (
+        f"INSPECTOR_REFERENCE_MODEL is set but INSPECTOR_DETECTOR={detector} does not use it: remove it, or "
+        "set INSPECTOR_DETECTOR=reference"
+    ) in str(refused.value)
+
+
 def test_a_custom_labels_arn_beside_another_detector_is_refused():
     arn = "arn:aws:rekognition:eu-west-1:111122223333:project/w/version/v1/1"
     environ = {**ENVIRON, "INSPECTOR_CUSTOM_LABELS_ARN": arn}
