@@ -39,5 +39,6 @@ if program.reports is not None:
     pulumi.export("reportsWorkgroup", reports.workgroup)
     pulumi.export("reportsDatabase", reports.database)
     pulumi.export("reportsTable", reports.table)
+    pulumi.export("reportsCompactTable", reports.compact_table)
     pulumi.export("digestFunctionName", reports.digest_function_name)
     pulumi.export("dashboardName", reports.dashboard_name)

@@ -322,6 +322,8 @@ class InspectionPipeline(pulumi.ComponentResource):
                     analyzed_prefix=cfg.analyzed_prefix,
                     results_prefix=cfg.results_prefix,
                     topic_arn=a[1],
+                    daily_prefix=cfg.daily_prefix,
+                    compact_prefix=cfg.compact_prefix,
                 )
             ),
             tags=tags,

@@ -268,6 +268,7 @@ def digest_policy(
     daily_prefix: str,
     reports_prefix: str,
     athena_results_arn: str,
+    compact_prefix: str | None = None,
     workgroup_arn: str,
     glue_arns: list[str],
     topic_arn: str,
@@ -300,17 +301,21 @@ def digest_policy(
             "Resource": glue_arns,
         },
         {
+            # The compacted days' Parquet files and markers too (Athena reads them with the caller's
+            # permissions; the markers say which days are complete).
             "Sid": "ReadDailyCopies",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": [f"{bucket_arn}/{daily_prefix}*"],
+            "Resource": [f"{bucket_arn}/{p}*" for p in (daily_prefix, compact_prefix) if p],
         },
         {
             "Sid": "ListDailyCopiesOnly",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": [bucket_arn],
-            "Condition": {"StringLike": {"s3:prefix": [f"{daily_prefix}*"]}},
+            "Condition": {
+                "StringLike": {"s3:prefix": [f"{p}*" for p in (daily_prefix, compact_prefix) if p]}
+            },
         },
         {
             "Sid": "LocateBucket",
@@ -377,7 +382,15 @@ def model_object_arn(bucket_arn: str, location: str) -> str:
     return f"{bucket_arn}/{location}"
 
 
-def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: str, topic_arn: str) -> str:
+def reviewer_policy(
+    *,
+    bucket_arn: str,
+    analyzed_prefix: str,
+    results_prefix: str,
+    topic_arn: str,
+    daily_prefix: str | None = None,
+    compact_prefix: str | None = None,
+) -> str:
     """What a person reviewing images needs (`inspector review`, `inspector history`), and nothing more.
 
     Read the review queue (list the filed images, read records and their versions: the history), write
@@ -385,9 +398,34 @@ def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: st
     access to uploads, rejected images or the queue; no s3:DeleteObjectVersion, so a re-filing (a delete
     marker on the versioned bucket) never destroys a copy; no DeleteObject on records. STS
     GetCallerIdentity, which names the reviewer in each decision, needs no permission.
+
+    With the reports' daily copies (`daily_prefix`): read and rewrite a decided record's daily copy (HEAD
+    needs GetObject, and ListBucket on the prefix to tell a missing copy from a forbidden one), and delete
+    the compaction marker of its day (`compact_prefix`), nothing else there.
     """
     filed = f"{bucket_arn}/{analyzed_prefix}*"
     records = f"{bucket_arn}/{results_prefix}*"
+    listed = [f"{analyzed_prefix}*", f"{results_prefix}*"]
+    reports: list[Statement] = []
+    if daily_prefix:
+        listed.append(f"{daily_prefix}*")
+        reports.append(
+            {
+                "Sid": "RewriteDecidedDailyCopies",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{bucket_arn}/{daily_prefix}*"],
+            }
+        )
+        if compact_prefix:
+            reports.append(
+                {
+                    "Sid": "UndoTheDaysCompaction",
+                    "Effect": "Allow",
+                    "Action": ["s3:DeleteObject"],
+                    "Resource": [f"{bucket_arn}/{compact_prefix}dt=*/_SUCCESS"],
+                }
+            )
     return document(
         {
             # The queue (keys under analyzed/review/), the records and their versions, nothing else listed.
@@ -395,7 +433,7 @@ def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: st
             "Effect": "Allow",
             "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
             "Resource": [bucket_arn],
-            "Condition": {"StringLike": {"s3:prefix": [f"{analyzed_prefix}*", f"{results_prefix}*"]}},
+            "Condition": {"StringLike": {"s3:prefix": listed}},
         },
         {
             "Sid": "KnowTheBucketKeepsHistory",
@@ -423,6 +461,7 @@ def reviewer_policy(*, bucket_arn: str, analyzed_prefix: str, results_prefix: st
             "Resource": [filed],
         },
         {"Sid": "AnnounceDecisions", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic_arn]},
+        *reports,
     )
 
 

@@ -15,7 +15,7 @@ from infra import policies
 from infra.pipeline import access_logs, private_bucket
 from inspector import constants
 from inspector.deployment import Deployment
-from inspector.reports.schema import GLUE_COLUMNS
+from inspector.reports.schema import COMPACT_GLUE_COLUMNS, GLUE_COLUMNS
 
 DIGEST_HANDLER = "handler.digest_handler"
 # Partition projection over `daily/dt=yyyy-MM-dd/`: Athena computes the partitions a query's `dt` filter
@@ -50,12 +50,13 @@ def queue_name(url: str) -> str:
 
 
 class QcReports(pulumi.ComponentResource):
-    """Glue database and table, Athena workgroup (own encrypted results), digest function and schedule,
-    dashboard; each role with least privilege."""
+    """Glue database and tables (daily copies, compacted days), Athena workgroup (own encrypted results),
+    digest function and schedule, dashboard; each role with least privilege."""
 
     workgroup: pulumi.Output[str]
     database: pulumi.Output[str]
     table: pulumi.Output[str]
+    compact_table: pulumi.Output[str]
     digest_function_name: pulumi.Output[str]
     dashboard_name: pulumi.Output[str]
 
@@ -65,6 +66,7 @@ class QcReports(pulumi.ComponentResource):
         if cfg.daily_prefix is None:
             raise ValueError("QcReports needs the daily copies: set dailyPrefix")
         daily_prefix = cfg.daily_prefix
+        compact_prefix = cfg.compact_prefix or ""
         tags = {"app": "widget-inspector", **(args.tags or {})}
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -169,6 +171,42 @@ class QcReports(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The closed days compacted into Parquet (`inspector compact`): the same projection on `dt`, over
+        # compact/dt=.../records.parquet. A report reads a day here only while its _SUCCESS marker exists
+        # (Athena skips files starting with `_`), else from the daily copies above.
+        compact_location = pulumi.Output.from_input(args.bucket_name).apply(
+            lambda b: f"s3://{b}/{compact_prefix}"
+        )
+        compact_table = aws.glue.CatalogTable(
+            f"{name}-records-compact",
+            name="records_compact",
+            database_name=database.name,
+            table_type="EXTERNAL_TABLE",
+            parameters=compact_location.apply(
+                lambda loc: {
+                    "classification": "parquet",
+                    "projection.enabled": "true",
+                    "projection.dt.type": "date",
+                    "projection.dt.format": "yyyy-MM-dd",
+                    "projection.dt.range": f"{PROJECTION_START},NOW",
+                    "projection.dt.interval": "1",
+                    "projection.dt.interval.unit": "DAYS",
+                    "storage.location.template": loc + "dt=${dt}/",
+                }
+            ),
+            partition_keys=[{"name": "dt", "type": "string"}],
+            storage_descriptor={
+                "location": compact_location,
+                "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                "ser_de_info": {
+                    "serialization_library": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                },
+                "columns": [{"name": n, "type": t} for n, t in COMPACT_GLUE_COLUMNS],
+            },
+            opts=child,
+        )
+
         # --- the digest: a function on the same bundle, and its schedule ----------------------------
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-digest-logs",
@@ -193,10 +231,12 @@ class QcReports(pulumi.ComponentResource):
                 log_group.arn,
                 account_id,
                 region,
+                compact_table.name,
             ).apply(
                 lambda a: policies.digest_policy(
                     bucket_arn=a[0],
                     daily_prefix=daily_prefix,
+                    compact_prefix=compact_prefix,
                     reports_prefix=cfg.reports_prefix,
                     athena_results_arn=a[1],
                     workgroup_arn=f"arn:aws:athena:{a[8]}:{a[7]}:workgroup/{a[2]}",
@@ -204,6 +244,7 @@ class QcReports(pulumi.ComponentResource):
                         f"arn:aws:glue:{a[8]}:{a[7]}:catalog",
                         f"arn:aws:glue:{a[8]}:{a[7]}:database/{a[3]}",
                         f"arn:aws:glue:{a[8]}:{a[7]}:table/{a[3]}/{a[4]}",
+                        f"arn:aws:glue:{a[8]}:{a[7]}:table/{a[3]}/{a[9]}",
                     ],
                     topic_arn=a[5],
                     log_group_arn=a[6],
@@ -212,7 +253,7 @@ class QcReports(pulumi.ComponentResource):
             opts=child,
         )
         environment = pulumi.Output.all(
-            args.bucket_name, args.topic_arn, workgroup.name, database.name, table.name
+            args.bucket_name, args.topic_arn, workgroup.name, database.name, table.name, compact_table.name
         )
         digest = aws.lambda_.Function(
             f"{name}-digest",
@@ -231,6 +272,8 @@ class QcReports(pulumi.ComponentResource):
                         constants.ENV_ATHENA_WORKGROUP: a[2],
                         constants.ENV_ATHENA_DATABASE: a[3],
                         constants.ENV_ATHENA_TABLE: a[4],
+                        constants.ENV_ATHENA_COMPACT_TABLE: a[5],
+                        constants.ENV_COMPACT_PREFIX: compact_prefix,
                         constants.ENV_REPORTS_PREFIX: cfg.reports_prefix,
                         constants.ENV_LINK_EXPIRY_SECONDS: str(cfg.link_expiry_seconds),
                         constants.ENV_LOG_LEVEL: cfg.log_level,
@@ -293,6 +336,7 @@ class QcReports(pulumi.ComponentResource):
 
         self.workgroup = workgroup.name
         self.database = database.name
+        self.compact_table = compact_table.name
         self.table = table.name
         self.digest_function_name = digest.name
         self.dashboard_name = dashboard.dashboard_name
@@ -301,6 +345,7 @@ class QcReports(pulumi.ComponentResource):
                 "workgroup": self.workgroup,
                 "database": self.database,
                 "table": self.table,
+                "compact_table": self.compact_table,
                 "digest_function_name": self.digest_function_name,
                 "dashboard_name": self.dashboard_name,
             }

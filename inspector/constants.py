@@ -12,6 +12,9 @@ DEFAULT_CRITERIA_PREFIX: Final = "criteria/"
 # One-line copies of the finished records by UTC day (`daily/dt=2026-11-28/line-3/w1.jpg.json`): what the
 # reports' Athena table reads, one partition per day.
 DEFAULT_DAILY_PREFIX: Final = "daily/"
+# Each closed day's daily copies merged into one Parquet file (`compact/dt=2026-11-28/records.parquet`),
+# beside the daily prefix: what the reports read for days that have one (inspector/reports/compact.py).
+DEFAULT_COMPACT_PREFIX: Final = "compact/"
 DEFAULT_REPORTS_PREFIX: Final = "reports/"  # the digest's HTML reports: reports/<line>/<day>.html
 DEFAULT_METRICS_NAMESPACE: Final = "WidgetInspector"
 EVIDENCE_SUFFIX: Final = ".evidence.jpg"  # beside the result record: results/<rel>.evidence.jpg
@@ -53,4 +56,6 @@ ENV_ENDPOINT_URL: Final = "INSPECTOR_ENDPOINT_URL"  # local mode only: the embed
 ENV_ATHENA_WORKGROUP: Final = "INSPECTOR_ATHENA_WORKGROUP"
 ENV_ATHENA_DATABASE: Final = "INSPECTOR_ATHENA_DATABASE"
 ENV_ATHENA_TABLE: Final = "INSPECTOR_ATHENA_TABLE"
+ENV_ATHENA_COMPACT_TABLE: Final = "INSPECTOR_ATHENA_COMPACT_TABLE"
+ENV_COMPACT_PREFIX: Final = "INSPECTOR_COMPACT_PREFIX"
 ENV_REPORTS_PREFIX: Final = "INSPECTOR_REPORTS_PREFIX"

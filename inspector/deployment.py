@@ -27,6 +27,7 @@ from inspector.settings import (
     MIN_CRITERIA_REFRESH_SECONDS,
     DetectorKind,
     Settings,
+    compact_prefix_beside,
     environment_size,
 )
 
@@ -154,7 +155,18 @@ class Deployment(_Spec):
         ):
             if prefix and (prefix.startswith(self.reports_prefix) or self.reports_prefix.startswith(prefix)):
                 raise ValueError(f"reportsPrefix ({self.reports_prefix!r}) and {name} ({prefix!r}) overlap")
+            compact = self.compact_prefix
+            if prefix and compact and (prefix.startswith(compact) or compact.startswith(prefix)):
+                raise ValueError(
+                    f"{name} ({prefix!r}) overlaps {compact!r}, where the compacted days go (beside "
+                    "dailyPrefix)"
+                )
         return self
+
+    @property
+    def compact_prefix(self) -> str | None:
+        """Where the closed days' compacted files go: `compact/` beside the daily prefix; None without it."""
+        return None if self.daily_prefix is None else compact_prefix_beside(self.daily_prefix)
 
     def _coherent_lines(self) -> dict[str, str]:
         """Check the lines and their recipients; the function's environment they make, to be measured."""

@@ -314,6 +314,19 @@ class Settings(BaseModel):
         return self.layout.relative(key)
 
 
+def compact_prefix_beside(daily_prefix: str) -> str:
+    """Where the closed days' compacted record files go: `compact/` beside the daily copies' prefix
+    (`daily/` -> `compact/`, `qc/daily/` -> `qc/compact/`)."""
+    parent = daily_prefix.rstrip("/").rpartition("/")[0]
+    return f"{parent}/{c.DEFAULT_COMPACT_PREFIX}" if parent else c.DEFAULT_COMPACT_PREFIX
+
+
+def compacted_marker_key(compact_prefix: str, day: str) -> str:
+    """The marker that says a day's compacted file is complete: `compact/dt=2026-11-28/_SUCCESS` (Athena
+    and Hive skip files whose names start with `_`)."""
+    return f"{compact_prefix}dt={day}/_SUCCESS"
+
+
 class Layout(BaseModel):
     """The bucket's layout: where uploads, filed images and result records live (the review commands need
     only this part of the settings)."""
@@ -353,6 +366,11 @@ class Layout(BaseModel):
             raise ValueError("no daily prefix is set")
         day = inspected_at.astimezone(UTC).strftime("%Y-%m-%d")
         return _fit(f"{self.daily_prefix}dt={day}/", self.relative(key), ".json")
+
+    @property
+    def compact_prefix(self) -> str | None:
+        """Where the closed days' compacted files go (`compact_prefix_beside`); None without daily copies."""
+        return None if self.daily_prefix is None else compact_prefix_beside(self.daily_prefix)
 
     def relative(self, key: str) -> str:
         """The key below the watched prefix."""

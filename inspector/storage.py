@@ -193,6 +193,15 @@ class S3Store:
             raise translate(exc, f"S3 DeleteObject {key}") from exc
         return True
 
+    def discard(self, key: str) -> None:
+        """Delete the object whatever its version (a marker); nothing when it is already gone."""
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if is_not_found(exc):
+                return
+            raise translate(exc, f"S3 DeleteObject {key}") from exc
+
     def read(self, key: str, *, version_id: str | None = None) -> tuple[bytes, str | None] | None:
         """The object's bytes and content type (a given version of it); None when it does not exist."""
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}

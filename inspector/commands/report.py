@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -18,10 +19,12 @@ from inspector.commands import (
     output_file,
     parse_s3_uri,
 )
+from inspector.constants import DEFAULT_COMPACT_PREFIX
 
 LINE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # `pulumi stack output --json` keys that --stack-outputs reads.
 OUTPUT_WORKGROUP, OUTPUT_DATABASE, OUTPUT_TABLE = "reportsWorkgroup", "reportsDatabase", "reportsTable"
+OUTPUT_COMPACT_TABLE, OUTPUT_BUCKET = "reportsCompactTable", "bucketName"
 
 
 def register(commands: Any) -> None:
@@ -68,10 +71,100 @@ def register(commands: Any) -> None:
     athena.add_argument("--database", metavar="NAME", help=f"Glue database (stack output {OUTPUT_DATABASE})")
     athena.add_argument("--table", metavar="NAME", help=f"Glue table (stack output {OUTPUT_TABLE})")
     athena.add_argument(
+        "--compact-table",
+        metavar="NAME",
+        help=f"the compacted days' Glue table (stack output {OUTPUT_COMPACT_TABLE}); with --bucket, "
+        "compacted days are read from it",
+    )
+    athena.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help=f"the bucket whose compaction markers say which days (output {OUTPUT_BUCKET})",
+    )
+    athena.add_argument(
         "--stack-outputs", type=Path, metavar="FILE", help="`pulumi stack output --json` saved to a file"
+    )
+    parser.add_argument(
+        "--compact-prefix",
+        metavar="PREFIX",
+        help="with s3://.../daily/: where the compacted days are (default: compact/ beside the daily prefix)",
     )
     add_aws_arguments(parser)
     parser.set_defaults(run=run)
+
+    compact: argparse.ArgumentParser = commands.add_parser(
+        "compact",
+        help="merge each closed day's daily record copies into one Parquet file the reports read",
+        description=(
+            "Merge each closed UTC day's daily record copies (s3://bucket/daily/dt=DAY/) into one Parquet "
+            "file (compact/dt=DAY/records.parquet, then its _SUCCESS marker), which `inspector report` and "
+            "Athena read instead of the day's copies. By default: every closed day without a marker, and "
+            "the last 14 days' whose copies changed since. Run it daily, after midnight UTC."
+        ),
+    )
+    compact.add_argument("source", metavar="DAILY", help="the daily copies: s3://bucket/daily/")
+    compact.add_argument(
+        "--day", type=day_arg, action="append", metavar="YYYY-MM-DD", help="compact this day (repeatable)"
+    )
+    compact.add_argument(
+        "--compact-prefix", metavar="PREFIX", help="where to write (default: compact/ beside DAILY)"
+    )
+    compact.add_argument("--dry-run", action="store_true", help="list the days it would compact")
+    add_aws_arguments(compact)
+    compact.set_defaults(run=run_compact)
+
+
+def day_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _prefixes(source: str, compact_prefix: str | None) -> tuple[str, str, str]:
+    from inspector.settings import compact_prefix_beside  # noqa: PLC0415
+
+    bucket, prefix = parse_s3_uri(source)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    target = compact_prefix or compact_prefix_beside(prefix)
+    if not target.endswith("/"):
+        target += "/"
+    if target == prefix or target.startswith(prefix) or prefix.startswith(target):
+        raise UserError(f"the compacted prefix {target!r} must lie apart from the daily copies' {prefix!r}")
+    return bucket, prefix, target
+
+
+def run_compact(args: argparse.Namespace, out: TextIO) -> int:
+    from inspector.reports.compact import compact_day, compactable_days  # noqa: PLC0415
+
+    if not args.source.startswith("s3://"):
+        raise UserError(
+            "DAILY must be s3://bucket/prefix/ (the stack's daily copies, e.g. s3://BUCKET/daily/)"
+        )
+    bucket, prefix, target = _prefixes(args.source, args.compact_prefix)
+    s3 = aws_client(args, "s3")
+    now = datetime.now(UTC)
+    if args.day:
+        today = now.date()
+        open_days = [d for d in args.day if d >= today]
+        if open_days:
+            raise UserError(
+                f"{open_days[0]} is not closed yet (UTC): only days before today can be compacted"
+            )
+        days = sorted(set(args.day))
+    else:
+        days = compactable_days(s3, bucket, prefix, target, now=now)
+    if not days:
+        out.write(f"nothing to compact under s3://{bucket}/{prefix}: every closed day is compacted\n")
+        return EXIT_OK
+    for day in days:
+        if args.dry_run:
+            out.write(f"would compact {day}\n")
+            continue
+        done = compact_day(s3, bucket, prefix, target, day)
+        out.write(f"compacted {day}: {done.records:,} records -> s3://{bucket}/{done.key}\n")
+    return EXIT_OK
 
 
 def moment(text: str) -> datetime:
@@ -114,9 +207,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.digest:
         from inspector.reports.digest import compose_digest  # noqa: PLC0415
 
+        source = "--athena" if args.athena else shlex.quote(args.source)
         for line in rows.lines if args.line is None else (args.line,):
+            day = f"{params.since:%Y-%m-%d}"
             email = compose_digest(
-                summarize(rows, engine=engine.name, line=line), link=None, link_expiry_seconds=0
+                summarize(rows, engine=engine.name, line=line),
+                link=None,
+                link_expiry_seconds=0,
+                no_link=f"on demand, none is kept; `inspector report {source} --since {day} --line {line}` "
+                "writes it",
             )
             out.write(
                 f"Subject: {email.subject}\nAttributes: {json.dumps(email.attributes)}\n\n{email.body}\n"
@@ -151,23 +250,48 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
             raise UserError("give either RECORDS or --athena, not both")
         from inspector.reports.engines import AthenaEngine  # noqa: PLC0415
 
-        workgroup, database, table = _athena_names(args)
-        athena = AthenaEngine(aws_client(args, "athena"), workgroup=workgroup, database=database, table=table)
-        return athena, f"Athena {workgroup}: {database}.{table}"
+        workgroup, database, table, outputs = _athena_names(args)
+        compact_table = args.compact_table or outputs.get(OUTPUT_COMPACT_TABLE)
+        bucket = args.bucket or outputs.get(OUTPUT_BUCKET)
+        markers = None
+        if compact_table and bucket:
+            from inspector.reports.compact import compacted_days  # noqa: PLC0415
+
+            s3 = aws_client(args, "s3")
+            prefix = args.compact_prefix or DEFAULT_COMPACT_PREFIX
+            markers = lambda: set(compacted_days(s3, str(bucket), prefix))  # noqa: E731
+        athena = AthenaEngine(
+            aws_client(args, "athena"),
+            workgroup=workgroup,
+            database=database,
+            table=table,
+            compact_table=str(compact_table) if markers else None,
+            compacted=markers,
+        )
+        tables = f"{database}.{table}" + (f" and {database}.{compact_table}" if markers else "")
+        return athena, f"Athena {workgroup}: {tables}"
     if not args.source:
         raise UserError("say where the records are: a folder, s3://bucket/prefix, or --athena")
     from inspector.reports.engines import DuckDbEngine  # noqa: PLC0415
 
     if args.source.startswith("s3://"):
-        from inspector.reports.fetch import fetch_records  # noqa: PLC0415
+        from inspector.reports.fetch import day_folders, fetch_compacted, fetch_records  # noqa: PLC0415
+        from inspector.reports.model import BACKLOG_DAYS  # noqa: PLC0415
 
         bucket, prefix = parse_s3_uri(args.source)
+        s3 = aws_client(args, "s3")
         last = params.until - timedelta(microseconds=1)
-        fetched = fetch_records(
-            aws_client(args, "s3"), bucket, prefix, scratch, days=(params.since.date(), last.date())
-        )
+        # The backlog looks back BACKLOG_DAYS from the period's end: those days' records too.
+        first = min(params.since, params.until - timedelta(days=BACKLOG_DAYS))
+        days = (first.date(), last.date())
+        compacted: set[date] = set()
+        if day_folders(s3, bucket, prefix):  # the daily copies: closed days may be compacted
+            _, _, target = _prefixes(args.source, args.compact_prefix)
+            compacted = fetch_compacted(s3, bucket, target, scratch, days=days)
+        fetched = fetch_records(s3, bucket, prefix, scratch, days=days, skip=compacted)
         engine = DuckDbEngine(scratch)
-        return engine, f"{fetched:,} records fetched from {args.source}, {engine.read:,} read"
+        note = f" and {len(compacted)} compacted day(s)" if compacted else ""
+        return engine, f"{fetched:,} records fetched from {args.source}{note}, {engine.read:,} read"
     folder = Path(args.source)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder of result records")
@@ -178,7 +302,7 @@ def _engine(args: argparse.Namespace, scratch: Path, params: Any) -> tuple[Any, 
     )
 
 
-def _athena_names(args: argparse.Namespace) -> tuple[str, str, str]:
+def _athena_names(args: argparse.Namespace) -> tuple[str, str, str, dict[str, Any]]:
     outputs: dict[str, Any] = {}
     if args.stack_outputs is not None:
         try:
@@ -199,4 +323,4 @@ def _athena_names(args: argparse.Namespace) -> tuple[str, str, str]:
     ]
     if missing:
         raise UserError(f"--athena needs {', '.join(missing)} (or --stack-outputs with the stack's outputs)")
-    return str(names[0]), str(names[1]), str(names[2])
+    return str(names[0]), str(names[1]), str(names[2]), outputs

@@ -117,11 +117,15 @@ def layout() -> Layout:
     from inspector.errors import SettingsError  # noqa: PLC0415
     from inspector.settings import ENV_NAMES  # noqa: PLC0415
 
-    document = {
+    document: dict[str, str | None] = {
         field: os.environ[ENV_NAMES[field]]
         for field in Layout.model_fields
         if os.environ.get(ENV_NAMES[field])
     }
+    # A decision rewrites the record's daily copy where there is one: the stack's default place, unless
+    # the variable says otherwise (empty: the stack keeps no daily copies).
+    daily = os.environ.get(ENV_NAMES["daily_prefix"])
+    document["daily_prefix"] = c.DEFAULT_DAILY_PREFIX if daily is None else (daily or None)
     try:
         return Layout.model_validate(document)
     except ValidationError as exc:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from inspector.constants import KIND_DIGEST
 from inspector.notification import SUBJECT_MAX, Notification
-from inspector.reports.html import percent
+from inspector.reports.html import moment, percent, subgroup_label, waited
 from inspector.reports.model import Report
 
 TOP_REASONS = 5
 
 
 def compose_digest(  # noqa: PLR0912 - one branch per optional part of the email, read top to bottom
-    report: Report, *, link: str | None, link_expiry_seconds: int
+    report: Report, *, link: str | None, link_expiry_seconds: int, no_link: str = "no link could be made"
 ) -> Notification:
     """The digest of `report` (one line's, or every line's): subject, plain-text body and SNS attributes."""
     line = report.line or "all lines"
@@ -46,15 +46,17 @@ def compose_digest(  # noqa: PLR0912 - one branch per optional part of the email
     if flagged:
         for name, label, p, lcl, ucl in flagged:
             side = "above UCL" if p > ucl else "below LCL"
-            lines.append(f"  {name} {label}: p {p:.3f} {side} (limits {lcl:.3f} to {ucl:.3f})")
+            lines.append(
+                f"  {name} {subgroup_label(label)}: p {p:.3f} {side} (limits {lcl:.3f} to {ucl:.3f})"
+            )
     else:
         lines.append("  none")
     backlog = report.backlog
     lines += ["", "Review backlog (REVIEW images of the last 30 days without a decision):"]
     if backlog.images:
         lines.append(
-            f"  {backlog.images:,} waiting; the oldest inspected {backlog.oldest} "
-            f"({backlog.oldest_age_hours or 0:.0f} h before the period's end)"
+            f"  {backlog.images:,} waiting; the oldest inspected {moment(backlog.oldest)}, waiting "
+            f"{waited(backlog.oldest_age_hours)} at the period's end"
         )
     else:
         lines.append("  none waiting")
@@ -68,7 +70,7 @@ def compose_digest(  # noqa: PLR0912 - one branch per optional part of the email
     if link:
         lines.append(f"Full report (charts; link valid {link_expiry_seconds // 3600} h): {link}")
     else:
-        lines.append("Full report: no link could be made")
+        lines.append(f"Full report: {no_link}")
     attributes = {"kind": KIND_DIGEST, "line": report.line or "all"}
     return Notification(subject=subject, body="\n".join(lines) + "\n", attributes=attributes)
 

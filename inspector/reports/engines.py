@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as midnight
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +25,18 @@ RECORD_COLUMNS: dict[str, str] = {
     "line": "VARCHAR",
     "findings": "STRUCT(rule VARCHAR, kind VARCHAR, subject VARCHAR, outcome VARCHAR)[]",
     "decisions": 'STRUCT("who" VARCHAR, "at" VARCHAR, "before" VARCHAR, "after" VARCHAR, note VARCHAR)[]',
+}
+
+
+# The compacted table's columns (the `compact` query's), as DuckDB types; the Glue table of the compacted
+# days (infra/reports.py, COMPACT_GLUE_COLUMNS) declares the same for Athena.
+COMPACT_COLUMNS: dict[str, str] = {
+    "line": "VARCHAR",
+    "image_key": "VARCHAR",
+    "verdict": "VARCHAR",
+    "inspected_at": "VARCHAR",
+    "findings": RECORD_COLUMNS["findings"],
+    "decided": "VARCHAR",
 }
 
 
@@ -53,10 +67,12 @@ class Engine(Protocol):
 
 class DuckDbEngine:
     """DuckDB over the records under a folder (searched recursively), in process: `*.json` files of one
-    record each, and `*.ndjson` files of one record a line.
+    record each, `*.ndjson` files of one record a line (both the `daily` table), and `*.parquet` files of
+    compacted days (`compacted`, as `write_compacted` writes them). A day with compacted records is read
+    from them alone, so a folder holding both a day's Parquet and its JSON copies counts each record once.
 
     `read` is how many records were read; `skipped`, how many `.json` files were not records (None when
-    there are `.ndjson` files, whose bad lines are skipped uncounted).
+    there are `.ndjson` files, whose bad lines are skipped uncounted); `compacted`, the compacted days.
     """
 
     name = "duckdb"
@@ -70,10 +86,13 @@ class DuckDbEngine:
             self._con.execute(f"SET threads = {int(threads)}")
         documents = str(folder / "**" / "*.json")
         lines = str(folder / "**" / "*.ndjson")
+        parquet = str(folder / "**" / "*.parquet")
         count = "SELECT COUNT(*) FROM glob(?)"
         self.files = int(self._con.execute(count, [documents]).fetchone()[0])  # type: ignore[index]
         line_files = int(self._con.execute(count, [lines]).fetchone()[0])  # type: ignore[index]
+        parquet_files = int(self._con.execute(count, [parquet]).fetchone()[0])  # type: ignore[index]
         names = ", ".join(RECORD_COLUMNS)
+        empty = _empty(RECORD_COLUMNS)
         sources = []
         if self.files:
             # A `.json` file holds one record (as under results/, indented): each is parsed on its own, so
@@ -84,34 +103,63 @@ class DuckDbEngine:
                 f"FROM read_text({_quote(documents)})) WHERE r IS NOT NULL)"
             )
         if line_files:
-            # A `.ndjson` file holds one record a line (as `fetch_records` writes them); bad lines are
-            # skipped.
+            # A `.ndjson` file holds one record a line (as `fetch_records` writes them): only the report's
+            # fields are read, with their types given (no sampling); bad lines are skipped.
             columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in RECORD_COLUMNS.items()) + "}"
             sources.append(
                 f"SELECT {names} FROM read_json({_quote(lines)}, columns = {columns}, "
                 "format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216)"
             )
-        if not sources:  # nothing to read: the same columns, no rows
-            sources.append(
-                "SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in RECORD_COLUMNS.items()) + " LIMIT 0"
-            )
-        source = " UNION ALL ".join(f"({s})" for s in sources)
+        source = " UNION ALL ".join(f"({s})" for s in sources or [empty])
         # inspected_at in UTC, as the pipeline writes it ("...Z"); a time written with another offset is
         # converted (the conversion is the slow part, so times already in UTC are kept as they are).
         self._con.execute(
-            "CREATE TEMP TABLE records AS "
+            "CREATE TEMP TABLE daily AS "
             "SELECT * REPLACE (utc AS inspected_at), SUBSTRING(utc, 1, 10) AS dt "
             "FROM (SELECT *, CASE WHEN inspected_at LIKE '%Z' THEN inspected_at ELSE "
             "strftime(CAST(inspected_at AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') "
             f"END AS utc FROM ({source}) WHERE verdict IS NOT NULL AND inspected_at IS NOT NULL)"
         )
-        self.read = int(self._con.execute("SELECT COUNT(*) FROM records").fetchone()[0])  # type: ignore[index]
-        self.skipped: int | None = None if line_files else self.files - self.read
+        compacted = (
+            f"SELECT {', '.join(COMPACT_COLUMNS)} FROM read_parquet({_quote(parquet)}, "
+            "hive_partitioning = false, union_by_name = true)"
+            if parquet_files
+            else _empty(COMPACT_COLUMNS)
+        )
+        # A view, not a table: Parquet is read column by column, only what each query needs (copying it
+        # into a table would take longer than the five queries). `write_compacted` wrote times in UTC.
+        self._con.execute(
+            f"CREATE TEMP VIEW compacted AS SELECT *, SUBSTRING(inspected_at, 1, 10) AS dt FROM ({compacted})"
+        )
+        self.compacted: frozenset[date] = frozenset(
+            date.fromisoformat(str(d))
+            for (d,) in self._con.execute("SELECT DISTINCT dt FROM compacted").fetchall()
+        )
+        read = "SELECT (SELECT COUNT(*) FROM daily) + (SELECT COUNT(*) FROM compacted)"
+        self.read = int(self._con.execute(read).fetchone()[0])  # type: ignore[index]
+        self.skipped: int | None = (
+            None
+            if line_files
+            else self.files
+            - int(
+                self._con.execute("SELECT COUNT(*) FROM daily").fetchone()[0]  # type: ignore[index]
+            )
+        )
 
     def query(self, name: str, params: Params) -> list[Row]:
-        cursor = self._con.execute(render(name, "duckdb", params))
+        cursor = self._con.execute(render(name, "duckdb", params, compacted=self.compacted))
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def write_compacted(self, path: Path, day: date) -> int:
+        """Write the day's records (read from the JSON copies) to one Parquet file at `path`, as the
+        `compact` query shapes them; returns how many."""
+        since = datetime.combine(day, midnight(), UTC)
+        params = Params(since=since, until=since + timedelta(days=1))
+        sql = render("compact", "duckdb", params, day=day)
+        self._con.execute(f"COPY ({sql}) TO {_quote(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+        found = self._con.execute("SELECT COUNT(*) FROM read_parquet(?)", [str(path)]).fetchone()
+        return int(found[0])  # type: ignore[index]
 
     def close(self) -> None:
         self._con.close()
@@ -132,6 +180,8 @@ class AthenaEngine:
         workgroup: str,
         database: str,
         table: str,
+        compact_table: str | None = None,
+        compacted: Callable[[], Collection[date]] | None = None,
         poll_seconds: float = 0.5,
         timeout_seconds: float = 300,
         sleep: Callable[[float], None] = time.sleep,
@@ -140,6 +190,11 @@ class AthenaEngine:
         self.workgroup = workgroup
         self.database = database
         self.table = table
+        self.compact_table = compact_table
+        # The days whose compacted copy is complete (`inspector.reports.compact.compacted_days`), asked
+        # once per report; without a compacted table every day is read from the daily copies.
+        self._compacted = compacted if compact_table is not None else None
+        self._days: frozenset[date] | None = None
         self._poll = poll_seconds
         self._timeout = timeout_seconds
         self._sleep = sleep
@@ -147,7 +202,12 @@ class AthenaEngine:
         self.queries = 0
 
     def query(self, name: str, params: Params) -> list[Row]:
-        sql = render(name, "trino", params, table=f'"{self.database}"."{self.table}"')
+        tables = {"daily": f'"{self.database}"."{self.table}"'}
+        # Without a compacted table no day is read from `compacted` (`WHERE FALSE`): it names the daily one.
+        tables["compacted"] = f'"{self.database}"."{self.compact_table or self.table}"'
+        if self._days is None:
+            self._days = frozenset(self._compacted() if self._compacted is not None else ())
+        sql = render(name, "trino", params, tables=tables, compacted=self._days)
         started = self._client.start_query_execution(
             QueryString=sql,
             WorkGroup=self.workgroup,
@@ -203,6 +263,11 @@ def _typed(value: str | None, typ: str) -> Any:
     if typ in {"double", "float", "real", "decimal"}:
         return float(value)
     return value
+
+
+def _empty(columns: dict[str, str]) -> str:
+    """A relation with these columns and no rows."""
+    return "SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in columns.items()) + " LIMIT 0"
 
 
 def _quote(text: str) -> str:

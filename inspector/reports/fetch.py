@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -15,21 +16,28 @@ _DAY_FOLDER = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/$")
 
 
 def fetch_records(
-    s3: Any, bucket: str, prefix: str, dest: Path, *, days: tuple[date, date] | None = None
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    dest: Path,
+    *,
+    days: tuple[date, date] | None = None,
+    skip: Collection[date] = (),
 ) -> int:
     """Download every `.json` object under `prefix` into `dest` as newline-delimited JSON files (one record
     a line, `part-00000.ndjson`, ...: DuckDB reads a few large files far faster than many small ones);
     returns how many objects were fetched.
 
     When `prefix` holds day folders (`dt=YYYY-MM-DD/`, the pipeline's daily copies) and `days` (first,
-    last) is given, only the folders of those days are listed and fetched.
+    last) is given, only the folders of those days are listed and fetched, but those in `skip` (days
+    read from their compacted file instead: `fetch_compacted`).
     """
     prefixes = [prefix]
     if days is not None:
-        found = _day_folders(s3, bucket, prefix)
+        found = day_folders(s3, bucket, prefix)
         if found:
             first, last = days
-            prefixes = [p for d, p in sorted(found.items()) if first <= d <= last]
+            prefixes = [p for d, p in sorted(found.items()) if first <= d <= last and d not in skip]
     keys = [key for p in prefixes for key in _keys(s3, bucket, p) if key.endswith(".json")]
 
     def get(key: str) -> bytes:
@@ -64,7 +72,23 @@ def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
-def _day_folders(s3: Any, bucket: str, prefix: str) -> dict[date, str]:
+def fetch_compacted(
+    s3: Any, bucket: str, compact_prefix: str, dest: Path, *, days: tuple[date, date]
+) -> set[date]:
+    """Download the compacted file of every day from `days[0]` to `days[1]` whose marker says it is
+    complete (`inspector.reports.compact`), into `dest/compact/dt=<day>/`; returns those days."""
+    from inspector.reports.compact import compacted_days, parquet_key  # noqa: PLC0415
+
+    first, last = days
+    found = {d for d in compacted_days(s3, bucket, compact_prefix) if first <= d <= last}
+    for day in found:
+        target = dest / "compact" / f"dt={day:%Y-%m-%d}" / "records.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, parquet_key(compact_prefix, day), str(target))
+    return found
+
+
+def day_folders(s3: Any, bucket: str, prefix: str) -> dict[date, str]:
     found: dict[date, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
         for common in page.get("CommonPrefixes", ()):

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +19,7 @@ from inspector import constants as c
 from inspector._validation import describe
 from inspector.errors import SettingsError
 from inspector.notifier import SnsNotifier
+from inspector.reports.compact import compacted_days
 from inspector.reports.digest import compose_digest
 from inspector.reports.engines import AthenaEngine, Engine
 from inspector.reports.html import render_html
@@ -38,6 +39,8 @@ class DigestSettings(BaseModel):
     workgroup: str = Field(min_length=1)
     database: str = Field(min_length=1)
     table: str = Field(min_length=1)
+    compact_table: str | None = None  # the compacted days' table; None: every day from `table`
+    compact_prefix: str | None = Field(default=None, pattern=r"^[^/].*/$")
     reports_prefix: str = Field(default=c.DEFAULT_REPORTS_PREFIX, pattern=r"^[^/].*/$")
     link_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
     endpoint_url: str | None = None
@@ -50,6 +53,8 @@ class DigestSettings(BaseModel):
             "workgroup": c.ENV_ATHENA_WORKGROUP,
             "database": c.ENV_ATHENA_DATABASE,
             "table": c.ENV_ATHENA_TABLE,
+            "compact_table": c.ENV_ATHENA_COMPACT_TABLE,
+            "compact_prefix": c.ENV_COMPACT_PREFIX,
             "reports_prefix": c.ENV_REPORTS_PREFIX,
             "link_expiry_seconds": c.ENV_LINK_EXPIRY_SECONDS,
             "endpoint_url": c.ENV_ENDPOINT_URL,
@@ -120,16 +125,12 @@ def digest_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, A
     configure_logging(os.environ.get(c.ENV_LOG_LEVEL, "INFO"))
     settings = DigestSettings.from_env(os.environ)
     day = _day((event or {}).get("day"), now=datetime.now(UTC))
-    engine = AthenaEngine(
-        make_client("athena", endpoint_url=settings.endpoint_url),
-        workgroup=settings.workgroup,
-        database=settings.database,
-        table=settings.table,
-    )
+    s3 = make_client("s3", endpoint_url=settings.endpoint_url)
+    engine = athena_engine(settings, athena=make_client("athena", endpoint_url=settings.endpoint_url), s3=s3)
     sent = run_digest(
         settings,
         engine=engine,
-        s3=make_client("s3", endpoint_url=settings.endpoint_url),
+        s3=s3,
         notifier=SnsNotifier(settings.topic_arn, make_client("sns", endpoint_url=settings.endpoint_url)),
         day=day,
     )
@@ -139,6 +140,24 @@ def digest_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, A
         "athena_queries": engine.queries,
         "athena_bytes_scanned": engine.scanned_bytes,
     }
+
+
+def athena_engine(settings: DigestSettings, *, athena: Any, s3: Any) -> AthenaEngine:
+    """Athena over the daily copies, and over the compacted days where the stack has them (the days with a
+    complete compacted file, from their markers in the bucket)."""
+    compact_prefix = settings.compact_prefix
+
+    def compacted() -> set[date]:
+        return set(compacted_days(s3, settings.bucket, compact_prefix)) if compact_prefix else set()
+
+    return AthenaEngine(
+        athena,
+        workgroup=settings.workgroup,
+        database=settings.database,
+        table=settings.table,
+        compact_table=settings.compact_table if compact_prefix else None,
+        compacted=compacted,
+    )
 
 
 def _day(value: Any, *, now: datetime) -> datetime:

@@ -25,6 +25,30 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def engine_name(engine: str) -> str:
+    """How a person names the engine: DuckDB, Athena."""
+    return {"duckdb": "DuckDB", "athena": "Amazon Athena"}.get(engine, engine)
+
+
+def moment(at: str | None) -> str:
+    """A record's UTC time as a person reads it: `2026-11-29T21:01:07.195127Z` -> `2026-11-29 21:01 UTC`."""
+    if not at:
+        return "-"
+    return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 and at[10] == "T" else at
+
+
+def subgroup_label(label: str) -> str:
+    """A p-chart subgroup as a person reads it: a day as is, an hour `2026-11-29T21` as `2026-11-29 21h`."""
+    return f"{label[:10]} {label[11:13]}h" if len(label) == 13 and label[10] == "T" else label
+
+
+def waited(hours: float | None) -> str:
+    """How long the oldest REVIEW has waited: `under an hour`, `5 h`, `3.5 days`."""
+    if hours is None or hours < 1:
+        return "under an hour"
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
 def render_html(report: Report) -> str:
     """The whole page for `report`."""
     scope = f"line {report.line}" if report.line else "every line"
@@ -36,7 +60,7 @@ def render_html(report: Report) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">Times in UTC, [since, until). Queried with {escape(report.engine)}; '
+        f'<p class="meta">Times in UTC, [since, until). Queried with {escape(engine_name(report.engine))}; '
         f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC.</p>",
         '<div class="kpi">',
         f"<div>images<b>{total.images:,}</b></div>",
@@ -116,11 +140,21 @@ def _p_charts(report: Report) -> list[str]:
         "Trial limits from the period's own data.</p>"
     ]
     for line_chart in report.charts:
+        judged = [s for s in line_chart.chart.subgroups if s.p is not None]
+        if len(judged) < 2:  # one point and its own limits: no chart to read, say it in words
+            finer = " or <code>--by hour</code>" if report.by == "day" else ""
+            parts.extend(
+                f"<p>{escape(line_chart.line)}: one {escape(report.by)} with images judged "
+                f"({escape(subgroup_label(s.label))}: {s.nonconforming:,} FAIL of {s.n:,}, p = {s.p:.3f}); "
+                f"a p-chart needs several subgroups (a longer period{finer}).</p>"
+                for s in judged
+            )
+            continue
         parts.append(f"<figure>{charts.p_chart_svg(line_chart.line, line_chart.chart)}</figure>")
     flagged = report.out_of_control
     if flagged:
         rows = "".join(
-            f'<tr><td>{escape(line)}</td><td>{escape(label)}</td><td class="bad">{p:.3f}</td>'
+            f'<tr><td>{escape(line)}</td><td>{escape(subgroup_label(label))}</td><td class="bad">{p:.3f}</td>'
             f"<td>{lcl:.3f}</td><td>{ucl:.3f}</td></tr>"
             for line, label, p, lcl, ucl in flagged
         )
@@ -129,7 +163,7 @@ def _p_charts(report: Report) -> list[str]:
             f"<th>UCL</th></tr>{rows}</table>"
         )
     else:
-        parts.append("<p>Every point lies within its control limits.</p>")
+        parts.append("<p>No point lies outside its control limits.</p>")
     return parts
 
 
@@ -143,7 +177,7 @@ def _backlog(report: Report) -> list[str]:
     )
     return [
         f"<p>{backlog.images:,} REVIEW image(s) of the last 30 days wait for a decision; the oldest "
-        f"was inspected {escape(backlog.oldest or '')}, waiting {backlog.oldest_age_hours or 0:.1f} h "
+        f"was inspected {escape(moment(backlog.oldest))} and has waited {waited(backlog.oldest_age_hours)} "
         "as of the report.</p>",
         f"<table><tr><th>line</th><th>inspected on</th><th>waiting</th></tr>{rows}</table>",
     ]

@@ -6,6 +6,12 @@ A decision is recorded, then carried out, in this order:
     -> write the record with the decision (If-Match on that ETag: the meeting point)
     -> copy the filed image to the decided verdict's place -> delete the earlier copy (If-Match)
     -> notify the topic (kind=decision) -> record the notification (If-Match)
+    -> rewrite the record's daily copy, if it has one -> delete that day's compaction marker
+
+The daily copy is what Athena's report reads (and the compacted day made from it): rewritten with the
+decision, the report's agreement and effective verdicts count it on both engines. Deleting the day's
+marker sends reports back to the day's copies until `inspector compact` merges it again; a crash before
+either is finished by the next decision on the key or by `settle`, like the move and the notification.
 
 The record comes first, as the intent: of two reviewers deciding at once, exactly one write succeeds, and
 the other is told (`DecisionConflict`) before it touched any object, so nothing is filed twice. Copying
@@ -19,6 +25,7 @@ noncurrent version anyway. A crash after the record's write leaves a decision wh
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,10 +39,11 @@ from inspector.records import Decision, ResultRecord
 from inspector.review import decisions
 from inspector.review.decisions import DecisionConflict, DecisionRefused
 from inspector.review.history import Event, timeline
-from inspector.settings import Layout
+from inspector.settings import Layout, compacted_marker_key
 from inspector.storage import ObjectInfo, RecordVersion, StoredRecord
 
 READ_WORKERS = 8  # concurrent record GETs when listing the queue
+log = logging.getLogger("inspector.review")
 
 
 class Store(Protocol):
@@ -51,6 +59,8 @@ class Store(Protocol):
     def versioned(self) -> bool: ...
     def read(self, key: str, *, version_id: str | None = None) -> tuple[bytes, str | None] | None: ...
     def presign(self, key: str, *, expires_in: int) -> str | None: ...
+    def save_daily(self, key: str, record: ResultRecord) -> None: ...
+    def discard(self, key: str) -> None: ...
 
 
 class Notifier(Protocol):
@@ -206,7 +216,30 @@ class ReviewDesk:
             # worst it is announced twice, never lost). The decision itself stands.
             with contextlib.suppress(RecordConflict):
                 etag = self.store.save_record(record_key, record, replacing=etag)
+        self._redo_daily_copy(record)
         return record, etag
+
+    def _redo_daily_copy(self, record: ResultRecord) -> None:
+        """The record's daily copy, rewritten with its decisions; then its day's compaction undone. Only a
+        record that has a daily copy gets one (none: the stack keeps none, or it predates them)."""
+        if self.layout.daily_prefix is None:
+            return
+        key = self.layout.daily_key(record.image.key, record.inspected_at)
+        try:
+            found = self.store.head(key)
+        except TransientError as exc:
+            if not any(code in str(exc) for code in ("403", "AccessDenied", "Forbidden")):
+                raise
+            # A reviewer policy from before decisions reached the reports: the decision stands (the
+            # record holds it); only Athena's report misses it until the policy is updated.
+            log.warning("decision not copied to %s: %s (update the reviewer policy)", key, exc)
+            return
+        if found is None:
+            return
+        self.store.save_daily(key, record)
+        if self.layout.compact_prefix is not None:
+            day = record.inspected_at.astimezone(UTC).strftime("%Y-%m-%d")
+            self.store.discard(compacted_marker_key(self.layout.compact_prefix, day))
 
     def _move(self, source: str, destination: str, decision: Decision) -> None:
         """Copy the filed image to `destination`, then delete it at `source`; idempotent."""

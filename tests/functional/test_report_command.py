@@ -121,6 +121,21 @@ def test_the_digest_on_demand_prints_one_email_per_line(cli, folder):
     assert "Top failure reasons:" in run.out
 
 
+def test_times_and_single_subgroups_read_as_a_person_would_write_them(cli, folder, tmp_path):
+    out = tmp_path / "day.html"
+
+    cli("report", str(folder), "--since", "2026-11-24", "--until", "2026-11-25", "--out", str(out))
+    digest = cli("report", str(folder), "--since", "2026-11-24", "--digest", "--line", "line-1")
+
+    page = out.read_text()
+    assert "Queried with DuckDB" in page
+    # One hour of images per line: said in words, not drawn as a lone point on its own limits.
+    assert "line-1: one hour with images judged (2026-11-24 08h: 6 FAIL of 20, p = 0.300)" in page
+    assert "the oldest was inspected 2026-11-20 08:39 UTC and has waited 4.6 days" in page
+    assert "the oldest inspected 2026-11-20 08:39 UTC, waiting 4.6 days at the period's end" in digest.out
+    assert f"`inspector report {folder} --since 2026-11-24 --line line-1` writes it" in digest.out
+
+
 def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     s3 = local_aws.client("s3")
     bucket = f"widgets-{uuid4().hex[:12]}"
@@ -149,9 +164,77 @@ def test_a_report_from_s3_at_the_endpoint(cli, folder, local_aws, tmp_path):
     assert out.read_text().count("<svg") >= 4
 
 
+def test_compact_merges_closed_days_and_the_report_from_s3_reads_them_once(cli, folder, local_aws):
+    s3 = local_aws.client("s3")
+    bucket = f"widgets-{uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    for _, document in week_of_records():
+        day = document["inspected_at"][:10]
+        key = f"daily/dt={day}/{document['image']['key'].removeprefix('images/')}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode() + b"\n")
+    endpoint = ("--endpoint-url", local_aws.endpoint_url, "--region", REGION)
+    period = ("--since", "2026-11-20", "--until", "2026-11-27")
+    before = cli("report", f"s3://{bucket}/daily/", *period, "--json", *endpoint)
+
+    dry = cli("compact", f"s3://{bucket}/daily/", "--dry-run", *endpoint)
+    done = cli("compact", f"s3://{bucket}/daily/", *endpoint)
+    again = cli("compact", f"s3://{bucket}/daily/", *endpoint)
+    after = cli("report", f"s3://{bucket}/daily/", *period, "--out", "/dev/null", *endpoint)
+    numbers = cli("report", f"s3://{bucket}/daily/", *period, "--json", *endpoint)
+
+    assert 0 == dry.status == done.status == again.status, done.err
+    assert 7 == dry.out.count("would compact 2026-11-")
+    assert 7 == done.out.count("40 records -> s3://")
+    assert "nothing to compact" in again.out
+    assert "0 records fetched" in after.out
+    assert "7 compacted day(s), 280 read" in after.out
+    drop = {"engine", "generated_at"}
+    assert {k: v for k, v in json.loads(before.out).items() if k not in drop} == {
+        k: v for k, v in json.loads(numbers.out).items() if k not in drop
+    }
+
+
+def test_athena_reports_read_compacted_days_from_their_table(cli, local_aws, tmp_path):
+    from moto.athena.models import athena_backends  # noqa: PLC0415 - moto's record of the queries run
+
+    bucket = f"widgets-{uuid4().hex[:12]}"
+    local_aws.client("s3").create_bucket(Bucket=bucket)
+    marker = "compact/dt=2026-11-24/_SUCCESS"
+    local_aws.client("s3").put_object(Bucket=bucket, Key=marker, Body=b'{"records": 1}')
+    outputs = tmp_path / "outputs.json"
+    names = {"reportsWorkgroup": "primary", "reportsDatabase": "db", "reportsTable": "records"}
+    outputs.write_text(json.dumps({**names, "reportsCompactTable": "records_compact", "bucketName": bucket}))
+
+    run = cli(
+        "report", "--athena", "--stack-outputs", str(outputs), "--since", "2026-11-23",
+        "--until", "2026-11-25", "--out", str(tmp_path / "r.html"),
+        "--endpoint-url", local_aws.endpoint_url, "--region", REGION,
+    )  # fmt: skip
+
+    assert 0 == run.status, run.err
+    assert "db.records and db.records_compact" in run.out
+    backends = [b for regions in athena_backends.values() for b in regions.values()]
+    queries = [e.query for b in backends for e in b.executions.values()]
+    mine = [q for q in queries if "records_compact" in q and "2026-11-23" in q]
+    assert 5 == len(mine)  # every query of the report
+    flat = [" ".join(q.split()).replace("( ", "(").replace(" )", ")") for q in mine]
+    assert all('FROM "db"."records_compact" WHERE dt IN (\'2026-11-24\')' in q for q in flat)
+    # The period's other day from the copies (the backlog's query: its 30 days but the compacted one).
+    assert 4 == sum('FROM "db"."records" WHERE dt IN (\'2026-11-23\')' in q for q in flat)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        pytest.param(["compact", "./daily"], "DAILY must be s3://", id="compact-local"),
+        pytest.param(
+            ["compact", "s3://b/daily/", "--compact-prefix", "daily/x/"],
+            "must lie apart",
+            id="compact-inside",
+        ),
+        pytest.param(
+            ["compact", "s3://b/daily/", "--day", "2999-01-01"], "is not closed yet", id="compact-open"
+        ),
         pytest.param(["report"], "say where the records are", id="no-source"),
         pytest.param(["report", "/no/such/folder"], "is not a folder", id="missing-folder"),
         pytest.param(

@@ -160,7 +160,9 @@ ROLE_SCENARIOS["inspector-role"] = RoleScenario(
     may=frozenset({"delete an upload", "write a result record", "file an image", "write a daily copy"}),
 )
 ROLE_SCENARIOS["inspector-reviewer"] = RoleScenario(
-    exercise_the_reviewer, may=frozenset({"write a result record", "file an image"})
+    # A decision rewrites the record's daily copy too (the reports count it).
+    exercise_the_reviewer,
+    may=frozenset({"write a result record", "file an image", "write a daily copy"}),
 )
 
 
@@ -531,14 +533,18 @@ def test_every_role_is_trusted_by_aws_services_or_this_account_only(declared: St
 # condition keys such as s3:prefix (the statement applies as if unconditioned), so each is checked here
 # with AWS's semantics, and a new one fails until it is reviewed and listed.
 CONDITIONS = {
-    # People list the review queue and the records (their history), never the uploads.
-    ("inspector-reviewer", "ListQueueAndHistory"): {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}},
+    # People list the review queue and the records (their history), and the daily copies (to tell a
+    # decided record's missing copy from a forbidden one), never the uploads.
+    ("inspector-reviewer", "ListQueueAndHistory"): {
+        "StringLike": {"s3:prefix": ["analyzed/*", "results/*", "daily/*"]}
+    },
     # Criteria publishers list the criteria store and the records they backtest against, nothing else.
     ("inspector-criteria-publisher", "ListCriteriaAndResults"): {
         "StringLike": {"s3:prefix": ["criteria/*", "results/*"]}
     },
-    # The digest lists the daily copies (Athena's reads, with the digest's permissions), nothing else.
-    ("reports-digest-role", "ListDailyCopiesOnly"): {"StringLike": {"s3:prefix": ["daily/*"]}},
+    # The digest lists the daily copies and the compacted days (Athena's reads, with the digest's
+    # permissions), nothing else.
+    ("reports-digest-role", "ListDailyCopiesOnly"): {"StringLike": {"s3:prefix": ["daily/*", "compact/*"]}},
 }
 
 

@@ -526,12 +526,15 @@ def test_the_reviewer_policy_grants_exactly_what_review_needs_and_differs_from_t
         "s3:DeleteObject",
         "sns:Publish",
     } == set(grants)
-    assert {f"{bucket}/results/*", f"{bucket}/analyzed/*"} == grants["s3:PutObject"] == grants["s3:GetObject"]
-    assert {f"{bucket}/analyzed/*"} == grants["s3:DeleteObject"]  # re-filing; never a record, never history
+    # Records, filed images, and a decided record's daily copy (which the reports read).
+    written = {f"{bucket}/results/*", f"{bucket}/analyzed/*", f"{bucket}/daily/*"}
+    assert written == grants["s3:PutObject"] == grants["s3:GetObject"]
+    # Re-filing, and the compaction marker of a decided record's day; never a record, never history.
+    assert {f"{bucket}/analyzed/*", f"{bucket}/compact/dt=*/_SUCCESS"} == grants["s3:DeleteObject"]
     assert "s3:DeleteObjectVersion" not in grants
     assert not any("images/" in r or "rejected/" in r for rs in grants.values() for r in rs)
     (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
-    assert {"StringLike": {"s3:prefix": ["analyzed/*", "results/*"]}} == listing["Condition"]
+    assert {"StringLike": {"s3:prefix": ["analyzed/*", "results/*", "daily/*"]}} == listing["Condition"]
     assert all(r.endswith("inspector-verdicts-0a1b2c3") for r in grants["sns:Publish"])
     assert [] == policies.wildcard_actions(declared.inputs["policy"])
     function = _grants(_function_policy(stack))

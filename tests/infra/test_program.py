@@ -31,6 +31,7 @@ EXPORTS = {
     "reportsWorkgroup",
     "reportsDatabase",
     "reportsTable",
+    "reportsCompactTable",
     "digestFunctionName",
     "dashboardName",
 }

@@ -13,7 +13,7 @@ from infra import policies
 from infra.config import load
 from infra.reports import DIGEST_HANDLER, QcReports, QcReportsArgs, dashboard_body
 from inspector import constants
-from inspector.reports.schema import GLUE_COLUMNS
+from inspector.reports.schema import COMPACT_GLUE_COLUMNS, GLUE_COLUMNS
 from tests.infra.conftest import ACCOUNT, REGION, Stack, run_under_mocks
 
 BUCKET = "inspector-bucket-0a1b2c3"
@@ -98,7 +98,7 @@ def test_the_athena_results_bucket_is_private_encrypted_tls_only_and_expires_res
 
 
 def test_the_table_reads_the_daily_copies_with_the_json_serde_and_projected_day_partitions(stack: Stack):
-    table = stack.one("aws:glue/catalogTable:CatalogTable").inputs
+    table = stack.one("aws:glue/catalogTable:CatalogTable", "reports-records").inputs
     descriptor = table["storageDescriptor"]
     parameters = table["parameters"]
 
@@ -110,6 +110,21 @@ def test_the_table_reads_the_daily_copies_with_the_json_serde_and_projected_day_
     assert "true" == parameters["projection.enabled"]
     assert ("date", "yyyy-MM-dd") == (parameters["projection.dt.type"], parameters["projection.dt.format"])
     assert f"s3://{BUCKET}/daily/dt=${{dt}}/" == parameters["storage.location.template"]
+
+
+def test_the_compacted_table_reads_parquet_under_compact_with_the_same_projected_days(stack: Stack):
+    table = stack.one("aws:glue/catalogTable:CatalogTable", "reports-records-compact").inputs
+    descriptor = table["storageDescriptor"]
+    parameters = table["parameters"]
+
+    assert ("inspector_prod", "records_compact") == (table["databaseName"], table["name"])
+    assert f"s3://{BUCKET}/compact/" == descriptor["location"]
+    serde = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    assert serde == descriptor["serDeInfo"]["serializationLibrary"]
+    assert [{"name": n, "type": t} for n, t in COMPACT_GLUE_COLUMNS] == descriptor["columns"]
+    assert [{"name": "dt", "type": "string"}] == table["partitionKeys"]
+    assert ("date", "yyyy-MM-dd") == (parameters["projection.dt.type"], parameters["projection.dt.format"])
+    assert f"s3://{BUCKET}/compact/dt=${{dt}}/" == parameters["storage.location.template"]
 
 
 def test_the_glue_database_is_named_for_the_stack(stack: Stack):
@@ -125,6 +140,8 @@ def test_the_digest_runs_the_same_bundle_with_its_own_handler_and_settings(stack
     assert TOPIC == variables[constants.ENV_TOPIC_ARN]
     assert "inspector-prod" == variables[constants.ENV_ATHENA_WORKGROUP]
     assert "records" == variables[constants.ENV_ATHENA_TABLE]
+    assert "records_compact" == variables[constants.ENV_ATHENA_COMPACT_TABLE]
+    assert "compact/" == variables[constants.ENV_COMPACT_PREFIX]
     assert "reports/" == variables[constants.ENV_REPORTS_PREFIX]
 
 
@@ -136,17 +153,19 @@ def test_the_digest_role_has_least_privilege(stack: Stack):
     assert [] == [s["Sid"] for s in policy["Statement"] if s["Resource"] in ("*", ["*"])]
     athena = statement(policy, "QueryInOwnWorkgroup")
     assert [f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/inspector-prod"] == athena["Resource"]
-    assert [f"arn:aws:s3:::{BUCKET}/daily/*"] == statement(policy, "ReadDailyCopies")["Resource"]
+    read = [f"arn:aws:s3:::{BUCKET}/daily/*", f"arn:aws:s3:::{BUCKET}/compact/*"]
+    assert read == statement(policy, "ReadDailyCopies")["Resource"]
     listing = statement(policy, "ListDailyCopiesOnly")
-    assert {"StringLike": {"s3:prefix": ["daily/*"]}} == listing["Condition"]
+    assert {"StringLike": {"s3:prefix": ["daily/*", "compact/*"]}} == listing["Condition"]
     assert [f"arn:aws:s3:::{BUCKET}/reports/*"] == statement(policy, "KeepAndLinkReports")["Resource"]
     assert [TOPIC] == statement(policy, "PublishDigest")["Resource"]
     glue = statement(policy, "ReadTheRecordsTable")["Resource"]
     assert f"arn:aws:glue:{REGION}:{ACCOUNT}:table/inspector_prod/records" in glue
+    assert f"arn:aws:glue:{REGION}:{ACCOUNT}:table/inspector_prod/records_compact" in glue
     # Nothing writes or deletes records, images or filed copies.
     writes = [s for s in policy["Statement"] if set(s["Action"]) & {"s3:PutObject", "s3:DeleteObject"}]
     assert all(
-        "images/" not in r and "results/" not in r and "daily/" not in r
+        "images/" not in r and "results/" not in r and "daily/" not in r and "compact/" not in r
         for s in writes
         for r in s["Resource"]
     )

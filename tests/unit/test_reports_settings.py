@@ -64,6 +64,23 @@ def test_the_reports_prefix_may_not_overlap_another():
         Deployment.model_validate({"criteria": CRITERIA, "reportsPrefix": "results/"})
 
 
+@pytest.mark.parametrize(
+    ("daily", "compact"),
+    [("daily/", "compact/"), ("qc/daily/", "qc/compact/"), (None, None)],
+    ids=["default", "nested", "no-daily-copies"],
+)
+def test_the_compacted_days_go_beside_the_daily_copies(daily: str | None, compact: str | None):
+    deployment = Deployment.model_validate({"criteria": CRITERIA, "dailyPrefix": daily or "null"})
+
+    assert compact == deployment.compact_prefix
+    assert compact == deployment.settings(topic_arn=TOPIC, bucket="widgets").layout.compact_prefix
+
+
+def test_a_prefix_overlapping_the_compacted_days_is_refused():
+    with pytest.raises(ValidationError, match="where the compacted days go"):
+        Deployment.model_validate({"criteria": CRITERIA, "resultsPrefix": "compact/"})
+
+
 def test_a_daily_prefix_overlapping_the_results_is_refused():
     with pytest.raises((ValidationError, SettingsError), match="overlap"):
         Settings(topic_arn=TOPIC, criteria=CRITERIA, bucket="widgets", daily_prefix="results/daily/")
