@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from benchmarks import hard_widgets as hard
 from benchmarks.common import Figure, at_least, at_most
 from inspector.criteria import Criteria
 from inspector.engine import Verdict, evaluate
-from inspector.reference import ReferenceDetector, train
+from inspector.reference import ReferenceDetector, ReferenceModel, train
 from inspector.reference import synthetic as syn
 
 SIZE = (800, 600)
@@ -63,16 +64,23 @@ def auroc(good: list[float], bad: list[float]) -> float:
     return wins / (len(good) * len(bad))
 
 
-def run(camera: syn.Camera, seed: int) -> dict[str, object]:
-    started = time.perf_counter()
-    model = train([(f"train-{i}.jpg", syn.widget(seed + i, SIZE, camera=camera)) for i in range(TRAIN)])
-    trained = time.perf_counter() - started
+def judge_with(model: ReferenceModel) -> Callable[[bytes], tuple[Verdict, float]]:
+    """Judge a photo with the model under CRITERIA: (verdict, Anomaly confidence)."""
     detector = ReferenceDetector(model)
     request = CRITERIA.detection_request()
 
     def judge(data: bytes) -> tuple[Verdict, float]:
         analysis = detector.detect(data, request)
         return evaluate(analysis, CRITERIA).verdict, analysis.labels[0].confidence
+
+    return judge
+
+
+def run(camera: syn.Camera, seed: int) -> dict[str, object]:
+    started = time.perf_counter()
+    model = train([(f"train-{i}.jpg", syn.widget(seed + i, SIZE, camera=camera)) for i in range(TRAIN)])
+    trained = time.perf_counter() - started
+    judge = judge_with(model)
 
     good = [judge(syn.widget(seed + 10_000 + i, SIZE, camera=camera)) for i in range(GOOD)]
     bad: dict[str, list[tuple[Verdict, float]]] = {
@@ -103,12 +111,7 @@ def run_hard(product: hard.Product, photos: dict[str, list[bytes]], reduce: int 
     started = time.perf_counter()
     model = train([(f"train-{i}.jpg", data) for i, data in enumerate(photos["train"])], reduce=reduce)
     trained = time.perf_counter() - started
-    detector = ReferenceDetector(model)
-    request = CRITERIA.detection_request()
-
-    def judge(data: bytes) -> tuple[Verdict, float]:
-        analysis = detector.detect(data, request)
-        return evaluate(analysis, CRITERIA).verdict, analysis.labels[0].confidence
+    judge = judge_with(model)
 
     good = [judge(data) for data in photos["good"]]
     bad = {kind: [judge(data) for data in photos[kind]] for kind in hard.KINDS}

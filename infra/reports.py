@@ -28,6 +28,21 @@ DIGEST_TIMEOUT_SECONDS = 300
 DIGEST_MEMORY_MB = 512
 
 
+def day_projection(classification: str, location: str) -> dict[str, str]:
+    """A Glue table's parameters for partition projection on `dt` (one folder a day, `dt=YYYY-MM-DD/`,
+    under `location`), so that Athena lists no partitions and reads only the days a query names."""
+    return {
+        "classification": classification,
+        "projection.enabled": "true",
+        "projection.dt.type": "date",
+        "projection.dt.format": "yyyy-MM-dd",
+        "projection.dt.range": f"{PROJECTION_START},NOW",
+        "projection.dt.interval": "1",
+        "projection.dt.interval.unit": "DAYS",
+        "storage.location.template": location + "dt=${dt}/",
+    }
+
+
 @dataclass
 class QcReportsArgs:
     config: Deployment
@@ -145,18 +160,7 @@ class QcReports(pulumi.ComponentResource):
             name="records",
             database_name=database.name,
             table_type="EXTERNAL_TABLE",
-            parameters=location.apply(
-                lambda loc: {
-                    "classification": "json",
-                    "projection.enabled": "true",
-                    "projection.dt.type": "date",
-                    "projection.dt.format": "yyyy-MM-dd",
-                    "projection.dt.range": f"{PROJECTION_START},NOW",
-                    "projection.dt.interval": "1",
-                    "projection.dt.interval.unit": "DAYS",
-                    "storage.location.template": loc + "dt=${dt}/",
-                }
-            ),
+            parameters=location.apply(lambda loc: day_projection("json", loc)),
             partition_keys=[{"name": "dt", "type": "string"}],
             storage_descriptor={
                 "location": location,
@@ -182,18 +186,7 @@ class QcReports(pulumi.ComponentResource):
             name="records_compact",
             database_name=database.name,
             table_type="EXTERNAL_TABLE",
-            parameters=compact_location.apply(
-                lambda loc: {
-                    "classification": "parquet",
-                    "projection.enabled": "true",
-                    "projection.dt.type": "date",
-                    "projection.dt.format": "yyyy-MM-dd",
-                    "projection.dt.range": f"{PROJECTION_START},NOW",
-                    "projection.dt.interval": "1",
-                    "projection.dt.interval.unit": "DAYS",
-                    "storage.location.template": loc + "dt=${dt}/",
-                }
-            ),
+            parameters=compact_location.apply(lambda loc: day_projection("parquet", loc)),
             partition_keys=[{"name": "dt", "type": "string"}],
             storage_descriptor={
                 "location": compact_location,

@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from inspector.cli import main
+from tests.support import without_aws_credentials
 
 SAMPLES = Path(__file__).resolve().parents[2] / "inspector" / "samples" / "images"
 EXPECTED = {"pass": "PASS", "fail": "FAIL", "review": "REVIEW", "rejected": "REJECTED"}
@@ -336,22 +337,7 @@ def test_rekognition_without_credentials_exits_2_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The real-Rekognition path itself needs an AWS account and is not tested here; only its refusal.
-    for variable in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probe of the instance metadata service
+    without_aws_credentials(monkeypatch, tmp_path)
     before = {thread.ident for thread in threading.enumerate()}
 
     assert 2 == main(["demo", "--detector", "rekognition"])

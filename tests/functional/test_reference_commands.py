@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import boto3
 import pytest
 
 import inspector.reference
@@ -17,6 +16,7 @@ from inspector.cli import main
 from inspector.local import LocalAws
 from inspector.reference import ReferenceModel
 from inspector.reference import synthetic as syn
+from tests.support import without_aws_credentials
 
 REGION = "us-east-1"
 SIZE = (320, 240)
@@ -278,29 +278,10 @@ def test_training_reads_an_s3_prefix_and_writes_the_model_to_s3(
     assert "good/line-1/good-00.jpg" == model.images[0].name
 
 
-NO_CREDENTIAL_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
-
-
 @pytest.fixture
 def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for variable in NO_CREDENTIAL_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    without_aws_credentials(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 def test_training_to_s3_without_credentials_is_refused_before_training(
