@@ -32,6 +32,13 @@ from its source; today PYDANTIC_DISABLE_PLUGINS=__all__). Context lines add: the
 additions; a bundle without .pyc files (built where the function's Python version is missing: Lambda's
 code directory is read-only, so its modules are compiled again on every cold start, while the runtime's
 boto3 comes compiled; the bundle ships .pyc files when it can, see infra/bundle.py); and this venv as it is.
+
+One more context line counts the instructions each snippet executes (valgrind's cachegrind, when valgrind
+is installed): the same code gives the same count on a quiet machine and a loaded one, so a change that
+moves the cold start by 1% shows, where the CPU-time medians move by 10% between runs of the same tree.
+And one measures the bundle itself, as `make bundle` builds it for this machine's architecture, unzipped,
+on the function's own Python (the stack's default `pythonVersion`, when this machine has it): the layout
+above stands for it with this venv's Python and files.
 """
 
 from __future__ import annotations
@@ -39,11 +46,13 @@ from __future__ import annotations
 import ast
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections import defaultdict
 from collections.abc import Mapping
 from importlib import metadata
@@ -309,9 +318,11 @@ def lambda_layout(root: Path, *, compiled: bool, source_root: Path = REPO_ROOT) 
     return f"{task}{os.pathsep}{runtime}"
 
 
-def _run(code: str, env: Mapping[str, str], *, flags: tuple[str, ...], cwd: Path) -> dict[str, float]:
+def _run(
+    code: str, env: Mapping[str, str], *, flags: tuple[str, ...], cwd: Path, python: str = sys.executable
+) -> dict[str, float]:
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, *flags, "-c", code.replace("time.perf_counter()", CLOCK)],
+        [python, *flags, "-c", code.replace("time.perf_counter()", CLOCK)],
         env=dict(env),
         cwd=cwd,
         capture_output=True,
@@ -340,16 +351,115 @@ def measure(
 
 
 def alternate(
-    codes: Mapping[str, str], env: Mapping[str, str], *, runs: int, flags: tuple[str, ...], cwd: Path
+    codes: Mapping[str, str],
+    env: Mapping[str, str],
+    *,
+    runs: int,
+    flags: tuple[str, ...],
+    cwd: Path,
+    python: str = sys.executable,
 ) -> dict[str, list[dict[str, float]]]:
     """Samples of each code, in rotation (one of each per round) after one warm-up run of each."""
     for code in codes.values():
-        _run(code, env, flags=flags, cwd=cwd)
+        _run(code, env, flags=flags, cwd=cwd, python=python)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
     for _ in range(runs):
         for name, code in codes.items():
-            samples[name].append(_run(code, env, flags=flags, cwd=cwd))
+            samples[name].append(_run(code, env, flags=flags, cwd=cwd, python=python))
     return samples
+
+
+VALGRIND = "valgrind"
+
+
+def instructions(
+    code: str, env: Mapping[str, str], *, flags: tuple[str, ...], cwd: Path, python: str = sys.executable
+) -> int | None:
+    """Instructions the interpreter executes running `code` (valgrind's cachegrind, no cache simulation).
+
+    Deterministic: the same code and files give the same count from one run to the next, on a loaded
+    machine too, where CPU time moves by 10% or more. Counts are not time (an instruction that misses the
+    cache costs more), so the CPU-time ratio stays the figure; this one says whether a change moved it.
+    None when valgrind is not installed (Debian: `apt install valgrind`).
+    """
+    valgrind = shutil.which(VALGRIND)
+    if valgrind is None:
+        return None
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+         python, *flags, "-c", code],
+        env={**env, "PYTHONHASHSEED": "0"},  # str hashes fixed: set and dict orders repeat
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    match = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+    if result.returncode != 0 or match is None:
+        raise RuntimeError(f"valgrind failed:\n{result.stderr.strip()[-2000:]}")
+    return int(match[1].replace(",", ""))
+
+
+def instruction_ratios(
+    env: Mapping[str, str], *, flags: tuple[str, ...], cwd: Path, python: str = sys.executable
+) -> str:
+    """A context line: ours and ours with the first batch's work over the floor, in instructions."""
+    counts = {
+        name: instructions(code, env, flags=flags, cwd=cwd, python=python)
+        for name, code in (("empty", "pass"), ("floor", FLOOR), ("ours", OURS), ("full", OURS_FULL))
+    }
+    if any(count is None for count in counts.values()):
+        return "instructions: valgrind is not installed (`apt install valgrind` adds a deterministic count)"
+    empty, floor, ours, full = (float(counts[name] or 0) for name in ("empty", "floor", "ours", "full"))
+    return (
+        f"instructions executed beyond an empty interpreter (valgrind cachegrind; deterministic, unlike "
+        f"CPU time): floor {(floor - empty) / 1e6:.0f} M, ours {(ours - empty) / 1e6:.0f} M: "
+        f"{(ours - empty) / (floor - empty):.3f}; with the first batch's whole work "
+        f"{(full - empty) / (floor - empty):.3f}"
+    )
+
+
+def on_the_functions_python(env: Mapping[str, str]) -> str:
+    """A context line: ours over the floor in the bundle itself, unzipped, on the function's Python.
+
+    The bundle is built as `make bundle` builds it (infra/bundle.py, cached under build/lambda), for this
+    machine's architecture, with the stack's default `pythonVersion`; the runtime's boto3 is not needed,
+    the bundle carries its own. The line says why when that Python or the build is not to be had here.
+    """
+    from infra.bundle import ARCHITECTURES, BundleError, build_bundle, find_interpreter  # noqa: PLC0415
+    from inspector.deployment import Deployment  # noqa: PLC0415
+
+    version = str(Deployment.model_fields["python_version"].default)
+    what = f"the bundle on the function's Python {version}"
+    python = find_interpreter(version)
+    if python is None:
+        return f"{what}: not measured, no Python {version} here (`pyenv install {version}`)"
+    architecture = next((name for name, m in ARCHITECTURES.items() if m == platform.machine()), None)
+    if architecture is None:
+        return f"{what}: not measured, Lambda has no {platform.machine()} architecture"
+    try:
+        bundle = build_bundle(architecture=architecture, python_version=version)
+    except (BundleError, subprocess.CalledProcessError, OSError) as exc:
+        return f"{what}: not measured, the bundle did not build ({str(exc).splitlines()[0]})"
+    with tempfile.TemporaryDirectory(prefix="bench-bundle-") as directory:
+        root = Path(directory)
+        with zipfile.ZipFile(bundle.path) as archive:
+            archive.extractall(root / "task")
+        bundle_env = {**env, "PYTHONPATH": str(root / "task")}
+        samples = alternate(
+            {"ours": OURS, "floor": FLOOR},
+            bundle_env,
+            runs=CONTEXT_RUNS,
+            flags=("-S",),
+            cwd=root,
+            python=python,
+        )
+        counted = instruction_ratios(bundle_env, flags=("-S",), cwd=root, python=python)
+    ours, floor = (median([s["total"] for s in samples[name]]) for name in ("ours", "floor"))
+    return (
+        f"{what} ({python}; {architecture}, {'with' if bundle.compiled else 'without'} .pyc, as deployed): "
+        f"ours over the floor {ours / floor:.2f} (CPU, median of {CONTEXT_RUNS}); {counted}"
+    )
 
 
 def importtime_breakdown(env: Mapping[str, str], *, flags: tuple[str, ...], cwd: Path) -> list[str]:
@@ -429,6 +539,8 @@ def main() -> list[Figure]:
             {**base_env, "PYTHONPATH": str(REPO_ROOT)}, runs=CONTEXT_RUNS, flags=(), cwd=root
         )
         breakdown = importtime_breakdown(lambda_env, flags=flags, cwd=root)
+        counted = instruction_ratios(lambda_env, flags=flags, cwd=root)
+        deployed = on_the_functions_python(base_env)
 
     def ms(found: list[dict[str, float]], key: str = "total") -> float:
         return median([s[key] for s in found]) * 1000
@@ -465,6 +577,8 @@ def main() -> list[Figure]:
             f"(median of {CONTEXT_RUNS})",
             f"this venv as it is (editable install, ~200 distributions): {venv_ratio:.2f} "
             f"(median of {CONTEXT_RUNS})",
+            counted,
+            deployed,
             *breakdown,
         ]
     )

@@ -4,7 +4,6 @@ documents people write (criteria, stack settings): every key known, each given o
 # No `from __future__ import annotations` here: pydantic evaluates a base model's annotation strings again for
 # each model built on it (benchmarks/cold_import.py).
 
-import difflib
 import re
 from typing import Any, ClassVar
 
@@ -135,6 +134,8 @@ class StrictSpec(BaseModel):
 
     @staticmethod
     def _suggest(key: str, spellings: dict[str, str]) -> str:
+        import difflib  # noqa: PLC0415 - only a refused document needs it, never the cold start
+
         documented = [alias for alias in spellings if alias != alias.lower() or "_" not in alias]
         lowered = {alias.lower(): alias for alias in documented}
         close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inspector.aws import make_client
@@ -18,16 +17,25 @@ from inspector.settings import Settings
 from inspector.storage import S3Store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from inspector.evidence import Evidence, HeatMap
 
 
-@dataclass
 class Clients:
-    """boto3 clients to use instead of new ones (tests, the local mode); any left None are made."""
+    """boto3 clients to use instead of new ones (tests, the local mode); any left None are made.
 
-    s3: Any | None = None
-    sns: Any | None = None
-    rekognition: Any | None = None
+    A plain class rather than a dataclass: see the note on `inspector.storage.ObjectInfo`.
+    """
+
+    __slots__ = ("rekognition", "s3", "sns")
+
+    def __init__(
+        self, *, s3: Any | None = None, sns: Any | None = None, rekognition: Any | None = None
+    ) -> None:
+        self.s3 = s3
+        self.sns = sns
+        self.rekognition = rekognition
 
 
 DetectorFactory = Callable[[Line, Settings, Clients], LabelDetector]
@@ -182,8 +190,13 @@ def build(
     clients: Clients | None = None,
     detector: LabelDetector | None = None,
     metrics: Metrics | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> BatchProcessor:
-    """Everything the handler needs, for these settings."""
+    """Everything the handler needs, for these settings.
+
+    `clock` stamps the result records (`inspected_at`, `notified_at`: aware UTC datetimes); the wall
+    clock when None. Tests and replays pass their own.
+    """
     clients = clients or Clients()
     clients.s3 = clients.s3 or make_client("s3", endpoint_url=settings.endpoint_url)
     clients.sns = clients.sns or make_client("sns", endpoint_url=settings.endpoint_url)
@@ -200,6 +213,7 @@ def build(
         criteria=criteria_source(settings, clients, metrics),
         # Each photo's heat map comes from its own line's reference detector (or the given detector's).
         evidence=build_evidence(settings, store, detectors),
+        clock=clock,
     )
     return BatchProcessor(inspector, max_workers=settings.max_workers, metrics=metrics)
 

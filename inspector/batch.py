@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -38,8 +37,7 @@ class RecordStatus(StrEnum):
 FAILED = frozenset({RecordStatus.MALFORMED, RecordStatus.RETRY, RecordStatus.ERROR, RecordStatus.TIMED_OUT})
 
 
-@dataclass(frozen=True)
-class RecordOutcome:
+class RecordOutcome(NamedTuple):
     message_id: str
     status: RecordStatus
     detail: str = ""

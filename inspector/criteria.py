@@ -55,11 +55,7 @@ InstanceCount = Annotated[int, Strict(), Field(ge=0, le=1000)]
 LabelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
 
-class _Spec(StrictSpec):
-    """User-written documents: camelCase as documented, snake_case accepted, unknown keys refused."""
-
-
-class Count(_Spec):
+class Count(StrictSpec):
     """Bounds on the number of located instances of a label; either bound may be left out."""
 
     min: InstanceCount | None = None
@@ -82,7 +78,7 @@ class Count(_Spec):
 _BOTH = "an entry has either `label` (one label) or `anyOf` (a list of labels), not both: split it in two"
 
 
-class RequireLabel(_Spec):
+class RequireLabel(StrictSpec):
     """The label must be seen (and, with `count`, located that many times)."""
 
     _misplaced: ClassVar[dict[str, str]] = {"anyOf": _BOTH, "any_of": _BOTH}
@@ -98,7 +94,7 @@ class RequireLabel(_Spec):
         return ["each require entry needs `label` (one label) or `anyOf` (a list of labels)"]
 
 
-class RequireAnyOf(_Spec):
+class RequireAnyOf(StrictSpec):
     """At least one of these labels must be seen; the best of them counts."""
 
     _misplaced: ClassVar[dict[str, str]] = {
@@ -141,7 +137,7 @@ Requirement = Annotated[
 ]
 
 
-class Forbid(_Spec):
+class Forbid(StrictSpec):
     """The label must not be seen."""
 
     _misplaced: ClassVar[dict[str, str]] = {
@@ -157,7 +153,7 @@ class Forbid(_Spec):
 QualityMetric = Literal["brightness", "sharpness", "contrast"]
 
 
-class Quality(_Spec):
+class Quality(StrictSpec):
     """Bounds on Rekognition's image quality measures, each 0-100."""
 
     min_brightness: Confidence | None = None
@@ -208,7 +204,7 @@ ColorName = Annotated[
 ]
 
 
-class ColorRule(_Spec):
+class ColorRule(StrictSpec):
     """Bounds on the share of the image, in percent of its pixels, whose simplified colour is `color`."""
 
     color: ColorName
@@ -244,7 +240,7 @@ class ColorRule(_Spec):
         return found
 
 
-class Criteria(_Spec):
+class Criteria(StrictSpec):
     """A QC rule set. Build it with `Criteria.load`, `Criteria.from_document` or the constructor."""
 
     min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE

@@ -53,11 +53,7 @@ Whole = Annotated[int, Strict()]  # every number setting below also has both bou
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 
 
-class _Spec(StrictSpec):
-    pass
-
-
-class Deployment(_Spec):
+class Deployment(StrictSpec):
     """Every setting of one deployed pipeline, with its default (the README's settings reference)."""
 
     criteria: Criteria  # the default line's first criteria (its seed in the live store)

@@ -3,10 +3,12 @@
 # No `from __future__ import annotations` here: pydantic would evaluate each annotation string when it builds
 # the models, at every cold start (benchmarks/cold_import.py: about a third of their build time).
 
+import importlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote_plus
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -15,12 +17,22 @@ from inspector._validation import describe
 from inspector.constants import DEFAULT_IMAGES_PREFIX
 from inspector.errors import MalformedEventError
 
+if TYPE_CHECKING:  # offered at run time by __getattr__ below
+    from inspector.other_events import (  # noqa: F401
+        EventBridgeBucket,
+        EventBridgeObject,
+        EventBridgeS3Detail,
+        EventBridgeS3Event,
+        S3TestEvent,
+        SnsNotification,
+    )
+
 S3_MAX_KEY_BYTES = 1024
 
 _M = TypeVar("_M", bound=BaseModel)
 
 
-class _AwsModel(BaseModel):
+class AwsModel(BaseModel):
     """AWS payloads: AWS's spelling through aliases, unknown fields ignored (AWS adds fields over time)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True)
@@ -31,30 +43,24 @@ def _assume_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-_UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 # --- S3 event notification (S3 -> SQS directly, or inside an SNS envelope) ---------------------------
 
 
-# The shapes a stack may never receive (S3 -> SQS directly is the default: no SNS envelope, no EventBridge;
-# S3's test event comes once per notification configuration) are built when first validated, not at cold
-# start: a function pays only for the shapes it is sent (cold_import in benchmarks/).
-_SHAPE_NOT_IN_EVERY_STACK = ConfigDict(defer_build=True)
-
-
-class S3UserIdentity(_AwsModel):
+class S3UserIdentity(AwsModel):
     principal_id: str = Field(alias="principalId")
 
 
-class S3Bucket(_AwsModel):
+class S3Bucket(AwsModel):
     name: str
     arn: str | None = None
     # Real S3 sends ownerIdentity; moto does not.
     owner_identity: S3UserIdentity | None = Field(default=None, alias="ownerIdentity")
 
 
-class S3Object(_AwsModel):
+class S3Object(AwsModel):
     key: str  # URL-encoded, spaces as '+', exactly as S3 sent it
     size: int | None = None
     e_tag: str | None = Field(default=None, alias="eTag")
@@ -62,18 +68,18 @@ class S3Object(_AwsModel):
     sequencer: str | None = None
 
 
-class S3Entity(_AwsModel):
+class S3Entity(AwsModel):
     s3_schema_version: str | None = Field(default=None, alias="s3SchemaVersion")
     configuration_id: str | None = Field(default=None, alias="configurationId")
     bucket: S3Bucket
     object: S3Object
 
 
-class S3EventRecord(_AwsModel):
+class S3EventRecord(AwsModel):
     event_version: str | None = Field(default=None, alias="eventVersion")
     event_source: Literal["aws:s3"] = Field(alias="eventSource")
     aws_region: str | None = Field(default=None, alias="awsRegion")
-    event_time: _UtcDatetime | None = Field(default=None, alias="eventTime")
+    event_time: UtcDatetime | None = Field(default=None, alias="eventTime")
     event_name: str = Field(alias="eventName")
     user_identity: S3UserIdentity | None = Field(default=None, alias="userIdentity")
     request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
@@ -81,82 +87,14 @@ class S3EventRecord(_AwsModel):
     s3: S3Entity
 
 
-class S3Event(_AwsModel):
+class S3Event(AwsModel):
     records: list[S3EventRecord] = Field(alias="Records")
-
-
-class S3TestEvent(_AwsModel):
-    """What S3 sends once when a notification configuration is written; it carries no object."""
-
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-
-    service: str = Field(alias="Service")
-    event: Literal["s3:TestEvent"] = Field(alias="Event")
-    time: _UtcDatetime | None = Field(default=None, alias="Time")
-    bucket: str | None = Field(default=None, alias="Bucket")
-    request_id: str | None = Field(default=None, alias="RequestId")
-    host_id: str | None = Field(default=None, alias="HostId")
-
-
-# --- SNS envelope (S3 -> SNS -> SQS fan-out without raw message delivery) ----------------------------
-
-
-class SnsNotification(_AwsModel):
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-    type: Literal["Notification"] = Field(alias="Type")
-    message_id: str | None = Field(default=None, alias="MessageId")
-    topic_arn: str | None = Field(default=None, alias="TopicArn")
-    subject: str | None = Field(default=None, alias="Subject")
-    message: str = Field(alias="Message")
-    timestamp: _UtcDatetime | None = Field(default=None, alias="Timestamp")
-    message_attributes: dict[str, Any] | None = Field(default=None, alias="MessageAttributes")
-
-
-# --- EventBridge (S3 -> EventBridge -> SQS); keys are NOT URL-encoded here ----------------------------
-
-
-class EventBridgeBucket(_AwsModel):
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-    name: str
-
-
-class EventBridgeObject(_AwsModel):
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-    key: str
-    size: int | None = None
-    etag: str | None = None
-    version_id: str | None = Field(default=None, alias="version-id")
-    sequencer: str | None = None
-
-
-class EventBridgeS3Detail(_AwsModel):
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-    version: str | None = None
-    bucket: EventBridgeBucket
-    object: EventBridgeObject
-    request_id: str | None = Field(default=None, alias="request-id")
-    requester: str | None = None
-    source_ip_address: str | None = Field(default=None, alias="source-ip-address")
-    reason: str | None = None
-
-
-class EventBridgeS3Event(_AwsModel):
-    model_config = _SHAPE_NOT_IN_EVERY_STACK
-    version: str | None = None
-    id: str | None = None
-    detail_type: str = Field(alias="detail-type")
-    source: Literal["aws.s3"]
-    account: str | None = None
-    time: _UtcDatetime | None = None
-    region: str | None = None
-    resources: list[str] = Field(default=[])
-    detail: EventBridgeS3Detail
 
 
 # --- The Lambda event from an SQS event source mapping ----------------------------------------------
 
 
-class SqsAttributes(_AwsModel):
+class SqsAttributes(AwsModel):
     approximate_receive_count: int = Field(alias="ApproximateReceiveCount")
     sent_timestamp: int | None = Field(default=None, alias="SentTimestamp")  # epoch milliseconds
     sender_id: str | None = Field(default=None, alias="SenderId")
@@ -168,13 +106,13 @@ class SqsAttributes(_AwsModel):
     dead_letter_queue_source_arn: str | None = Field(default=None, alias="DeadLetterQueueSourceArn")
 
 
-class SqsMessageAttribute(_AwsModel):
+class SqsMessageAttribute(AwsModel):
     data_type: str = Field(alias="dataType")
     string_value: str | None = Field(default=None, alias="stringValue")
     binary_value: str | None = Field(default=None, alias="binaryValue")
 
 
-class SqsRecord(_AwsModel):
+class SqsRecord(AwsModel):
     message_id: str = Field(alias="messageId")
     receipt_handle: str = Field(alias="receiptHandle")
     body: str
@@ -186,7 +124,7 @@ class SqsRecord(_AwsModel):
     aws_region: str | None = Field(default=None, alias="awsRegion")
 
 
-class SqsEvent(_AwsModel):
+class SqsEvent(AwsModel):
     """The event Lambda hands a function fed by an SQS event source mapping."""
 
     records: list[SqsRecord] = Field(alias="Records")
@@ -280,18 +218,19 @@ def _load_json(text: str | bytes, *, what: str) -> dict[str, Any]:
 def _parse_document(
     document: dict[str, Any], *, prefix: str, bucket: str | None, inside_sns: bool
 ) -> Inspect | Ignored:
+    # The models of the shapes other than S3's own notification are imported when one is first sent.
     if document.get("Type") == "Notification" and not inside_sns:
-        envelope = _validate(SnsNotification, document, "SNS notification")
+        envelope = _validate(_other().SnsNotification, document, "SNS notification")
         inner = _load_json(envelope.message, what="SNS notification's Message")
         return _parse_document(inner, prefix=prefix, bucket=bucket, inside_sns=True)
     if document.get("Event") == "s3:TestEvent":
-        test = _validate(S3TestEvent, document, "S3 test event")
+        test = _validate(_other().S3TestEvent, document, "S3 test event")
         return Ignored(reason=IgnoreReason.TEST_EVENT, detail=f"s3:TestEvent for bucket {test.bucket}")
     if "Records" in document:
         event = _validate(S3Event, document, "S3 event")
         return _from_records([_from_s3_record(r, prefix=prefix, bucket=bucket) for r in event.records])
     if "detail-type" in document:
-        bridge = _validate(EventBridgeS3Event, document, "EventBridge event")
+        bridge = _validate(_other().EventBridgeS3Event, document, "EventBridge event")
         return _from_records([_from_eventbridge(bridge, prefix=prefix, bucket=bucket)])
     keys = ", ".join(sorted(document)[:8]) or "none"
     raise MalformedEventError(
@@ -336,7 +275,7 @@ def _from_s3_record(record: S3EventRecord, *, prefix: str, bucket: str | None) -
     return _screen(ref, created=created, prefix=prefix, bucket=bucket)
 
 
-def _from_eventbridge(event: EventBridgeS3Event, *, prefix: str, bucket: str | None) -> ObjectRef | Ignored:
+def _from_eventbridge(event: "EventBridgeS3Event", *, prefix: str, bucket: str | None) -> ObjectRef | Ignored:
     obj = event.detail.object
     _check_key(obj.key)
     ref = ObjectRef(
@@ -384,3 +323,22 @@ def _screen(ref: ObjectRef, *, created: bool, prefix: str, bucket: str | None) -
     if ref.key.endswith("/"):
         return Ignored(reason=IgnoreReason.FOLDER_MARKER, detail=f"{ref.uri} is a folder marker")
     return ref
+
+
+# --- The shapes not every stack is sent (inspector/other_events.py) ----------------------------------
+
+_OTHER_SHAPES = frozenset({
+    "EventBridgeBucket", "EventBridgeObject", "EventBridgeS3Detail", "EventBridgeS3Event", "S3TestEvent",
+    "SnsNotification",
+})  # fmt: skip
+
+
+def _other() -> ModuleType:
+    return importlib.import_module("inspector.other_events")
+
+
+def __getattr__(name: str) -> Any:
+    """`inspector.events.SnsNotification` and the other shapes of `inspector.other_events` (PEP 562)."""
+    if name in _OTHER_SHAPES:
+        return getattr(_other(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

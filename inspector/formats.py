@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from inspector.constants import REKOGNITION_MIN_IMAGE_SIDE_PX
 from inspector.errors import ImageRejected
@@ -45,8 +45,7 @@ _FTYP_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "AVI
 SUPPORTED = frozenset({"JPEG", "PNG"})  # what Rekognition accepts
 
 
-@dataclass(frozen=True)
-class Sniffed:
+class Sniffed(NamedTuple):
     """The format read off an image's first bytes; width and height when they are that easy to read."""
 
     format: str | None  # None: no known signature

@@ -101,12 +101,7 @@ LineName = Annotated[str, StringConstraints(pattern=f"^{LINE_NAME_PATTERN}$")]
 LinePrefix = Annotated[str, StringConstraints(min_length=2, max_length=200), AfterValidator(_line_prefix)]
 
 
-class Spec(StrictSpec):
-    """Documents people write (stack config, published criteria): camelCase, snake_case accepted, unknown
-    keys refused, frozen."""
-
-
-class Recipient(Spec):
+class Recipient(StrictSpec):
     """An email subscription of the QC group's topic.
 
     `immediate`: one email per inspected image, of the verdicts in `only` (every verdict when left out);
@@ -156,7 +151,7 @@ class Recipient(Spec):
         return {**policy, **line}
 
 
-class Line(Spec):
+class Line(StrictSpec):
     """One product line: a key prefix below the images prefix and what judging its images takes.
 
     `criteria` is the line's first (seed) criteria; once criteria are live, the published ones replace it

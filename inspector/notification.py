@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from inspector.analysis import Analysis
 from inspector.constants import KIND_INSPECTION
@@ -23,8 +23,7 @@ _MARKS = {
 }
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(NamedTuple):
     subject: str
     body: str
     attributes: dict[str, str]  # SNS MessageAttributes (String), for subscription filter policies

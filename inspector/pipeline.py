@@ -58,10 +58,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from inspector.constants import REKOGNITION_MAX_S3_OBJECT_BYTES
 from inspector.criteria import Criteria, DetectionRequest
@@ -148,8 +147,7 @@ class Status(StrEnum):
     GONE = "gone"  # the object no longer exists: nothing to do
 
 
-@dataclass(frozen=True)
-class Inspection:
+class Inspection(NamedTuple):
     """What happened to one object."""
 
     key: str

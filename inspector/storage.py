@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from inspector.aws import (
     error_code,
@@ -18,21 +18,23 @@ from inspector.aws import (
 from inspector.errors import RecordConflict, RecordError
 from inspector.records import ResultRecord
 
+# The value objects here and in the pipeline are NamedTuples, not dataclasses: a dataclass compiles its
+# methods from source when defined, about as much CPU at cold start as a pydantic model of eight fields
+# (benchmarks/cold_import.py), and these need nothing a NamedTuple lacks.
 
-@dataclass(frozen=True)
-class ObjectInfo:
+
+class ObjectInfo(NamedTuple):
     """What a HEAD request says of an object."""
 
     size: int
     etag: str
     content_type: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = MappingProxyType({})  # read-only: one empty mapping serves every default
     version_id: str | None = None
     last_modified: datetime | None = None  # when this version was written (HEAD's LastModified)
 
 
-@dataclass(frozen=True)
-class RecordVersion:
+class RecordVersion(NamedTuple):
     """One stored version of a result record (S3 versioning keeps every write: the key's history)."""
 
     version_id: str
@@ -41,8 +43,7 @@ class RecordVersion:
     problem: str | None = None  # why it could not be read
 
 
-@dataclass(frozen=True)
-class StoredRecord:
+class StoredRecord(NamedTuple):
     """A result record as read, with the ETag a write replacing it must name."""
 
     etag: str

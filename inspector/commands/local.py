@@ -26,6 +26,8 @@ from inspector.deployment import Deployment
 from inspector.notification import printable
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from inspector.events import ObjectRef
     from inspector.lines import Line
     from inspector.local import LocalAws, Poller, Provisioned
@@ -124,7 +126,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         settle_seconds=args.settle,
     )
     stop = threading.Event()
-    with _stop_on_sigterm(stop), session:
+    with _stop_on_signals(stop), session:
         try:
             session.announce()
             session.run(stop)
@@ -160,17 +162,31 @@ def session_inputs(args: argparse.Namespace) -> tuple[Deployment, dict[str, byte
 
 
 @contextlib.contextmanager
-def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM (`kill`, a service manager, a container stopping) stops the session as Ctrl-C does: the
-    loop ends within a poll, the embedded AWS is stopped and "stopped" is said, with exit status 0."""
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM (`kill`, a service manager, a container stopping) stop the session: the
+    loop ends within a poll, the embedded AWS is stopped and "stopped" is said, with exit status 0.
+
+    The first Ctrl-C only sets `stop`: raised as KeyboardInterrupt, it could land in a finalizer that the
+    garbage collector runs (an SDK file closed late), where Python reports and drops it, and the session
+    would go on. A second Ctrl-C interrupts as usual (the previous handler is back), for a session that
+    does not stop."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous_int)
+
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is not signal.SIG_IGN:  # a job started in the background ignores Ctrl-C: it still does
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _seconds(text: str) -> float:

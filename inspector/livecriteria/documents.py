@@ -21,10 +21,10 @@ from typing import Any
 from pydantic import AwareDatetime, Field, ValidationError
 
 from inspector import constants
-from inspector._validation import describe
+from inspector._validation import StrictSpec, describe
 from inspector.criteria import Criteria
 from inspector.errors import CriteriaError, InspectorError
-from inspector.lines import DetectorName, Line, LineName, Lines, Spec
+from inspector.lines import DetectorName, Line, LineName, Lines
 
 SEED_VERSION = 0
 VERSION_DIGITS = 6  # versions/000042.json: listed in order by S3's lexicographic listing
@@ -34,7 +34,7 @@ class RefusedDocument(InspectorError):
     """A criteria document in the store that must not take effect; the message says why."""
 
 
-class CriteriaVersion(Spec):
+class CriteriaVersion(StrictSpec):
     """One version of one line's criteria, as stored: the criteria document and who made it when."""
 
     line: LineName
@@ -52,7 +52,7 @@ class CriteriaVersion(Spec):
         return self.model_dump_json(exclude_none=True)
 
 
-class LineEntry(Spec):
+class LineEntry(StrictSpec):
     """What the commands need of a line: where its images and records are, which detectors judge it."""
 
     name: LineName
@@ -71,7 +71,7 @@ class LineEntry(Spec):
         )
 
 
-class LineTable(Spec):
+class LineTable(StrictSpec):
     """`criteria/lines.json`: the deployment's lines and the bucket's layout."""
 
     lines: tuple[LineEntry, ...]

@@ -332,6 +332,9 @@ def test_ctrl_c_stops_cleanly_frees_the_port_and_restores_the_process(
     port = free_port()
     stdout = io.StringIO()
     monkeypatch.setattr(sys, "stdout", stdout)
+    # Ctrl-C as a terminal's foreground job gets it: a runner started in the background ignores SIGINT,
+    # and then interrupt_main() does nothing.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     returned = threading.Event()
 
@@ -352,6 +355,7 @@ def test_ctrl_c_stops_cleanly_frees_the_port_and_restores_the_process(
     finally:
         returned.set()
         presser.join()
+        signal.signal(signal.SIGINT, inherited)
         gc.collect()  # finalize here, under this test's filter, whatever the interrupt left unclosed
 
     assert 0 == status

@@ -34,6 +34,12 @@ from tests.functional.world import (
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def within_today() -> datetime:
+    """The wall clock held inside TODAY: a run that crosses midnight UTC still stamps its records TODAY,
+    the day these tests (fixed when the module loads) report on."""
+    return min(datetime.now(UTC), TODAY + timedelta(days=1) - timedelta(microseconds=1))
+
+
 def run_day(world: World) -> None:
     for name in ("pass-1", "pass-2", "pass-3", "fail-1", "review-1"):
         world.upload(f"images/line-1/{name}.jpg", jpeg())
@@ -43,7 +49,23 @@ def run_day(world: World) -> None:
             image.key.rsplit("/", 1)[-1].split("-")[0]  # type: ignore[union-attr]
         )
     )
-    world.run(world.processor(detector, daily_prefix="daily/"))
+    world.run(world.processor(detector, daily_prefix="daily/", clock=within_today))
+
+
+def test_the_records_and_their_daily_copies_follow_the_clock_the_processor_is_built_with(world: World):
+    # Here a minute before midnight UTC: a record's day is its clock's, not the wall clock's.
+    late = TODAY - timedelta(minutes=1)
+    world.upload("images/line-1/pass-1.jpg", jpeg())
+
+    world.run(
+        world.processor(FakeDetector(by=lambda image: PASS_LABELS), daily_prefix="daily/", clock=lambda: late)
+    )
+
+    record = world.record("images/line-1/pass-1.jpg")
+    assert late == record.inspected_at
+    assert late == record.notified_at
+    daily = [key for key in world.keys() if key.startswith("daily/")]  # noqa: SIM118 - the bucket's keys
+    assert [f"daily/dt={late:%Y-%m-%d}/line-1/pass-1.jpg.json"] == daily
 
 
 def test_the_pipeline_files_a_one_line_daily_copy_of_each_finished_record(world: World):

@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -174,11 +175,16 @@ class World:
         return Settings(**{**document, **overrides})
 
     def processor(
-        self, detector: LabelDetector | None = None, *, s3: Any | None = None, **settings: Any
+        self,
+        detector: LabelDetector | None = None,
+        *,
+        s3: Any | None = None,
+        clock: Callable[[], datetime] | None = None,
+        **settings: Any,
     ) -> BatchProcessor:
         """`inspector.app.build` on the world's clients; the detector is the real Rekognition one if None."""
         clients = Clients(s3=s3 or self.s3, sns=self.sns, rekognition=self.rekognition)
-        processor = build(self.settings(**settings), clients=clients, detector=detector)
+        processor = build(self.settings(**settings), clients=clients, detector=detector, clock=clock)
         self.processors.append(processor)
         return processor
 

@@ -539,3 +539,12 @@ def test_object_ref_uri_uses_the_decoded_key() -> None:
     ref = the_only_object(parse_body(event_text("s3KeyWithSpaces.json")))
 
     assert "s3://widget-factory-images/images/my widget.jpg" == ref.uri
+
+
+def test_inspector_events_still_offers_the_shapes_imported_only_when_sent():
+    from inspector import events, other_events  # noqa: PLC0415 - the lazy import is what is tested
+
+    for name in ("SnsNotification", "S3TestEvent", "EventBridgeS3Event", "EventBridgeS3Detail"):
+        assert getattr(other_events, name) is getattr(events, name)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        events.Nothing  # noqa: B018 - the look-up is the test

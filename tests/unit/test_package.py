@@ -89,10 +89,43 @@ def test_the_settings_load_only_what_they_validate():
 @pytest.mark.parametrize(
     "module",
     ["inspector.reports", "inspector.review", "inspector.reference", "inspector.cli", "inspector.local",
-     "inspector.detectors.combined", "inspector.deployment"],
+     "inspector.detectors.combined", "inspector.deployment", "inspector.other_events"],
 )  # fmt: skip
 def test_the_functions_import_leaves_out_what_the_default_configuration_does_not_use(module: str):
     loaded = _modules_after("import handler")
 
     assert "inspector.pipeline" in loaded  # the probe sees the function's own modules
     assert module not in loaded
+
+
+def _probe(code: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found: list[str] = json.loads(result.stdout)
+    return found
+
+
+def _dataclasses_after(code: str) -> list[str]:
+    """The dataclasses the project's modules define once `code` has run."""
+    return _probe(
+        f"import json, sys, dataclasses\n{code}\n"
+        "print(json.dumps(sorted(f'{name}.{attr}' for name, module in list(sys.modules.items())\n"
+        "    if name.startswith(('inspector', 'handler')) for attr, value in vars(module).items()\n"
+        "    if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name)))"
+    )
+
+
+# Work every cold start pays for nothing the function needs (benchmarks/cold_import.py measures both).
+def test_the_functions_import_leaves_out_difflib_which_only_a_refused_document_needs():
+    assert [] == _probe(
+        "import handler, json, sys; print(json.dumps([m for m in sys.modules if m == 'difflib']))"
+    )
+
+
+def test_the_functions_import_defines_no_dataclass():
+    # A dataclass compiles its methods from source when defined: as much CPU as a pydantic model of eight
+    # fields. The function's value objects are NamedTuples.
+    assert [] == _dataclasses_after("import handler")
+
+
+def test_the_probe_would_see_a_dataclass_where_one_is_defined():
+    assert "inspector.reference.model.Parameters" in _dataclasses_after("import inspector.reference.model")
