@@ -74,7 +74,8 @@ def test_without_valgrind_the_benchmark_says_how_to_get_the_count(
     monkeypatch.setattr(shutil, "which", lambda name: None)
 
     assert cold_import.instructions("pass", {}, flags=(), cwd=tmp_path) is None
-    assert "apt install valgrind" in cold_import.instruction_ratios({}, flags=(), cwd=tmp_path)
+    assert cold_import.instruction_counts({}, flags=(), cwd=tmp_path) is None
+    assert "apt install valgrind" in cold_import.describe_counts(None)
 
 
 def test_without_the_functions_python_the_benchmark_says_how_to_get_it(
