@@ -27,8 +27,8 @@ Interpreter start-up, equal for all, is left out:
 - ours: `import boto3` (the handler needs it for its clients on the first invocation, so it is fair to count
   it), `import handler`, `Settings.from_env(os.environ)` with the INSPECTOR_* variables the stack sets;
 - baseline: `import boto3`, all a seed-style handler needs at import.
-Figure = median over RUNS subprocesses of ours / median over RUNS of the baseline; the two kinds alternate,
-to spread the machine's noise over both, after one warm-up run of each (bytecode caches written).
+CPU-time ratio = median over RUNS subprocesses of ours / median over RUNS of the baseline; the kinds
+alternate, to spread the machine's noise over both, after one warm-up run of each (bytecode caches written).
 
 Where the modules come from matters, so the figure is measured in a Lambda-like layout: `task/` holds what
 the bundle holds (handler, inspector, and the distributions `infra.bundle.RUNTIME_DISTRIBUTIONS` names),
@@ -41,12 +41,9 @@ additions; a bundle without .pyc files (built where the function's Python versio
 code directory is read-only, so its modules are compiled again on every cold start, while the runtime's
 boto3 comes compiled; the bundle ships .pyc files when it can, see infra/bundle.py); and this venv as it is.
 
-One more context line counts the instructions each snippet executes (valgrind's cachegrind, when valgrind
-is installed): the same code gives the same count on a quiet machine and a loaded one, so a change that
-moves the cold start by 1% shows, where the CPU-time medians move by 10% between runs of the same tree.
-And one measures the bundle itself, as `make bundle` builds it for this machine's architecture, unzipped,
-on the function's own Python (the stack's default `pythonVersion`, when this machine has it): the layout
-above stands for it with this venv's Python and files.
+One more context line measures the bundle itself, as `make bundle` builds it for this machine's
+architecture, unzipped, on the function's own Python (the stack's default `pythonVersion`, when this
+machine has it): the layout above stands for it with this venv's Python and files.
 """
 
 from __future__ import annotations
@@ -386,9 +383,8 @@ def instructions(
     """Instructions the interpreter executes running `code` (valgrind's cachegrind, no cache simulation).
 
     Deterministic: the same code and files give the same count from one run to the next, on a loaded
-    machine too, where CPU time moves by 10% or more. Counts are not time (an instruction that misses the
-    cache costs more), so the CPU-time ratio stays the figure; this one says whether a change moved it.
-    None when valgrind is not installed (Debian: `apt install valgrind`).
+    machine too, where CPU time moves by 10% or more (see the module docstring for why the goal figures use
+    it). None when valgrind is not installed (Debian: `apt install valgrind`).
     """
     valgrind = shutil.which(VALGRIND)
     if valgrind is None:

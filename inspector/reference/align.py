@@ -320,21 +320,23 @@ def _bilinear(
     py -= y0
     index = y0 * width
     index += x0
-    top = flat[index]
-    right = flat[index + 1]
-    right -= top
-    right *= px
-    top += right
+    top = _along_row(flat, index, px)
     index += width
-    bottom = flat[index]
-    right = flat[index + 1]
-    right -= bottom
-    right *= px
-    bottom += right
+    bottom = _along_row(flat, index, px)
     bottom -= top
     bottom *= py
     top += bottom
     return top
+
+
+def _along_row(flat: FloatImage, index: npt.NDArray[np.int32], fraction: FloatImage) -> FloatImage:
+    """flat[index] + fraction * (flat[index + 1] - flat[index]): a new array, built in place."""
+    left = flat[index]
+    right = flat[index + 1]
+    right -= left
+    right *= fraction
+    left += right
+    return left
 
 
 def _reduce(luma: Image.Image, factor: int) -> FloatImage:

@@ -14,25 +14,29 @@ import inspector
 HEAVY = ("boto3", "botocore", "pulumi", "pulumi_aws", "yaml")
 
 
-def test_importing_inspector_pulls_in_neither_boto3_nor_pulumi():
-    probe = (
-        "import json, sys, inspector; "
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+def _probe(code: str) -> list[str]:
+    """What `code`, run in a fresh interpreter, prints as a JSON list of names."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found: list[str] = json.loads(result.stdout)
+    return found
 
-    assert [] == json.loads(result.stdout)
+
+def _loaded_after(code: str) -> list[str]:
+    """Every module a fresh interpreter holds once `code` has run (the probe's own json and sys too)."""
+    return _probe(f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))")
+
+
+def _heavy_after(code: str) -> list[str]:
+    return [m for m in _loaded_after(code) if m.split(".")[0] in HEAVY]
+
+
+def test_importing_inspector_pulls_in_neither_boto3_nor_pulumi():
+    assert [] == _heavy_after("import inspector")
 
 
 def test_the_probe_would_see_boto3_when_it_is_imported():
     # Guards the test above: the same probe does report a heavy module once it is imported.
-    probe = (
-        "import json, sys, boto3, inspector; "
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
-    assert "boto3" in json.loads(result.stdout)
+    assert "boto3" in _heavy_after("import boto3, inspector")
 
 
 def test_every_public_name_is_importable_from_the_package():
@@ -53,11 +57,7 @@ def test_the_lambda_entry_point_is_the_librarys_function():
 
 
 def _modules_after(code: str) -> list[str]:
-    listing = "print(json.dumps(sorted(m for m in sys.modules if m.startswith('inspector'))))"
-    probe = f"import json, sys\n{code}\n{listing}"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    loaded: list[str] = json.loads(result.stdout)
-    return loaded
+    return [m for m in _loaded_after(code) if m.startswith("inspector")]
 
 
 def test_importing_inspector_loads_no_submodule_until_a_name_is_used():
@@ -98,12 +98,6 @@ def test_the_functions_import_leaves_out_what_the_default_configuration_does_not
     assert module not in loaded
 
 
-def _probe(code: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    found: list[str] = json.loads(result.stdout)
-    return found
-
-
 def _dataclasses_after(code: str) -> list[str]:
     """The dataclasses the project's modules define once `code` has run."""
     return _probe(
@@ -116,9 +110,7 @@ def _dataclasses_after(code: str) -> list[str]:
 
 # Work every cold start pays for nothing the function needs (benchmarks/cold_import.py measures both).
 def test_the_functions_import_leaves_out_difflib_which_only_a_refused_document_needs():
-    assert [] == _probe(
-        "import handler, json, sys; print(json.dumps([m for m in sys.modules if m == 'difflib']))"
-    )
+    assert "difflib" not in _loaded_after("import handler")
 
 
 def test_the_functions_import_defines_no_dataclass():
