@@ -490,7 +490,7 @@ def on_the_functions_python(env: Mapping[str, str]) -> str:
     ours, floor = (median([s["total"] for s in samples[name]]) for name in ("ours", "floor"))
     return (
         f"{what} ({python}; {architecture}, {'with' if bundle.compiled else 'without'} .pyc, as deployed): "
-        f"ours over the floor {ours / floor:.2f} (CPU, median of {CONTEXT_RUNS}); {counted}"
+        f"{counted}; CPU time, ours over the floor {ours / floor:.2f} (median of {CONTEXT_RUNS})"
     )
 
 
@@ -513,11 +513,11 @@ def importtime_breakdown(env: Mapping[str, str], *, flags: tuple[str, ...], cwd:
     # boto3's (or the interpreter's); what follows is what ours adds.
     boto3_at = next(i for i, row in enumerate(rows) if row[3] == "boto3" and row[2] == 0)
     added = rows[boto3_at + 1 :]
-    lines = ["top 10 cumulative imports beyond boto3 (ms, nested by depth):"]
+    lines = ["top 10 cumulative imports beyond boto3 (-X importtime, wall ms of one run; nested by depth):"]
     for self_us, cumulative_us, depth, module in sorted(added, key=lambda row: -row[1])[:10]:
         lines.append(f"    {cumulative_us / 1000:6.1f}  {'  ' * depth}{module} (self {self_us / 1000:.1f})")
     lines.append(
-        "top 10 self times beyond boto3 (ms): "
+        "top 10 self times beyond boto3 (-X importtime, wall ms): "
         + ", ".join(
             f"{module} {self_us / 1000:.1f}"
             for self_us, _, _, module in sorted(added, key=lambda r: -r[0])[:10]
