@@ -18,8 +18,9 @@ BUCKET = "bench-widget-images"
 
 # The latency model: a sleep per API call, injected with a botocore `before-call` hook on each client.
 # Typical same-region p50s seen from a Lambda function: DetectLabels on a small S3 object ~150 ms;
-# S3 HEAD/GET/PUT/COPY/DELETE and SNS Publish ~20 ms. moto answers in about a millisecond, so without this
-# model every benchmark would measure moto's CPU instead of the waiting a real function does.
+# S3 HEAD/GET/PUT/COPY/DELETE and SNS Publish ~20 ms. moto answers after a few milliseconds of CPU (an SNS
+# Publish ~8 ms: it signs the message for each subscriber), with no wait, so without this model every
+# benchmark would measure moto's CPU instead of the waiting a real function does.
 LATENCY_SECONDS = {"rekognition": 0.150, "s3": 0.020, "sns": 0.020}
 
 # Labels only (no quality or colour rules): DetectLabels is billed as one image, with no Image Properties.
