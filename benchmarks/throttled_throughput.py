@@ -199,6 +199,18 @@ class MemoryBucket:
             return None
         return ObjectInfo(len(found.data), found.etag, found.content_type, dict(found.metadata))
 
+    def peek(self, key: str, *, length: int) -> Any:
+        from inspector.storage import ObjectInfo  # noqa: PLC0415
+
+        time.sleep(self._latency)  # one request, as S3Store.peek makes
+        with self._lock:
+            found = self.objects.get(key)
+        if found is None:
+            return None
+        return ObjectInfo(
+            len(found.data), found.etag, found.content_type, dict(found.metadata), start=found.data[:length]
+        )
+
     def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
         return self._version(key, etag, "range").data[:length]
 

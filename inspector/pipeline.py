@@ -1,6 +1,6 @@
 """One object's inspection, in an order that cannot lose an image.
 
-    head -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
+    peek -> (result record for this version? resume) -> cheap checks -> detect -> evaluate
     -> (FAIL or REVIEW: write the evidence image) -> write the result record -> notify
     -> record the notification -> copy to the destination
     -> (remove the superseded copy, see below) -> write the record's daily copy (when a daily prefix is
@@ -93,6 +93,7 @@ class Store(Protocol):
     """The storage an `Inspector` needs; `inspector.storage.S3Store` is the S3 one."""
 
     def head(self, key: str) -> ObjectInfo | None: ...
+    def peek(self, key: str, *, length: int) -> ObjectInfo | None: ...
     def read_start(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
     def read_end(self, key: str, *, etag: str, length: int = ...) -> bytes: ...
     def load_record(self, key: str) -> StoredRecord | None: ...
@@ -232,7 +233,8 @@ class Inspector:
         key = ref.key
         record_key = self.settings.record_key(key)
         line = self.lines.for_key(self.settings.relative(key))
-        info = self.store.head(key)
+        # HEAD's facts and the bytes the cheap checks sniff, in one request (`_check` reads them).
+        info = self.store.peek(key, length=HEAD_BYTES)
         stored = self.store.load_record(record_key)
         # The record's ETag: each write of the record names the one it replaces (see the module's docstring).
         record, etag = (stored.record, stored.etag) if stored is not None else (None, None)
@@ -424,8 +426,9 @@ class Inspector:
             log.info("removed the superseded copy", extra={"key": record.image.key, "copy": earlier})
 
     def _judge(self, ref: ObjectRef, info: ObjectInfo, line: Line, criteria: Criteria) -> ResultRecord:
-        # The facts of the version inspected, from HEAD: when the object was overwritten before this ran
-        # (the event announced another version), nothing of that event's version stays in the record.
+        # The facts of the version inspected, as S3 gave them with its first bytes (`peek`): when the object
+        # was overwritten before this ran (the event announced another version), nothing of that event's
+        # version stays in the record.
         same_version = ref.etag is not None and _bare(ref.etag) == _bare(info.etag)
         image = ref.model_copy(
             update={
@@ -482,7 +485,7 @@ class Inspector:
                 f"file is {info.size:,} bytes; Rekognition reads at most "
                 f"{REKOGNITION_MAX_S3_OBJECT_BYTES:,} bytes (15 MiB) from S3"
             )
-        head = self.store.read_start(key, etag=info.etag, length=HEAD_BYTES)
+        head = info.start or self.store.read_start(key, etag=info.etag, length=HEAD_BYTES)
         sniffed = require_image(head)
         header_end = jpeg_header_end(head) if sniffed.format == "JPEG" else 0
         if info.size <= len(head):  # the whole file was read
@@ -520,7 +523,7 @@ def already_inspected(verdict: str, destination: str) -> str:
 
 
 def _same_upload(record: ResultRecord, key: str, info: ObjectInfo) -> bool:
-    """Whether `record` is of the very upload HEAD sees: same key and bytes, and same S3 version when
+    """Whether `record` is of the very upload the peek sees: same key and bytes, and same S3 version when
     both are known (on a versioned bucket the same bytes uploaded again are a new upload)."""
     if record.image.key != key or _bare(record.image.etag) != _bare(info.etag):
         return False
@@ -540,5 +543,5 @@ def _returned(record: ResultRecord, key: str, info: ObjectInfo) -> bool:
 
 
 def _bare(etag: str | None) -> str:
-    """ETags come quoted from HEAD and bare in events: compare them bare."""
+    """ETags come quoted from S3 (HEAD, GET) and bare in events: compare them bare."""
     return (etag or "").strip('"')

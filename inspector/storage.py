@@ -24,14 +24,15 @@ from inspector.records import ResultRecord
 
 
 class ObjectInfo(NamedTuple):
-    """What a HEAD request says of an object."""
+    """What a HEAD request says of an object, and its first bytes when they were read with it (`peek`)."""
 
-    size: int
+    size: int  # bytes, the whole object's
     etag: str
     content_type: str | None = None
     metadata: Mapping[str, str] = MappingProxyType({})  # read-only: one empty mapping serves every default
     version_id: str | None = None
     last_modified: datetime | None = None  # when this version was written (HEAD's LastModified)
+    start: bytes = b""  # the object's first bytes, as `S3Store.peek` read them (b"" from `head`)
 
 
 class RecordVersion(NamedTuple):
@@ -69,14 +70,30 @@ class S3Store:
             if is_not_found(exc):
                 return None
             raise translate(exc, f"S3 HeadObject {key}") from exc
-        return ObjectInfo(
-            size=int(response.get("ContentLength", 0)),
-            etag=str(response.get("ETag", "")),
-            content_type=response.get("ContentType"),
-            metadata=dict(response.get("Metadata") or {}),
-            version_id=response.get("VersionId"),
-            last_modified=response.get("LastModified"),
-        )
+        return _object_info(response, size=int(response.get("ContentLength", 0)))
+
+    def peek(self, key: str, *, length: int) -> ObjectInfo | None:
+        """What `head` says, and the object's first `length` bytes (fewer when it is shorter) in `start`: one
+        ranged GET where a HEAD and a ranged GET took two. None when the object does not exist.
+
+        An empty object has no byte a range could name (S3 answers 416 InvalidRange): a HEAD then says what
+        it is. The bytes and the facts come from one response, so they are of one version.
+        """
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            data: bytes = response["Body"].read()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            if error_code(exc) in {"InvalidRange", "416"}:
+                return self.head(key)
+            raise translate(exc, f"S3 GetObject (range) {key}") from exc
+        # A ranged answer's ContentLength is the range's; the object's size follows the slash of
+        # ContentRange ("bytes 0-175/48213"). Without one (a whole-object answer), it is ContentLength.
+        content_range = str(response.get("ContentRange") or "")
+        _, slash, total = content_range.rpartition("/")
+        size = int(total) if slash and total.isdigit() else int(response.get("ContentLength", len(data)))
+        return _object_info(response, size=size, start=data)
 
     def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
         """The object's first `length` bytes (one ranged GET), provided it is still the version `etag`."""
@@ -269,3 +286,16 @@ class S3Store:
         except Exception:  # noqa: BLE001 - a missing link must not fail the inspection
             return None
         return url
+
+
+def _object_info(response: Mapping[str, Any], *, size: int, start: bytes = b"") -> ObjectInfo:
+    """An `ObjectInfo` from a HeadObject or GetObject response."""
+    return ObjectInfo(
+        size=size,
+        etag=str(response.get("ETag", "")),
+        content_type=response.get("ContentType"),
+        metadata=dict(response.get("Metadata") or {}),
+        version_id=response.get("VersionId"),
+        last_modified=response.get("LastModified"),
+        start=start,
+    )
