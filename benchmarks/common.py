@@ -258,8 +258,8 @@ def fast_moto() -> Iterator[None]:
     """moto's speed-ups above: a faster simulator of the same AWS.
 
     In process, moto's CPU is the function's: it runs in the function's threads under its GIL, where AWS
-    does its work elsewhere. On 2026-11-30 py-spy put 64% of the CPU of a batch of 10
-    (`benchmarks.batch_concurrency`) in moto, and a sixth of that in the S3 reloads.
+    does its work elsewhere. On 2026-11-30 py-spy's samples of a batch of 10's threads
+    (`benchmarks.batch_concurrency`) fell 64% in moto, a sixth of that in the S3 reloads.
     """
     with fast_moto_sqs_clock(), fast_moto_s3_urls():
         yield
