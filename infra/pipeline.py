@@ -343,13 +343,29 @@ class InspectionPipeline(pulumi.ComponentResource):
             role=role.arn,
             environment={"variables": environment},
             logging_config={"log_format": "Text", "log_group": log_group.name},
+            # SnapStart snapshots a version when it is published, so each deployment publishes one; the
+            # handler makes its clients on the first invocation, so the snapshot holds imports, no sockets.
+            publish=cfg.snap_start,
+            snap_start={"apply_on": "PublishedVersions"} if cfg.snap_start else None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
+        invoked: pulumi.Output[str] = function.arn
+        if cfg.snap_start:
+            # A snapshot serves only a version: the queue drives the alias of the one just published.
+            live = aws.lambda_.Alias(
+                f"{name}-live",
+                name="live",
+                function_name=function.name,
+                function_version=function.version,
+                description="The version SnapStart snapshotted at the last deployment; the queue invokes it",
+                opts=child,
+            )
+            invoked = live.arn
         aws.lambda_.EventSourceMapping(
             f"{name}-source",
             event_source_arn=queue.arn,
-            function_name=function.arn,
+            function_name=invoked,
             batch_size=cfg.batch_size,
             maximum_batching_window_in_seconds=cfg.batching_window_seconds,
             function_response_types=["ReportBatchItemFailures"],

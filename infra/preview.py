@@ -66,6 +66,9 @@ def declare(stack: str, config: Mapping[str, str]) -> Recorded:
                 "name": physical,
             }
             outputs |= {"url": f"https://sqs.{region}.amazonaws.com/{PLACEHOLDER_ACCOUNT}/{physical}"}
+            if args.typ == "aws:lambda/function:Function":
+                # Known once deployed: the version this deployment publishes (snapStart), else $LATEST.
+                outputs["version"] = "(published)" if args.inputs.get("publish") else "$LATEST"
             return physical, {**outputs, **args.inputs, "bucket": physical, "keyId": physical}
 
         def call(

@@ -86,6 +86,9 @@ class Deployment(StrictSpec):
     architecture: Literal["arm64", "x86_64"] = "arm64"
     python_version: Literal["3.12", "3.13"] = "3.13"
     memory_mb: Whole = Field(default=512, ge=128, le=10240)
+    # Lambda SnapStart: each published version's initialised environment (its imports) is snapshotted,
+    # and a cold start restores it; the queue then drives the `live` alias of the latest version.
+    snap_start: Flag = False
     timeout_seconds: Whole = Field(default=60, ge=5, le=900)
     batch_size: Whole = Field(default=10, ge=1, le=10)
     batching_window_seconds: Whole = Field(default=0, ge=0, le=300)

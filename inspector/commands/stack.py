@@ -49,6 +49,6 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"{args.file}: valid stack config ({len(values)} inspector:* keys): function "
         f"{deployment.architecture} Python {deployment.python_version}, {deployment.memory_mb} MB, "
-        f"timeout {deployment.timeout_seconds} s\n"
+        f"timeout {deployment.timeout_seconds} s{', SnapStart' if deployment.snap_start else ''}\n"
     )
     return EXIT_OK

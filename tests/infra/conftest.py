@@ -68,6 +68,9 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             outputs["bucket"] = physical
             outputs["arn"] = f"arn:aws:s3:::{physical}"
+        if args.typ == "aws:lambda/function:Function":
+            # As Lambda answers: the version a deployment published, else the unpublished $LATEST.
+            outputs["version"] = "1" if args.inputs.get("publish") else "$LATEST"
         return physical, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:

@@ -403,6 +403,7 @@ NO_CONTROL: dict[str, str] = {
     "aws:s3/bucketNotification:BucketNotification": "part of the bucket (S3.11, event notifications, holds)",
     "aws:kms/alias:Alias": "a name for the ops key",
     "aws:lambda/eventSourceMapping:EventSourceMapping": "no Security Hub control",
+    "aws:lambda/alias:Alias": "a name for a published version (snapStart); the function's controls hold",
     "aws:cloudwatch/eventRule:EventRule": "no Security Hub control",
     "aws:cloudwatch/eventTarget:EventTarget": "no Security Hub control",
     "aws:scheduler/schedule:Schedule": "no Security Hub control (EventBridge.3 is for custom event buses)",

@@ -13,7 +13,7 @@ from infra.config import load
 from infra.pipeline import HANDLER, InspectionPipeline, InspectionPipelineArgs
 from inspector.deployment import DLQ_RETENTION_SECONDS
 from inspector.settings import Settings
-from tests.infra.conftest import ACCOUNT, Stack, run_under_mocks
+from tests.infra.conftest import ACCOUNT, REGION, Stack, run_under_mocks
 
 CUSTOM_MODEL = "arn:aws:rekognition:eu-west-1:123456789012:project/widgets/version/widgets.2026-11-01/1"
 CONFIG = {
@@ -540,3 +540,37 @@ def test_the_reviewer_policy_grants_exactly_what_review_needs_and_differs_from_t
     function = _grants(_function_policy(stack))
     assert "rekognition:DetectLabels" in function
     assert not {"rekognition:DetectLabels", "sqs:ReceiveMessage"} & set(grants)
+
+
+# --- SnapStart -------------------------------------------------------------------------------------------
+
+
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:inspector-function-0a1b2c3"
+
+
+def test_by_default_the_queue_invokes_the_unpublished_function_without_snapstart(stack: Stack):
+    function = stack.one("aws:lambda/function:Function").inputs
+    mapping = stack.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+
+    assert not function.get("publish")
+    assert "snapStart" not in function
+    assert [] == stack.of_type("aws:lambda/alias:Alias")
+    assert FUNCTION_ARN == mapping["functionName"]
+
+
+def test_with_snapstart_each_deployment_publishes_a_snapshotted_version_the_queue_invokes_by_alias(
+    fake_archive: pulumi.Archive,
+):
+    stack = declare({**CONFIG, "snapStart": "true"}, fake_archive)
+    function = stack.one("aws:lambda/function:Function").inputs
+    alias = stack.one("aws:lambda/alias:Alias").inputs
+    mapping = stack.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+
+    assert True is function["publish"]
+    assert {"applyOn": "PublishedVersions"} == function["snapStart"]
+    assert ("live", "inspector-function-0a1b2c3", "1") == (
+        alias["name"],
+        alias["functionName"],
+        alias["functionVersion"],
+    )
+    assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:inspector-live-0a1b2c3" == mapping["functionName"]

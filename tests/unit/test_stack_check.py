@@ -30,6 +30,25 @@ def test_the_example_stacks_are_valid(stack: str, capsys):
     assert "valid stack config" in capsys.readouterr().out
 
 
+def test_the_summary_says_when_snapstart_is_on_and_a_non_switch_is_refused(tmp_path: Path, capsys):
+    on = write(
+        tmp_path,
+        """
+        config:
+          inspector:criteria:
+            require: [{label: Widget}]
+          inspector:snapStart: true
+        """,
+    )
+
+    assert 0 == main(["stack", "check", str(on)])
+    assert capsys.readouterr().out.rstrip().endswith("timeout 60 s, SnapStart")
+
+    on.write_text(on.read_text().replace("snapStart: true", "snapStart: 'yes'"))
+    assert 2 == main(["stack", "check", str(on)])
+    assert "inspector:snapStart" in capsys.readouterr().err
+
+
 def test_every_problem_is_one_line_naming_its_key_and_the_exit_status_is_2(tmp_path: Path, capsys):
     path = write(
         tmp_path,
