@@ -69,6 +69,10 @@ def declare(stack: str, config: Mapping[str, str]) -> Recorded:
             if args.typ == "aws:lambda/function:Function":
                 # Known once deployed: the version this deployment publishes (snapStart), else $LATEST.
                 outputs["version"] = "(published)" if args.inputs.get("publish") else "$LATEST"
+            if args.typ == "aws:lambda/alias:Alias":
+                # As Lambda names an alias (the function's ARN, then the alias): what the queue invokes.
+                function, alias = args.inputs.get("functionName", ""), args.inputs.get("name", "")
+                outputs["arn"] = f"arn:aws:lambda:{region}:{PLACEHOLDER_ACCOUNT}:function:{function}:{alias}"
             return physical, {**outputs, **args.inputs, "bucket": physical, "keyId": physical}
 
         def call(

@@ -71,6 +71,10 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "aws:lambda/function:Function":
             # As Lambda answers: the version a deployment published, else the unpublished $LATEST.
             outputs["version"] = "1" if args.inputs.get("publish") else "$LATEST"
+        if args.typ == "aws:lambda/alias:Alias":
+            # As Lambda names an alias: the function's ARN, then the alias.
+            function, alias = args.inputs.get("functionName", ""), args.inputs.get("name", "")
+            outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias}"
         return physical, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:

@@ -573,4 +573,7 @@ def test_with_snapstart_each_deployment_publishes_a_snapshotted_version_the_queu
         alias["functionName"],
         alias["functionVersion"],
     )
-    assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:inspector-live-0a1b2c3" == mapping["functionName"]
+    assert (
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:inspector-function-0a1b2c3:live"
+        == mapping["functionName"]
+    )
