@@ -190,14 +190,7 @@ class MemoryBucket:
         return etag
 
     def head(self, key: str) -> Any:
-        from inspector.storage import ObjectInfo  # noqa: PLC0415
-
-        time.sleep(self._latency)
-        with self._lock:
-            found = self.objects.get(key)
-        if found is None:
-            return None
-        return ObjectInfo(len(found.data), found.etag, found.content_type, dict(found.metadata))
+        return self.peek(key, length=0)
 
     def peek(self, key: str, *, length: int) -> Any:
         from inspector.storage import ObjectInfo  # noqa: PLC0415
@@ -210,9 +203,6 @@ class MemoryBucket:
         return ObjectInfo(
             len(found.data), found.etag, found.content_type, dict(found.metadata), start=found.data[:length]
         )
-
-    def read_start(self, key: str, *, etag: str, length: int = 32) -> bytes:
-        return self._version(key, etag, "range").data[:length]
 
     def read_end(self, key: str, *, etag: str, length: int = 16) -> bytes:
         return self._version(key, etag, "tail").data[-length:]
